@@ -1,0 +1,71 @@
+"""Plain records and table shapes shared by every layer (no I/O, no database).
+
+Two table shapes carry data between the layers and out to researchers:
+
+**Administrations, wide** — one row per completed instrument:
+``administration, client, episode, session, date, instrument, version, perspective, stance,
+clinician, item_1 … item_k`` (``ADMINISTRATION_COLUMNS`` plus the item columns). ``stance`` is
+``self`` for a rater's own rating and ``prediction`` for a clinician's prediction of how the
+client rated (stored with ``perspective = clinician`` on the client's form).
+
+**Scores, tidy long** — one row per administration and scale:
+``client, episode, session, date, instrument, perspective, scale, score`` (``TIDY_COLUMNS``),
+optionally followed by ``version, stance, clinician, administration``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from alliance.instruments.model import Perspective
+
+Stance = Literal["self", "prediction"]
+STANCES: tuple[Stance, ...] = ("self", "prediction")
+
+ADMINISTRATION_COLUMNS = (
+    "administration",
+    "client",
+    "episode",
+    "session",
+    "date",
+    "instrument",
+    "version",
+    "perspective",
+    "stance",
+    "clinician",
+)
+TIDY_COLUMNS = (
+    "client",
+    "episode",
+    "session",
+    "date",
+    "instrument",
+    "perspective",
+    "scale",
+    "score",
+)
+TIDY_OPTIONAL_COLUMNS = ("version", "stance", "clinician", "administration")
+
+
+@dataclass(frozen=True, slots=True)
+class Administration:
+    """One completed instrument for one session from one perspective; answers as given.
+
+    ``answers`` maps ``item_1 … item_k`` to the value given, or None when not answered.
+    """
+
+    client: str
+    episode: str
+    session: int
+    date: dt.date
+    instrument: str
+    version: str
+    perspective: Perspective
+    answers: Mapping[str, float | None]
+    stance: Stance = "self"
+    clinician: str | None = None
+    id: str | None = None
+    extras: Mapping[str, str] = field(default_factory=dict)

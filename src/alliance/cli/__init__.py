@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from alliance.cli import instruments, score
+from alliance.cli import clinic, instruments, score
 
 app = typer.Typer(
     name="alliance",
@@ -15,6 +15,11 @@ app = typer.Typer(
 )
 app.add_typer(instruments.app, name="instruments")
 app.command("score")(score.score_command)
+app.command("init")(clinic.init_command)
+app.command("serve")(clinic.serve_command)
+app.add_typer(clinic.org_app, name="org")
+app.add_typer(clinic.user_app, name="user")
+app.add_typer(clinic.audit_app, name="audit")
 
 
 def main() -> None:

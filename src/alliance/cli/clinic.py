@@ -1,0 +1,204 @@
+"""Service commands: ``init``, ``org add``, ``user add``, ``serve`` and ``audit verify``."""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from alliance.cli.common import err, fail, out
+from alliance.config import Settings
+from alliance.services import audit, people
+from alliance.services.context import Actor
+from alliance.services.errors import ServiceError
+from alliance.store import migrate
+from alliance.store.engine import make_engine, session_factory
+
+org_app = typer.Typer(help="Organizations (clinics or services).", no_args_is_help=True)
+user_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
+
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database",
+        envvar="ALLIANCE_DATABASE_URL",
+        help="Database URL (default: sqlite:///alliance.sqlite3).",
+    ),
+]
+
+
+def _settings(database: str | None) -> Settings:
+    return Settings(database_url=database) if database else Settings()
+
+
+def _describe(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@contextlib.contextmanager
+def _ready_engine(database: str | None) -> Iterator[Engine]:
+    """The engine of an initialised, current database; disposed of afterwards."""
+    settings = _settings(database)
+    engine = make_engine(settings.database_url)
+    try:
+        try:
+            current = migrate.current_revision(engine)
+        except Exception as exc:
+            fail(f"cannot open the database {_describe(settings.database_url)}: {exc}")
+        if current != migrate.head_revision():
+            fail(
+                f"the database {_describe(settings.database_url)} is not initialised or is out "
+                "of date; run `alliance init` first"
+            )
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@contextlib.contextmanager
+def _session(database: str | None) -> Iterator[Session]:
+    with _ready_engine(database) as engine:
+        sessions = session_factory(engine)
+        audit.install(sessions)
+        with sessions() as db:
+            yield db
+
+
+def init_command(database: DatabaseOption = None) -> None:
+    """Create the database, or migrate it to the current schema."""
+    settings = _settings(database)
+    engine = make_engine(settings.database_url)
+    try:
+        before = migrate.current_revision(engine)
+        migrate.upgrade(engine)
+        after = migrate.current_revision(engine)
+    except Exception as exc:
+        fail(f"cannot initialise {_describe(settings.database_url)}: {exc}")
+    finally:
+        engine.dispose()
+    state = "created" if before is None else ("up to date" if before == after else "migrated")
+    out.print(f"Database {_describe(settings.database_url)}: {state} (schema {after}).")
+
+
+@org_app.command("add")
+def org_add(
+    name: Annotated[str, typer.Argument(help="The organization's name.")],
+    database: DatabaseOption = None,
+) -> None:
+    """Add an organization."""
+    with _session(database) as db:
+        try:
+            org = people.create_organization(db, Actor.system(), name)
+            db.commit()
+        except ServiceError as exc:
+            fail(exc.message)
+    out.print(f"Added organization {name!r} ({org.id}).")
+
+
+def _read_password(password_file: Path | None) -> str | None:
+    if password_file is not None:
+        text = password_file.read_text(encoding="utf-8").splitlines()
+        return text[0] if text else ""
+    if not os.isatty(0):
+        return None
+    first = getpass.getpass("Password (leave empty for none): ")
+    if not first:
+        return None
+    if getpass.getpass("Again: ") != first:
+        fail("the two passwords differ")
+    return first
+
+
+@user_app.command("add")
+def user_add(
+    username: Annotated[str, typer.Argument(help="Login name (lowercase).")],
+    organization: Annotated[str, typer.Option("--org", help="Organization name.")],
+    role: Annotated[str, typer.Option(help="clinician, supervisor, researcher or admin.")],
+    team: Annotated[str | None, typer.Option(help="Team name (created if new).")] = None,
+    display_name: Annotated[str | None, typer.Option(help="Name shown in pages.")] = None,
+    email: Annotated[str | None, typer.Option(help="For links and reminders.")] = None,
+    password_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="Read the password from the first line of this file (else prompt).",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Add a user to an organization."""
+    password = _read_password(password_file)
+    with _session(database) as db:
+        try:
+            org = people.organization_named(db, organization)
+            actor = Actor.system(org.id)
+            team_id = None
+            if team:
+                try:
+                    team_id = people.team_named(db, actor, team).id
+                except ServiceError:
+                    team_id = people.create_team(db, actor, team).id
+            user = people.create_user(
+                db,
+                actor,
+                username=username,
+                role=role,
+                password=password,
+                display_name=display_name,
+                email=email,
+                team_id=team_id,
+            )
+            db.commit()
+        except ServiceError as exc:
+            fail(f"{exc.field + ': ' if exc.field else ''}{exc.message}")
+    note = "" if password else " (no password: the user cannot log in until one is set)"
+    out.print(f"Added {role} {user.username!r} to {organization!r}{note}.")
+
+
+def serve_command(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (they share no state).")] = 1,
+    database: DatabaseOption = None,
+) -> None:
+    """Serve the web app and API."""
+    import uvicorn  # noqa: PLC0415 - loaded only when serving
+
+    with _ready_engine(database):
+        pass
+    if database:
+        os.environ["ALLIANCE_DATABASE_URL"] = database
+    err.print(
+        f"alliance on http://{host}:{port}/ (API: /api/v1/docs), "
+        f"database {_describe(_settings(database).database_url)}, {workers} worker(s)"
+    )
+    uvicorn.run(
+        "alliance.web.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+@audit_app.command("verify")
+def audit_verify(database: DatabaseOption = None) -> None:
+    """Check the audit trail's hash chain; name the first broken event."""
+    with _session(database) as db:
+        result = audit.verify(db)
+    if result.ok:
+        out.print(result.describe())
+        return
+    fail(result.describe())

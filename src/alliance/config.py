@@ -1,0 +1,51 @@
+"""Settings from the environment (prefix ``ALLIANCE_``), built once per app or command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE = "sqlite:///alliance.sqlite3"
+
+
+class Settings(BaseSettings):
+    """Configuration of the clinic service. Every field can be set as ``ALLIANCE_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="ALLIANCE_", extra="ignore")
+
+    database_url: str = Field(
+        default=DEFAULT_DATABASE,
+        description="SQLAlchemy URL: a SQLite file (default) or postgresql+psycopg://…",
+    )
+    secret_key: str | None = Field(
+        default=None,
+        description="Signs cookies and tokens; when unset, a random key is kept in the database "
+        "so that every worker shares it.",
+    )
+    base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Public address of the service, used in links sent to clients.",
+    )
+    instruments_dir: Path | None = Field(
+        default=None, description="A folder of the site's own instrument definitions."
+    )
+    wording_dir: Path | None = Field(
+        default=None, description="A folder of licensed wording packs."
+    )
+    session_hours: float = Field(default=12, gt=0, description="Login session lifetime.")
+    link_hours: float = Field(default=72, gt=0, description="Default lifetime of a client link.")
+    login_attempts: int = Field(
+        default=5, ge=1, description="Failed logins allowed per account (and per address) ..."
+    )
+    login_window_minutes: float = Field(default=15, gt=0, description="… within this window.")
+    secure_cookies: bool | None = Field(
+        default=None, description="Mark cookies Secure; default: when base_url is https."
+    )
+
+    @property
+    def cookies_secure(self) -> bool:
+        if self.secure_cookies is not None:
+            return self.secure_cookies
+        return self.base_url.startswith("https://")

@@ -1,0 +1,350 @@
+"""Submitting an administration: validate, score with the core, store, raise alerts.
+
+Answers are stored exactly as given and never changed; a correction is a new administration
+that supersedes the old one. A submission carries a client-supplied idempotency key: sending
+the same submission again returns the stored one instead of storing it twice, even when two
+copies race each other.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from alliance.instruments.model import Instrument
+from alliance.instruments.registry import Registry
+from alliance.instruments.scoring import SCORING_VERSION, AnswerError, Scores, score_answers
+from alliance.services import audit
+from alliance.services.access import session_for, visible_clients
+from alliance.services.alerting import raise_alert
+from alliance.services.context import Actor
+from alliance.services.errors import Conflict, Invalid, NotFound
+from alliance.services.risk import risk_alert_text
+from alliance.store.models import STANCES, Administration, Client, Episode, Score
+from alliance.store.models import Session as SessionRow
+
+MAX_KEY = 200
+
+
+@dataclass(frozen=True)
+class Submission:
+    administration: Administration
+    scores: list[Score]
+    created: bool
+    refused: dict[str, str] = field(default_factory=dict)
+    risk_items: list[str] = field(default_factory=list)
+
+
+def resolve_instrument(registry: Registry, instrument: str, version: str | None) -> Instrument:
+    try:
+        return registry.get(instrument, version)
+    except KeyError as exc:
+        field_name = "version" if version and instrument in registry else "instrument"
+        raise Invalid(
+            str(exc.args[0]),
+            field=field_name,
+            value=version if field_name == "version" else instrument,
+            allowed=", ".join(
+                registry.versions(instrument) if field_name == "version" else registry.ids()
+            ),
+        ) from None
+
+
+def check_answers(
+    inst: Instrument, answers: Mapping[str, object]
+) -> tuple[dict[str, float | None], Scores]:
+    """Validate answers with the core scorer; errors name ``answers.item_k``."""
+    if not isinstance(answers, Mapping):
+        raise Invalid("answers must map item ids to numbers", field="answers")
+    clean: dict[str, float | None] = {}
+    for key, value in answers.items():
+        if value is None:
+            clean[key] = None
+        elif isinstance(value, bool) or not isinstance(value, int | float):
+            fmt = (
+                inst.format_of(inst.items[inst.item_ids.index(key)])
+                if key in inst.item_ids
+                else None
+            )
+            raise Invalid(
+                "not a number",
+                field=f"answers.{key}",
+                value=value,
+                allowed=fmt.describe() if fmt else None,
+            )
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise Invalid("not a finite number", field=f"answers.{key}", value=str(value))
+        else:
+            clean[key] = value
+    if not any(v is not None for v in clean.values()):
+        raise Invalid(
+            "no item was answered", field="answers", allowed=f"item_1 … item_{len(inst.items)}"
+        )
+    try:
+        scores = score_answers(inst, clean)
+    except AnswerError as exc:
+        problem = str(exc).split(": ", 1)[-1].split(";")[0]
+        raise Invalid(
+            problem,
+            field=f"answers.{exc.column}" if exc.column else "answers",
+            value=exc.value if exc.value is None else _plain(exc.value),
+            allowed=exc.allowed,
+        ) from None
+    return clean, scores
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value.item() if hasattr(value, "item") else value  # numpy scalars
+
+
+def _check_form(inst: Instrument, perspective: str, stance: str) -> None:
+    if stance not in STANCES:
+        raise Invalid("unknown stance", field="stance", value=stance, allowed=", ".join(STANCES))
+    if stance == "prediction":
+        if perspective != "clinician":
+            raise Invalid(
+                "a prediction is made by the clinician",
+                field="perspective",
+                value=perspective,
+                allowed="clinician",
+            )
+        if "client" not in inst.perspectives:
+            raise Invalid(f"{inst.id} has no client form to predict", field="instrument")
+    elif perspective not in inst.perspectives:
+        raise Invalid(
+            f"{inst.id} has no {perspective} form",
+            field="perspective",
+            value=perspective,
+            allowed=", ".join(inst.perspectives),
+        )
+
+
+def submit_administration(
+    db: Session,
+    actor: Actor,
+    registry: Registry,
+    *,
+    session_id: str,
+    instrument: str,
+    answers: Mapping[str, object],
+    idempotency_key: str,
+    perspective: str = "client",
+    stance: str = "self",
+    version: str | None = None,
+    source: str = "clinician",
+    language: str | None = None,
+    licensed_wording: bool = False,
+    authorized_session: tuple[SessionRow, Episode, Client] | None = None,
+    supersedes: Administration | None = None,
+    correction_reason: str | None = None,
+) -> Submission:
+    """Store one administration with its scores. ``authorized_session`` is given by callers
+    that authorized the session another way (a client's single-use link)."""
+    key = (idempotency_key or "").strip()
+    if not key or len(key) > MAX_KEY:
+        raise Invalid(
+            f"an idempotency key of 1–{MAX_KEY} characters is required", field="idempotency_key"
+        )
+    session, episode, client = authorized_session or session_for(db, actor, session_id, write=True)
+    inst = resolve_instrument(registry, instrument, version)
+    _check_form(inst, perspective, stance)
+    clean, scores = check_answers(inst, answers)
+
+    existing = db.scalar(
+        select(Administration).where(
+            Administration.organization_id == client.organization_id,
+            Administration.idempotency_key == key,
+        )
+    )
+    if existing is not None:
+        return _replay(
+            db,
+            actor,
+            existing,
+            session_id=session.id,
+            inst=inst,
+            perspective=perspective,
+            stance=stance,
+            answers=clean,
+        )
+
+    row = Administration(
+        organization_id=client.organization_id,
+        session_id=session.id,
+        instrument=inst.id,
+        version=inst.version,
+        perspective=perspective,
+        stance=stance,
+        answers=clean,
+        language=language,
+        licensed_wording=licensed_wording,
+        source=source,
+        entered_by=actor.user_id,
+        idempotency_key=key,
+        supersedes_id=supersedes.id if supersedes else None,
+        correction_reason=correction_reason,
+    )
+    try:
+        with db.begin_nested():
+            db.add(row)
+    except IntegrityError:
+        # the same key won a race in another transaction: answer as for a resubmission
+        winner = db.scalar(
+            select(Administration).where(
+                Administration.organization_id == client.organization_id,
+                Administration.idempotency_key == key,
+            )
+        )
+        if winner is None:
+            raise
+        return _replay(
+            db,
+            actor,
+            winner,
+            session_id=session.id,
+            inst=inst,
+            perspective=perspective,
+            stance=stance,
+            answers=clean,
+        )
+
+    stored = [
+        Score(
+            administration_id=row.id,
+            scale=scale_id,
+            value=None if math.isnan(s.values[0]) else float(s.values[0]),
+            band=s.band_ids()[0],
+            answered=int(s.answered[0]),
+            scoring_version=SCORING_VERSION,
+        )
+        for scale_id, s in scores.scales.items()
+    ]
+    db.add_all(stored)
+    risk_items = (
+        [item.id for item, hit in zip(inst.risk_items, scores.risk[0], strict=True) if hit]
+        if scores.risk is not None
+        else []
+    )
+    if risk_items:
+        _raise_risk_alert(
+            db, row, inst, answers=clean, risk_items=risk_items, episode=episode, client=client
+        )
+    db.flush()
+    audit.record(
+        db,
+        actor,
+        "create",
+        "administration",
+        row.id,
+        session=session.id,
+        instrument=inst.id,
+        source=source,
+    )
+    return Submission(row, stored, True, dict(scores.refused), risk_items)
+
+
+def _replay(
+    db: Session,
+    actor: Actor,
+    existing: Administration,
+    *,
+    session_id: str,
+    inst: Instrument,
+    perspective: str,
+    stance: str,
+    answers: dict[str, float | None],
+) -> Submission:
+    same = (
+        existing.session_id == session_id
+        and existing.instrument == inst.id
+        and existing.version == inst.version
+        and existing.perspective == perspective
+        and existing.stance == stance
+        and existing.answers == answers
+    )
+    if not same:
+        raise Conflict(
+            "this idempotency key was used for a different submission", field="idempotency_key"
+        )
+    stored = list(db.scalars(select(Score).where(Score.administration_id == existing.id)))
+    audit.record(db, actor, "resubmit", "administration", existing.id)
+    return Submission(existing, stored, False)
+
+
+def _raise_risk_alert(
+    db: Session,
+    row: Administration,
+    inst: Instrument,
+    *,
+    answers: dict[str, float | None],
+    risk_items: list[str],
+    episode: Episode,
+    client: Client,
+) -> None:
+    reason, steps, provenance = risk_alert_text(inst, answers, risk_items)
+    raise_alert(
+        db,
+        organization_id=client.organization_id,
+        client_id=client.id,
+        episode_id=episode.id,
+        session_id=row.session_id,
+        key=f"risk:{row.id}",
+        rule="risk_item",
+        priority="urgent",
+        reason=reason,
+        next_steps=steps,
+        numbers={item: answers.get(item) for item in risk_items},
+        provenance=provenance,
+    )
+
+
+def correct_administration(
+    db: Session,
+    actor: Actor,
+    registry: Registry,
+    administration_id: str,
+    *,
+    answers: Mapping[str, object],
+    reason: str,
+    idempotency_key: str,
+) -> Submission:
+    """A corrected version of an administration; the original stays, marked superseded."""
+    old = db.scalar(
+        select(Administration)
+        .join(SessionRow, SessionRow.id == Administration.session_id)
+        .join(Episode, Episode.id == SessionRow.episode_id)
+        .join(Client, Client.id == Episode.client_id)
+        .where(Administration.id == administration_id, visible_clients(actor))
+    )
+    if old is None:
+        raise NotFound(f"no administration {administration_id}")
+    if not reason or not reason.strip():
+        raise Invalid("say why the answers are corrected", field="reason")
+    newer = db.scalar(select(Administration.id).where(Administration.supersedes_id == old.id))
+    if newer is not None:
+        raise Conflict(
+            f"administration {old.id} was already corrected by {newer}; correct the latest version",
+            field="administration_id",
+        )
+    return submit_administration(
+        db,
+        actor,
+        registry,
+        session_id=old.session_id,
+        instrument=old.instrument,
+        version=old.version,
+        perspective=old.perspective,
+        stance=old.stance,
+        answers=answers,
+        idempotency_key=idempotency_key,
+        source=old.source if old.source != "client_link" else "clinician",
+        supersedes=old,
+        correction_reason=reason.strip(),
+    )

@@ -1,0 +1,182 @@
+"""The audit trail: every read and write of client data writes an event, chained by hash.
+
+Use cases call :func:`record`; the events wait on the database session and are appended at
+commit (:func:`install`), in the same transaction as the change they describe, holding the
+chain's head row only for the last moments of the transaction. An event's hash is
+``sha256(prev_hash + canonical JSON of its fields)``; :func:`verify` recomputes the chain and
+names the first event that does not fit (edited, inserted, reordered or deleted).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session
+
+from alliance.services.context import Actor
+from alliance.store.audit import GENESIS, AuditEvent, AuditHead
+from alliance.store.base import utcnow
+
+_PENDING = "alliance.audit.pending"
+
+
+def record(
+    db: Session,
+    actor: Actor,
+    action: str,
+    record_type: str,
+    record_id: str | None = None,
+    **detail: Any,
+) -> None:
+    """Queue an audit event; it is written when ``db`` commits. ``detail`` must hold no
+    client data (ids and counts only)."""
+    db.info.setdefault(_PENDING, []).append(
+        {
+            "at": utcnow(),
+            "organization_id": actor.organization_id,
+            "actor_kind": actor.kind,
+            "actor_id": actor.user_id,
+            "action": action,
+            "record_type": record_type,
+            "record_id": record_id,
+            "address": actor.address,
+            "detail": detail,
+        }
+    )
+
+
+def install(session_class: Any) -> None:
+    """Write queued events at every commit of sessions of ``session_class`` (installing twice
+    is harmless: the second listener finds the queue empty)."""
+    event.listen(session_class, "before_commit", _flush_events)
+    event.listen(session_class, "after_rollback", _drop_events)
+
+
+def _drop_events(db: Session) -> None:
+    db.info.pop(_PENDING, None)
+
+
+def _flush_events(db: Session) -> None:
+    pending: list[dict[str, Any]] = db.info.pop(_PENDING, [])
+    if not pending:
+        return
+    head = db.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
+    seq, prev = head.last_seq, head.last_hash
+    for queued in pending:
+        seq += 1
+        fields = {**queued, "seq": seq, "prev_hash": prev}
+        digest = event_hash(fields)
+        db.add(AuditEvent(**fields, hash=digest))
+        prev = digest
+    db.execute(update(AuditHead).where(AuditHead.id == 1).values(last_seq=seq, last_hash=prev))
+    db.flush()
+
+
+def _canonical(fields: dict[str, Any]) -> bytes:
+    at = fields["at"]
+    if isinstance(at, dt.datetime):
+        at = at.astimezone(dt.UTC).isoformat(timespec="microseconds")
+    payload = {
+        "seq": fields["seq"],
+        "at": at,
+        "organization_id": fields["organization_id"],
+        "actor_kind": fields["actor_kind"],
+        "actor_id": fields["actor_id"],
+        "action": fields["action"],
+        "record_type": fields["record_type"],
+        "record_id": fields["record_id"],
+        "address": fields["address"],
+        "detail": fields["detail"],
+    }
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def event_hash(fields: dict[str, Any]) -> str:
+    return hashlib.sha256(fields["prev_hash"].encode() + _canonical(fields)).hexdigest()
+
+
+@dataclass(frozen=True)
+class Verification:
+    ok: bool
+    checked: int
+    first_broken: int | None = None
+    problem: str | None = None
+
+    def describe(self) -> str:
+        if self.ok:
+            return f"audit trail intact: {self.checked:,} events, chain verified"
+        return (
+            f"audit trail BROKEN at event {self.first_broken}: {self.problem} "
+            f"({self.checked:,} events checked before it)"
+        )
+
+
+def verify(db: Session, *, batch: int = 5000) -> Verification:
+    """Recompute the chain from the first event to the head."""
+    prev, expected_seq, checked = GENESIS, 1, 0
+    last_seen = 0
+    while True:
+        rows: Iterable[AuditEvent] = db.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.seq > last_seen)
+            .order_by(AuditEvent.seq)
+            .limit(batch)
+        ).all()
+        got_any = False
+        for row in rows:
+            got_any = True
+            last_seen = row.seq
+            if row.seq != expected_seq:
+                return Verification(
+                    False,
+                    checked,
+                    expected_seq,
+                    f"event {expected_seq} is missing (next is {row.seq})",
+                )
+            if row.prev_hash != prev:
+                return Verification(
+                    False, checked, row.seq, "its link to the previous event does not match"
+                )
+            fields = {
+                c: getattr(row, c)
+                for c in (
+                    "seq",
+                    "at",
+                    "organization_id",
+                    "actor_kind",
+                    "actor_id",
+                    "action",
+                    "record_type",
+                    "record_id",
+                    "address",
+                    "detail",
+                    "prev_hash",
+                )
+            }
+            if event_hash(fields) != row.hash:
+                return Verification(
+                    False, checked, row.seq, "its content does not match its hash (edited)"
+                )
+            prev = row.hash
+            expected_seq += 1
+            checked += 1
+        if not got_any:
+            break
+    head = db.get(AuditHead, 1)
+    if head is None:
+        return Verification(False, checked, None, "the chain's head row is missing")
+    if head.last_seq != checked or head.last_hash != prev:
+        return Verification(
+            False,
+            checked,
+            checked + 1 if head.last_seq > checked else checked,
+            f"the head records {head.last_seq} events but {checked} were found "
+            "(events were deleted from the end)",
+        )
+    return Verification(True, checked)

@@ -1,0 +1,187 @@
+"""Registering clients, their contact details, and opening and closing episodes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from alliance.services import audit
+from alliance.services.access import client_for, episode_for, require_role, visible_clients
+from alliance.services.context import Actor
+from alliance.services.errors import Conflict, Invalid, NotFound
+from alliance.store.base import utcnow
+from alliance.store.models import END_REASONS, Client, ClientContact, Episode, User
+
+CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def _clinician_for(db: Session, actor: Actor, clinician_id: str | None) -> User:
+    """The clinician a new client or episode belongs to: the actor, or (for a supervisor)
+    a clinician of their team."""
+    if clinician_id is None or clinician_id == actor.user_id:
+        user = db.get(User, actor.user_id) if actor.user_id else None
+        if user is None:
+            raise Invalid("say which clinician the client belongs to", field="clinician_id")
+        return user
+    clinician = db.scalar(
+        select(User).where(
+            User.id == clinician_id,
+            User.organization_id == actor.organization_id,
+            User.role.in_(("clinician", "supervisor")),
+            User.active,
+        )
+    )
+    if clinician is None:
+        raise NotFound(f"no clinician {clinician_id}", field="clinician_id")
+    if not actor.is_system and (actor.role != "supervisor" or clinician.team_id != actor.team_id):
+        raise Invalid(
+            "only a supervisor may assign a client to another clinician, in their team",
+            field="clinician_id",
+        )
+    return clinician
+
+
+def register_client(
+    db: Session,
+    actor: Actor,
+    *,
+    code: str,
+    clinician_id: str | None = None,
+    language: str = "en",
+    contact: dict[str, str | None] | None = None,
+    started_on: dt.date | None = None,
+) -> tuple[Client, Episode]:
+    """A new client with their first episode."""
+    require_role(actor, "clinician", "supervisor")
+    code = code.strip()
+    if not CODE.match(code):
+        raise Invalid(
+            "a client code is 1–64 letters, digits, '.', '_' or '-' (a pseudonym, not a name)",
+            field="code",
+            value=code,
+        )
+    clinician = _clinician_for(db, actor, clinician_id)
+    if db.scalar(
+        select(Client.id).where(
+            Client.organization_id == actor.organization_id, Client.code == code
+        )
+    ):
+        raise Conflict(f"the client code {code!r} is in use", field="code")
+    client = Client(
+        organization_id=actor.organization_id,
+        code=code,
+        clinician_id=clinician.id,
+        language=language,
+    )
+    db.add(client)
+    db.flush()
+    if contact and any(contact.values()):
+        db.add(
+            ClientContact(
+                client_id=client.id,
+                name=contact.get("name"),
+                email=contact.get("email"),
+                phone=contact.get("phone"),
+            )
+        )
+    episode = Episode(
+        client_id=client.id, clinician_id=clinician.id, started_on=started_on or utcnow().date()
+    )
+    db.add(episode)
+    db.flush()
+    audit.record(
+        db,
+        actor,
+        "create",
+        "client",
+        client.id,
+        episode=episode.id,
+        contact=bool(contact and any(contact.values())),
+    )
+    return client, episode
+
+
+def get_client(db: Session, actor: Actor, client_id: str) -> Client:
+    client = client_for(db, actor, client_id)
+    audit.record(db, actor, "read", "client", client.id)
+    return client
+
+
+def find_client(db: Session, actor: Actor, code: str) -> Client:
+    client = db.scalar(select(Client).where(Client.code == code, visible_clients(actor)))
+    if client is None:
+        raise NotFound(f"no client with code {code!r}", field="code")
+    audit.record(db, actor, "read", "client", client.id)
+    return client
+
+
+def get_contact(db: Session, actor: Actor, client_id: str) -> ClientContact | None:
+    """Identifying contact data: only the client's own clinicians (never a researcher)."""
+    client = client_for(db, actor, client_id, write=True)
+    audit.record(db, actor, "read", "client_contact", client.id)
+    return db.get(ClientContact, client.id)
+
+
+def set_contact(
+    db: Session,
+    actor: Actor,
+    client_id: str,
+    *,
+    name: str | None,
+    email: str | None,
+    phone: str | None,
+) -> ClientContact:
+    client = client_for(db, actor, client_id, write=True)
+    contact = db.get(ClientContact, client.id) or ClientContact(client_id=client.id)
+    contact.name, contact.email, contact.phone = name, email, phone
+    contact.updated_at = utcnow()
+    db.add(contact)
+    audit.record(db, actor, "update", "client_contact", client.id)
+    return contact
+
+
+def open_episode(
+    db: Session,
+    actor: Actor,
+    client_id: str,
+    *,
+    started_on: dt.date,
+    clinician_id: str | None = None,
+) -> Episode:
+    client = client_for(db, actor, client_id, write=True)
+    current = db.scalar(
+        select(Episode).where(Episode.client_id == client.id, Episode.ended_on.is_(None))
+    )
+    if current is not None:
+        raise Conflict("the client has an open episode; close it first", field="client_id")
+    clinician = _clinician_for(db, actor, clinician_id)
+    episode = Episode(client_id=client.id, clinician_id=clinician.id, started_on=started_on)
+    db.add(episode)
+    db.flush()
+    audit.record(db, actor, "create", "episode", episode.id, client=client.id)
+    return episode
+
+
+def close_episode(
+    db: Session, actor: Actor, episode_id: str, *, end_reason: str, ended_on: dt.date
+) -> Episode:
+    episode = episode_for(db, actor, episode_id, write=True)
+    if end_reason not in END_REASONS:
+        raise Invalid(
+            "unknown end reason",
+            field="end_reason",
+            value=end_reason,
+            allowed=", ".join(END_REASONS),
+        )
+    if episode.ended_on is not None:
+        raise Conflict("the episode is already closed", field="episode_id")
+    if ended_on < episode.started_on:
+        raise Invalid(
+            "an episode cannot end before it started", field="ended_on", value=ended_on.isoformat()
+        )
+    episode.ended_on, episode.end_reason = ended_on, end_reason
+    audit.record(db, actor, "close", "episode", episode.id, end_reason=end_reason)
+    return episode

@@ -1,0 +1,72 @@
+"""Errors a use case raises; the web layer maps each to an HTTP status and a JSON body."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """Base class: ``code`` is a stable machine-readable name, the message is for people."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        value: object = None,
+        allowed: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.value = value
+        self.allowed = allowed
+
+    def as_dict(self) -> dict[str, object]:
+        body: dict[str, object] = {"code": self.code, "message": self.message}
+        if self.field is not None:
+            body["field"] = self.field
+        if self.value is not None:
+            body["value"] = self.value
+        if self.allowed is not None:
+            body["allowed"] = self.allowed
+        return body
+
+
+class Unauthenticated(ServiceError):
+    status, code = 401, "unauthenticated"
+
+
+class Forbidden(ServiceError):
+    """The role may not do this at all (never used to hide whether a record exists)."""
+
+    status, code = 403, "forbidden"
+
+
+class NotFound(ServiceError):
+    """No such record for this person: missing, in another organization, or not theirs."""
+
+    status, code = 404, "not_found"
+
+
+class Conflict(ServiceError):
+    status, code = 409, "conflict"
+
+
+class Gone(ServiceError):
+    """A client link that was used or has expired."""
+
+    status, code = 410, "gone"
+
+
+class Invalid(ServiceError):
+    status, code = 422, "invalid"
+
+
+class RateLimited(ServiceError):
+    status, code = 429, "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -1,0 +1,260 @@
+"""Read models: one client's timeline, and a clinician's (or team's) caseload."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import pandas as pd
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from alliance.records import TIDY_COLUMNS
+from alliance.services import audit
+from alliance.services.access import client_for, require_role, visible_clients
+from alliance.services.context import Actor
+from alliance.services.errors import Invalid
+from alliance.store.alerts import PRIORITIES, Alert
+from alliance.store.models import Administration, Client, Episode, RuptureReport, Score, User
+from alliance.store.models import Session as SessionRow
+
+
+@dataclass
+class AdministrationView:
+    administration: Administration
+    scores: list[Score]
+    superseded_by: str | None = None
+
+    @property
+    def current(self) -> bool:
+        return self.superseded_by is None
+
+
+@dataclass
+class SessionView:
+    session: SessionRow
+    administrations: list[AdministrationView] = field(default_factory=list)
+    ruptures: list[RuptureReport] = field(default_factory=list)
+
+
+@dataclass
+class EpisodeView:
+    episode: Episode
+    sessions: list[SessionView] = field(default_factory=list)
+
+
+@dataclass
+class Timeline:
+    client: Client
+    clinician: User
+    episodes: list[EpisodeView]
+    alerts: list[Alert]
+
+    def tidy(self, *, current_only: bool = True) -> pd.DataFrame:
+        """Scores in the tidy long format (plus version, stance, administration)."""
+        rows = []
+        for ep in self.episodes:
+            for sv in ep.sessions:
+                for av in sv.administrations:
+                    if current_only and not av.current:
+                        continue
+                    a = av.administration
+                    for s in av.scores:
+                        rows.append(
+                            (
+                                self.client.code,
+                                ep.episode.id,
+                                sv.session.number,
+                                sv.session.date,
+                                a.instrument,
+                                a.perspective,
+                                s.scale,
+                                s.value,
+                                a.version,
+                                a.stance,
+                                ep.episode.clinician_id,
+                                a.id,
+                            )
+                        )
+        columns = [*TIDY_COLUMNS, "version", "stance", "clinician", "administration"]
+        return pd.DataFrame(rows, columns=columns)
+
+
+def timeline(db: Session, actor: Actor, client_id: str) -> Timeline:
+    client = client_for(db, actor, client_id)
+    clinician = db.get(User, client.clinician_id)
+    if clinician is None:  # a foreign key guarantees it
+        raise RuntimeError(f"client {client.id} has no clinician")
+    episodes = list(
+        db.scalars(
+            select(Episode)
+            .where(Episode.client_id == client.id)
+            .order_by(Episode.started_on, Episode.created_at)
+        )
+    )
+    ep_views = {e.id: EpisodeView(e) for e in episodes}
+    sessions = (
+        list(
+            db.scalars(
+                select(SessionRow)
+                .where(SessionRow.episode_id.in_(list(ep_views)))
+                .order_by(SessionRow.number)
+            )
+        )
+        if ep_views
+        else []
+    )
+    s_views = {s.id: SessionView(s) for s in sessions}
+    for s in sessions:
+        ep_views[s.episode_id].sessions.append(s_views[s.id])
+    if s_views:
+        admins = list(
+            db.scalars(
+                select(Administration)
+                .where(Administration.session_id.in_(list(s_views)))
+                .order_by(Administration.entered_at)
+            )
+        )
+        scores: dict[str, list[Score]] = defaultdict(list)
+        if admins:
+            for sc in db.scalars(
+                select(Score).where(Score.administration_id.in_([a.id for a in admins]))
+            ):
+                scores[sc.administration_id].append(sc)
+        superseded = {a.supersedes_id: a.id for a in admins if a.supersedes_id}
+        for a in admins:
+            s_views[a.session_id].administrations.append(
+                AdministrationView(a, scores[a.id], superseded.get(a.id))
+            )
+        for r in db.scalars(
+            select(RuptureReport)
+            .where(RuptureReport.session_id.in_(list(s_views)))
+            .order_by(RuptureReport.created_at)
+        ):
+            s_views[r.session_id].ruptures.append(r)
+    alerts = list(
+        db.scalars(
+            select(Alert).where(Alert.client_id == client.id).order_by(Alert.created_at.desc())
+        )
+    )
+    alerts.sort(key=lambda a: (a.state == "resolved", PRIORITIES.index(a.priority)))
+    audit.record(db, actor, "read", "timeline", client.id)
+    return Timeline(client, clinician, list(ep_views.values()), alerts)
+
+
+@dataclass(frozen=True)
+class CaseloadRow:
+    client_id: str
+    code: str
+    clinician_id: str
+    clinician_name: str
+    open_episode_id: str | None
+    sessions: int
+    last_session: dt.date | None
+    rated_sessions: int
+    alerts: dict[str, int]
+
+    @property
+    def urgent(self) -> int:
+        return self.alerts.get("urgent", 0)
+
+    @property
+    def completion(self) -> float | None:
+        """Share of attended sessions with a client rating."""
+        return self.rated_sessions / self.sessions if self.sessions else None
+
+    def attention_key(self, today: dt.date) -> tuple[int, ...]:
+        """Urgent risk first, then open alerts by priority, then overdue ratings."""
+        counts = tuple(-self.alerts.get(p, 0) for p in PRIORITIES)
+        unrated = self.sessions - self.rated_sessions
+        return (*counts, -unrated, -(today - (self.last_session or today)).days)
+
+
+def caseload(
+    db: Session, actor: Actor, *, scope: str = "own", today: dt.date | None = None
+) -> list[CaseloadRow]:
+    """Clients needing attention first. ``scope`` is ``own`` or (supervisors) ``team``."""
+    require_role(actor, "clinician", "supervisor")
+    if scope not in ("own", "team"):
+        raise Invalid("unknown scope", field="scope", value=scope, allowed="own, team")
+    if scope == "team" and actor.role != "supervisor":
+        raise Invalid("only a supervisor has a team view", field="scope", value=scope)
+    where = (
+        visible_clients(actor)
+        if scope == "team"
+        else and_(visible_clients(actor), Client.clinician_id == actor.user_id)
+    )
+    clients = db.execute(
+        select(Client.id, Client.code, Client.clinician_id, User.display_name)
+        .join(User, User.id == Client.clinician_id)
+        .where(where)
+        .order_by(Client.code)
+    ).all()
+    ids = [c[0] for c in clients]
+    if not ids:
+        audit.record(db, actor, "list", "caseload", scope=scope, count=0)
+        return []
+    open_eps = dict(
+        db.execute(
+            select(Episode.client_id, Episode.id).where(
+                Episode.client_id.in_(ids), Episode.ended_on.is_(None)
+            )
+        ).all()
+    )
+    rated = (
+        select(Administration.session_id)
+        .where(Administration.perspective == "client", Administration.stance == "self")
+        .distinct()
+        .subquery()
+    )
+    session_stats = {
+        row[0]: row[1:]
+        for row in db.execute(
+            select(
+                Episode.client_id,
+                func.count(SessionRow.id),
+                func.max(SessionRow.date),
+                func.count(rated.c.session_id),
+            )
+            .join(SessionRow, SessionRow.episode_id == Episode.id)
+            .outerjoin(rated, rated.c.session_id == SessionRow.id)
+            .where(Episode.client_id.in_(ids), SessionRow.attended)
+            .group_by(Episode.client_id)
+        ).all()
+    }
+    alert_counts: dict[str, dict[str, int]] = defaultdict(dict)
+    for client_id, priority, n in db.execute(
+        select(Alert.client_id, Alert.priority, func.count())
+        .where(Alert.client_id.in_(ids), Alert.state != "resolved")
+        .group_by(Alert.client_id, Alert.priority)
+    ).all():
+        alert_counts[client_id][priority] = n
+    rows = []
+    for client_id, code, clinician_id, name in clients:
+        n, last, n_rated = session_stats.get(client_id, (0, None, 0))
+        rows.append(
+            CaseloadRow(
+                client_id,
+                code,
+                clinician_id,
+                name,
+                open_eps.get(client_id),
+                int(n or 0),
+                last,
+                int(n_rated or 0),
+                dict(alert_counts.get(client_id, {})),
+            )
+        )
+    day = today or dt.date.today()
+    rows.sort(key=lambda r: r.attention_key(day))
+    audit.record(
+        db,
+        actor,
+        "list",
+        "caseload",
+        scope=scope,
+        count=len(rows),
+        clients=[r.client_id for r in rows],
+    )
+    return rows

@@ -1,0 +1,61 @@
+"""Alerts put in front of a person, and the history of what was done with them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from alliance.store.base import Base, JSONType, UTCDateTime, new_id, utcnow
+
+ALERT_STATES = ("open", "acknowledged", "resolved")
+PRIORITIES = ("urgent", "high", "medium", "low")
+
+
+class Alert(Base):
+    """A signal shown to a clinician, with the reason and suggested next steps.
+
+    ``key`` makes raising the same signal twice (e.g. after re-analysis) a no-op.
+    """
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "key"),
+        CheckConstraint(
+            f"state IN ({', '.join(repr(s) for s in ALERT_STATES)})", name="state_allowed"
+        ),
+        CheckConstraint(
+            f"priority IN ({', '.join(repr(p) for p in PRIORITIES)})", name="priority_allowed"
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), index=True)
+    episode_id: Mapped[str | None] = mapped_column(ForeignKey("episodes.id"))
+    session_id: Mapped[str | None] = mapped_column(ForeignKey("sessions.id"))
+    key: Mapped[str] = mapped_column(String(200))
+    rule: Mapped[str] = mapped_column(String(64))
+    priority: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(Text)
+    next_steps: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    numbers: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    provenance: Mapped[str | None] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(20), default="open")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AlertEvent(Base):
+    """One step in an alert's history: raised, acknowledged, noted, resolved."""
+
+    __tablename__ = "alert_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.id"), index=True)
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

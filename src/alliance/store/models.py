@@ -1,0 +1,211 @@
+"""The clinical record: organizations, teams, users, clients, episodes, sessions,
+administrations (raw answers, never overwritten) and their derived scores."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from alliance.store.base import Base, JSONType, UTCDateTime, new_id, utcnow
+
+ROLES = ("clinician", "supervisor", "researcher", "admin")
+END_REASONS = ("completed", "dropped_out", "referred", "moved", "other")
+PERSPECTIVES = ("client", "clinician", "observer")
+STANCES = ("self", "prediction")
+SOURCES = ("clinician", "client_link", "api", "import")
+
+
+def _in(column: str, values: tuple[str, ...]) -> CheckConstraint:
+    listed = ", ".join(f"'{v}'" for v in values)
+    return CheckConstraint(f"{column} IN ({listed})", name=f"{column}_allowed")
+
+
+class Organization(Base):
+    """A clinic or service: the tenant boundary. No data crosses it."""
+
+    __tablename__ = "organizations"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    # words the pages use: {"client": "patient", "clinician": "nurse"}
+    terms: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
+    # per-organization alert rules and thresholds (plain data, see alliance.feedback)
+    feedback_config: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Team(Base):
+    """Clinicians under a supervisor."""
+
+    __tablename__ = "teams"
+    __table_args__ = (UniqueConstraint("organization_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class User(Base):
+    """A person who logs in. A supervisor supervises the team they belong to."""
+
+    __tablename__ = "users"
+    __table_args__ = (_in("role", ROLES),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    username: Mapped[str] = mapped_column(String(200), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(20))
+    team_id: Mapped[str | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Client(Base):
+    """A person in care, known by a pseudonymous code unique within the organization."""
+
+    __tablename__ = "clients"
+    __table_args__ = (UniqueConstraint("organization_id", "code"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    code: Mapped[str] = mapped_column(String(64))
+    clinician_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    language: Mapped[str] = mapped_column(String(20), default="en")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    contact: Mapped[ClientContact | None] = relationship(back_populates="client")
+
+
+class ClientContact(Base):
+    """Identifying contact data, optional and kept apart from the clinical record."""
+
+    __tablename__ = "client_contacts"
+
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    client: Mapped[Client] = relationship(back_populates="contact")
+
+
+class Episode(Base):
+    """One course of care of a client with a clinician."""
+
+    __tablename__ = "episodes"
+    __table_args__ = (
+        CheckConstraint(
+            f"end_reason IS NULL OR end_reason IN ({', '.join(repr(r) for r in END_REASONS)})",
+            name="end_reason_allowed",
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), index=True)
+    clinician_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    started_on: Mapped[dt.date] = mapped_column(Date)
+    ended_on: Mapped[dt.date | None] = mapped_column(Date)
+    end_reason: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Session(Base):
+    """One meeting in an episode."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (UniqueConstraint("episode_id", "number"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    episode_id: Mapped[str] = mapped_column(ForeignKey("episodes.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    date: Mapped[dt.date] = mapped_column(Date)
+    attended: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Administration(Base):
+    """One completed instrument: the answers exactly as given, never changed.
+
+    A correction is a new administration whose ``supersedes_id`` names the one it replaces.
+    ``idempotency_key`` is unique per organization, so a resubmission stores nothing new.
+    """
+
+    __tablename__ = "administrations"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "idempotency_key"),
+        _in("perspective", PERSPECTIVES),
+        _in("stance", STANCES),
+        _in("source", SOURCES),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), index=True)
+    instrument: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(20))
+    perspective: Mapped[str] = mapped_column(String(20))
+    stance: Mapped[str] = mapped_column(String(20), default="self")
+    answers: Mapped[dict[str, float | None]] = mapped_column(JSONType)
+    language: Mapped[str | None] = mapped_column(String(20))
+    licensed_wording: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[str] = mapped_column(String(20))
+    entered_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    entered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    idempotency_key: Mapped[str] = mapped_column(String(200))
+    supersedes_id: Mapped[str | None] = mapped_column(ForeignKey("administrations.id"), index=True)
+    correction_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Score(Base):
+    """A scale value derived from an administration by a named scoring version."""
+
+    __tablename__ = "scores"
+    __table_args__ = (UniqueConstraint("administration_id", "scale", "scoring_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    administration_id: Mapped[str] = mapped_column(ForeignKey("administrations.id"), index=True)
+    scale: Mapped[str] = mapped_column(String(64))
+    value: Mapped[float | None] = mapped_column(Float)
+    band: Mapped[str | None] = mapped_column(String(64))
+    answered: Mapped[int] = mapped_column(Integer)
+    scoring_version: Mapped[str] = mapped_column(String(20))
+    computed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RuptureReport(Base):
+    """A rater's report that they noticed a rupture in a session, with an optional note."""
+
+    __tablename__ = "rupture_reports"
+    __table_args__ = (_in("perspective", PERSPECTIVES),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), index=True)
+    perspective: Mapped[str] = mapped_column(String(20))
+    reported_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+Index(
+    "ix_administrations_org_instrument", Administration.organization_id, Administration.instrument
+)

@@ -1,0 +1,296 @@
+"""Request and response bodies of the JSON API (``XCreate`` in, ``XPublic`` out)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class LoginIn(_In):
+    username: str = Field(max_length=200)
+    password: str = Field(max_length=1000)
+
+
+class UserPublic(_Out):
+    id: str
+    username: str
+    display_name: str
+    role: str
+    team_id: str | None
+    active: bool
+
+
+class LoginOut(BaseModel):
+    user: UserPublic
+    csrf_token: str
+    expires_at: dt.datetime
+
+
+class TokenIn(_In):
+    name: str = Field(min_length=1, max_length=200)
+
+
+class TokenPublic(_Out):
+    id: str
+    name: str
+    created_at: dt.datetime
+
+
+class TokenCreated(TokenPublic):
+    token: str = Field(description="Shown once; only its hash is stored.")
+
+
+class TeamIn(_In):
+    name: str = Field(min_length=1, max_length=200)
+
+
+class TeamPublic(_Out):
+    id: str
+    name: str
+
+
+class UserIn(_In):
+    username: str
+    role: Literal["clinician", "supervisor", "researcher", "admin"]
+    password: str | None = None
+    display_name: str | None = None
+    email: str | None = None
+    team_id: str | None = None
+
+
+class UserUpdate(_In):
+    role: Literal["clinician", "supervisor", "researcher", "admin"] | None = None
+    team_id: str | None = None
+    clear_team: bool = False
+    active: bool | None = None
+    display_name: str | None = None
+    password: str | None = None
+
+
+class UsersPublic(BaseModel):
+    data: list[UserPublic]
+    count: int
+
+
+class ContactIn(_In):
+    name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=40)
+
+
+class ClientIn(_In):
+    code: str
+    clinician_id: str | None = None
+    language: str = Field(default="en", max_length=20)
+    started_on: dt.date | None = None
+    contact: ContactIn | None = None
+
+
+class ClientPublic(_Out):
+    id: str
+    code: str
+    clinician_id: str
+    language: str
+    created_at: dt.datetime
+
+
+class EpisodeIn(_In):
+    started_on: dt.date
+    clinician_id: str | None = None
+
+
+class EpisodeClose(_In):
+    end_reason: str
+    ended_on: dt.date
+
+
+class EpisodePublic(_Out):
+    id: str
+    client_id: str
+    clinician_id: str
+    started_on: dt.date
+    ended_on: dt.date | None
+    end_reason: str | None
+
+
+class ClientCreated(BaseModel):
+    client: ClientPublic
+    episode: EpisodePublic
+
+
+class SessionIn(_In):
+    date: dt.date
+    number: int | None = None
+    attended: bool = True
+
+
+class SessionPublic(_Out):
+    id: str
+    episode_id: str
+    number: int
+    date: dt.date
+    attended: bool
+
+
+class AdministrationIn(_In):
+    instrument: str
+    version: str | None = None
+    perspective: Literal["client", "clinician", "observer"] = "client"
+    stance: Literal["self", "prediction"] = "self"
+    answers: dict[str, Any]
+    idempotency_key: str = Field(min_length=1, max_length=200)
+    language: str | None = None
+
+
+class CorrectionIn(_In):
+    answers: dict[str, Any]
+    reason: str = Field(min_length=1, max_length=2000)
+    idempotency_key: str = Field(min_length=1, max_length=200)
+
+
+class ScorePublic(_Out):
+    scale: str
+    value: float | None
+    band: str | None
+    answered: int
+    scoring_version: str
+
+
+class AdministrationPublic(_Out):
+    id: str
+    session_id: str
+    instrument: str
+    version: str
+    perspective: str
+    stance: str
+    answers: dict[str, Any] = Field(description="The answers exactly as given.")
+    source: str
+    entered_at: dt.datetime
+    supersedes_id: str | None
+
+
+class SubmissionOut(BaseModel):
+    administration: AdministrationPublic
+    scores: list[ScorePublic]
+    created: bool
+    not_computed: dict[str, str]
+    risk_items: list[str]
+
+
+class RuptureIn(_In):
+    note: str | None = Field(default=None, max_length=4000)
+
+
+class RupturePublic(_Out):
+    id: str
+    session_id: str
+    perspective: str
+    note: str | None
+    created_at: dt.datetime
+
+
+class LinkIn(_In):
+    instrument: str
+    version: str | None = None
+    hours: float | None = None
+
+
+class LinkCreated(BaseModel):
+    id: str
+    url: str
+    token: str
+    expires_at: dt.datetime
+
+
+class LinkPublic(_Out):
+    id: str
+    instrument: str
+    version: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    used_at: dt.datetime | None
+
+
+class LinkSubmitIn(_In):
+    answers: dict[str, Any]
+    idempotency_key: str = Field(min_length=1, max_length=200)
+    language: str | None = None
+
+
+class AlertPublic(_Out):
+    id: str
+    client_id: str
+    episode_id: str | None
+    session_id: str | None
+    rule: str
+    priority: str
+    reason: str
+    next_steps: list[str]
+    numbers: dict[str, Any]
+    provenance: str | None
+    state: str
+    created_at: dt.datetime
+
+
+class AlertAction(_In):
+    note: str | None = Field(default=None, max_length=4000)
+
+
+class AlertEventPublic(_Out):
+    action: str
+    user_id: str | None
+    note: str | None
+    at: dt.datetime
+
+
+class CaseloadRowPublic(BaseModel):
+    client_id: str
+    code: str
+    clinician_id: str
+    clinician_name: str
+    open_episode_id: str | None
+    sessions: int
+    last_session: dt.date | None
+    rated_sessions: int
+    completion: float | None
+    alerts: dict[str, int]
+
+
+class CaseloadPublic(BaseModel):
+    data: list[CaseloadRowPublic]
+    count: int
+
+
+class TimelineAdministration(BaseModel):
+    administration: AdministrationPublic
+    scores: list[ScorePublic]
+    current: bool
+    superseded_by: str | None
+
+
+class TimelineSession(BaseModel):
+    session: SessionPublic
+    administrations: list[TimelineAdministration]
+    ruptures: list[RupturePublic]
+
+
+class TimelineEpisode(BaseModel):
+    episode: EpisodePublic
+    sessions: list[TimelineSession]
+
+
+class TimelinePublic(BaseModel):
+    client: ClientPublic
+    clinician: UserPublic
+    episodes: list[TimelineEpisode]
+    alerts: list[AlertPublic]

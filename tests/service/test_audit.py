@@ -1,0 +1,154 @@
+"""The audit trail: every read and write of client data is recorded, chained by hash, and
+``alliance audit verify`` finds the first broken event."""
+
+from __future__ import annotations
+
+import itertools
+
+from fastapi.testclient import TestClient
+from sqlalchemy import delete, select, update
+from typer.testing import CliRunner
+
+from alliance.cli import app
+from alliance.services import audit
+from alliance.store.audit import AuditEvent
+from tests.service.conftest import Database, World
+
+
+def events(database: Database) -> list[AuditEvent]:
+    with database.session() as db:
+        return list(db.scalars(select(AuditEvent).order_by(AuditEvent.seq)))
+
+
+def test_reads_and_writes_of_client_data_are_recorded(
+    api: TestClient, world: World, database: Database
+) -> None:
+    before = len(events(database))
+    c1 = world["c1"]
+    client_id = world.clients["c1"]
+    assert api.get(f"/api/v1/clients/{client_id}/timeline", headers=c1.headers).status_code == 200
+    response = api.post(
+        f"/api/v1/sessions/{world.sessions['c1']}/administrations",
+        headers=c1.headers,
+        json={
+            "instrument": "gad-7",
+            "idempotency_key": "a",
+            "answers": {f"item_{i}": 1 for i in range(1, 8)},
+        },
+    )
+    assert response.status_code == 201
+    new = events(database)[before:]
+    assert [(e.action, e.record_type, e.record_id) for e in new] == [
+        ("read", "timeline", client_id),
+        ("create", "administration", response.json()["administration"]["id"]),
+    ]
+    assert {e.actor_id for e in new} == {c1.id}
+    assert {e.actor_kind for e in new} == {"token"}
+    assert all(e.address for e in new)
+    assert all(e.at for e in new)
+
+
+def test_refused_reads_leave_no_data_but_the_chain_stays_whole(
+    api: TestClient, world: World, database: Database
+) -> None:
+    response = api.get(f"/api/v1/clients/{world.clients['c3']}", headers=world["c1"].headers)
+    assert response.status_code == 404
+    with database.session() as db:
+        assert audit.verify(db).ok
+
+
+def test_chain_links_every_event(world: World, database: Database) -> None:
+    rows = events(database)
+    assert len(rows) > 20
+    assert [r.seq for r in rows] == list(range(1, len(rows) + 1))
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(rows))
+    with database.session() as db:
+        result = audit.verify(db)
+    assert result.ok
+    assert result.checked == len(rows)
+
+
+def test_verify_names_an_edited_event(world: World, database: Database) -> None:
+    with database.session() as db:
+        db.execute(update(AuditEvent).where(AuditEvent.seq == 7).values(action="read"))
+        db.commit()
+        result = audit.verify(db)
+    assert not result.ok
+    assert result.first_broken == 7
+    assert "edited" in str(result.problem)
+
+
+def test_verify_names_a_deleted_event(world: World, database: Database) -> None:
+    with database.session() as db:
+        db.execute(delete(AuditEvent).where(AuditEvent.seq == 5))
+        db.commit()
+        result = audit.verify(db)
+    assert not result.ok
+    assert result.first_broken == 5
+    assert "missing" in str(result.problem)
+
+
+def test_verify_notices_events_cut_from_the_end(world: World, database: Database) -> None:
+    last = events(database)[-1].seq
+    with database.session() as db:
+        db.execute(delete(AuditEvent).where(AuditEvent.seq == last))
+        db.commit()
+        result = audit.verify(db)
+    assert not result.ok
+    assert "deleted from the end" in str(result.problem)
+
+
+def test_rehashing_an_edited_event_still_breaks_the_next_link(
+    world: World, database: Database
+) -> None:
+    with database.session() as db:
+        row = db.scalar(select(AuditEvent).where(AuditEvent.seq == 4))
+        assert row is not None
+        fields = {
+            c: getattr(row, c)
+            for c in (
+                "seq",
+                "at",
+                "organization_id",
+                "actor_kind",
+                "actor_id",
+                "record_type",
+                "record_id",
+                "address",
+                "detail",
+                "prev_hash",
+            )
+        }
+        fields["action"] = "forged"
+        db.execute(
+            update(AuditEvent)
+            .where(AuditEvent.seq == 4)
+            .values(action="forged", hash=audit.event_hash(fields))
+        )
+        db.commit()
+        result = audit.verify(db)
+    assert result.first_broken == 5
+    assert "link" in str(result.problem)
+
+
+def test_cli_audit_verify(world: World, database: Database) -> None:
+    _stamp(database)
+    runner = CliRunner()
+    result = runner.invoke(app, ["audit", "verify", "--database", database.url])
+    assert result.exit_code == 0, result.stderr
+    assert "audit trail intact" in result.stdout
+    with database.session() as db:
+        db.execute(update(AuditEvent).where(AuditEvent.seq == 3).values(record_id="x"))
+        db.commit()
+    result = runner.invoke(app, ["audit", "verify", "--database", database.url])
+    assert result.exit_code == 1
+    assert "BROKEN at event 3" in result.stderr
+
+
+def _stamp(database: Database) -> None:
+    """Mark the test database as migrated to head (it was built with create_all)."""
+    from alembic import command
+
+    from alliance.store.migrate import alembic_config
+
+    command.stamp(alembic_config(database.engine), "head")

@@ -1,0 +1,247 @@
+"""Submitting administrations: validation, scoring, idempotency, corrections, risk alerts."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from alliance.store.alerts import Alert
+from alliance.store.models import Administration, Score
+from tests.service.conftest import Database, World
+
+API = "/api/v1"
+
+
+def submit(api: TestClient, world: World, body: dict, who: str = "c1"):  # type: ignore[no-untyped-def]
+    return api.post(
+        f"{API}/sessions/{world.sessions[who]}/administrations",
+        headers=world[who].headers,
+        json=body,
+    )
+
+
+GAD = {f"item_{i}": 2 for i in range(1, 8)}
+
+
+def test_submission_is_validated_scored_and_stored(
+    api: TestClient, world: World, database: Database
+) -> None:
+    response = submit(api, world, {"instrument": "gad-7", "answers": GAD, "idempotency_key": "g"})
+    assert response.status_code == 201
+    body = response.json()
+    assert body["created"] is True
+    assert body["administration"]["answers"] == GAD
+    assert body["administration"]["version"] == "1.0"
+    assert body["scores"] == [
+        {"scale": "total", "value": 14.0, "band": "moderate", "answered": 7, "scoring_version": "1"}
+    ]
+    with database.session() as db:
+        stored = db.scalar(select(Administration))
+        assert stored is not None
+        assert stored.answers == GAD
+        assert stored.entered_by == world["c1"].id
+        assert stored.source == "api"
+
+
+def test_bad_answer_names_field_value_and_allowed(api: TestClient, world: World) -> None:
+    response = submit(
+        api, world, {"instrument": "gad-7", "idempotency_key": "x", "answers": {**GAD, "item_3": 4}}
+    )
+    assert response.status_code == 422
+    assert response.json()["error"] == {
+        "code": "invalid",
+        "message": "value out of range: 4",
+        "field": "answers.item_3",
+        "value": 4,
+        "allowed": "0, 1, 2, 3",
+    }
+    unknown = submit(
+        api, world, {"instrument": "gad-7", "idempotency_key": "y", "answers": {**GAD, "item_8": 1}}
+    )
+    assert unknown.json()["error"]["field"] == "answers.item_8"
+    text = submit(
+        api,
+        world,
+        {"instrument": "gad-7", "idempotency_key": "z", "answers": {**GAD, "item_1": "often"}},
+    )
+    assert text.json()["error"]["field"] == "answers.item_1"
+    assert text.json()["error"]["allowed"] == "0, 1, 2, 3"
+    instrument = submit(api, world, {"instrument": "gad-8", "idempotency_key": "w", "answers": GAD})
+    assert instrument.json()["error"]["field"] == "instrument"
+    assert "gad-7" in instrument.json()["error"]["allowed"]
+    empty = submit(api, world, {"instrument": "gad-7", "idempotency_key": "v", "answers": {}})
+    assert empty.status_code == 422
+    missing_key = submit(api, world, {"instrument": "gad-7", "answers": GAD})
+    assert missing_key.json()["error"]["field"] == "idempotency_key"
+
+
+def test_resubmission_with_the_same_key_stores_once(
+    api: TestClient, world: World, database: Database
+) -> None:
+    body = {"instrument": "gad-7", "answers": GAD, "idempotency_key": "same"}
+    first = submit(api, world, body).json()
+    again = submit(api, world, body).json()
+    assert again["created"] is False
+    assert again["administration"]["id"] == first["administration"]["id"]
+    assert again["scores"] == first["scores"]
+    with database.session() as db:
+        assert db.scalar(select(func.count()).select_from(Administration)) == 1
+        assert db.scalar(select(func.count()).select_from(Score)) == 1
+    changed = submit(api, world, {**body, "answers": {**GAD, "item_1": 0}})
+    assert changed.status_code == 409
+    assert changed.json()["error"]["field"] == "idempotency_key"
+
+
+def test_partial_answers_and_unconfirmed_keys(api: TestClient, world: World) -> None:
+    partial = submit(
+        api,
+        world,
+        {
+            "instrument": "phq-9",
+            "idempotency_key": "p",
+            "answers": {f"item_{i}": 1 for i in range(1, 8)},
+        },
+    )
+    assert partial.json()["scores"][0]["value"] == 9.0  # 7 answered, prorated × 9/7
+    wai_s = submit(
+        api,
+        world,
+        {
+            "instrument": "wai-s",
+            "idempotency_key": "w",
+            "answers": {f"item_{i}": 5 for i in range(1, 13)},
+        },
+    )
+    assert wai_s.status_code == 201
+    assert wai_s.json()["scores"] == []
+    assert set(wai_s.json()["not_computed"]) == {"task", "goal", "bond", "total"}
+
+
+def test_forms_and_stances(api: TestClient, world: World) -> None:
+    answers = {f"item_{i}": 4 for i in range(1, 13)}
+    clinician_self = submit(
+        api,
+        world,
+        {
+            "instrument": "wai-sr",
+            "perspective": "clinician",
+            "answers": answers,
+            "idempotency_key": "a",
+        },
+    )
+    assert clinician_self.status_code == 422
+    assert clinician_self.json()["error"]["field"] == "perspective"
+    prediction = submit(
+        api,
+        world,
+        {
+            "instrument": "wai-sr",
+            "perspective": "clinician",
+            "stance": "prediction",
+            "answers": answers,
+            "idempotency_key": "b",
+        },
+    )
+    assert prediction.status_code == 201
+    client_prediction = submit(
+        api,
+        world,
+        {
+            "instrument": "wai-sr",
+            "stance": "prediction",
+            "answers": answers,
+            "idempotency_key": "c",
+        },
+    )
+    assert client_prediction.status_code == 422
+    observer = submit(
+        api,
+        world,
+        {
+            "instrument": "wai",
+            "perspective": "observer",
+            "answers": {f"item_{i}": 4 for i in range(1, 37)},
+            "idempotency_key": "d",
+        },
+    )
+    assert observer.status_code == 201
+
+
+def test_risk_answer_raises_an_urgent_alert(
+    api: TestClient, world: World, database: Database
+) -> None:
+    answers = {f"item_{i}": 0 for i in range(1, 11)} | {"item_6": 1}
+    response = submit(
+        api, world, {"instrument": "core-10", "answers": answers, "idempotency_key": "risk"}
+    )
+    assert response.json()["risk_items"] == ["item_6"]
+    alerts = api.get(f"{API}/alerts", headers=world["c1"].headers).json()
+    assert [a["priority"] for a in alerts] == ["urgent"]
+    assert alerts[0]["rule"] == "risk_item"
+    assert "core-10 item_6" in alerts[0]["reason"]
+    assert len(alerts[0]["next_steps"]) >= 2
+    submit(api, world, {"instrument": "core-10", "answers": answers, "idempotency_key": "risk"})
+    with database.session() as db:
+        assert db.scalar(select(func.count()).select_from(Alert)) == 1
+
+
+def test_corrections_supersede_and_keep_the_original(
+    api: TestClient, world: World, database: Database
+) -> None:
+    first = submit(api, world, {"instrument": "gad-7", "answers": GAD, "idempotency_key": "o"})
+    original = first.json()["administration"]["id"]
+    fixed = api.post(
+        f"{API}/administrations/{original}/corrections",
+        headers=world["c1"].headers,
+        json={
+            "answers": {**GAD, "item_1": 0},
+            "reason": "typed 2 for 0",
+            "idempotency_key": "fix1",
+        },
+    )
+    assert fixed.status_code == 201
+    assert fixed.json()["administration"]["supersedes_id"] == original
+    assert fixed.json()["scores"][0]["value"] == 12
+    again = api.post(
+        f"{API}/administrations/{original}/corrections",
+        headers=world["c1"].headers,
+        json={"answers": GAD, "reason": "again", "idempotency_key": "fix2"},
+    )
+    assert again.status_code == 409
+    timeline = api.get(
+        f"{API}/clients/{world.clients['c1']}/timeline", headers=world["c1"].headers
+    ).json()
+    admins = timeline["episodes"][0]["sessions"][0]["administrations"]
+    by_id = {a["administration"]["id"]: a for a in admins}
+    assert by_id[original]["current"] is False
+    assert by_id[original]["superseded_by"] == fixed.json()["administration"]["id"]
+    assert by_id[original]["administration"]["answers"] == GAD  # never overwritten
+    with database.session() as db:
+        assert db.scalar(select(func.count()).select_from(Administration)) == 2
+
+
+def test_alert_workflow_keeps_history(api: TestClient, world: World) -> None:
+    c1 = world["c1"].headers
+    answers = {f"item_{i}": 0 for i in range(1, 10)} | {"item_9": 1}
+    submit(api, world, {"instrument": "phq-9", "answers": answers, "idempotency_key": "k"})
+    [alert] = api.get(f"{API}/alerts", headers=c1).json()
+    resolve_first = api.post(f"{API}/alerts/{alert['id']}/acknowledge", headers=c1, json={})
+    assert resolve_first.json()["state"] == "acknowledged"
+    assert (
+        api.post(f"{API}/alerts/{alert['id']}/acknowledge", headers=c1, json={}).status_code == 409
+    )
+    noted = api.post(
+        f"{API}/alerts/{alert['id']}/note", headers=c1, json={"note": "called, safe, plan agreed"}
+    )
+    assert noted.status_code == 200
+    assert api.post(f"{API}/alerts/{alert['id']}/note", headers=c1, json={}).status_code == 422
+    assert (
+        api.post(f"{API}/alerts/{alert['id']}/resolve", headers=c1, json={}).json()["state"]
+        == "resolved"
+    )
+    assert api.get(f"{API}/alerts", headers=c1).json() == []
+    history = api.get(f"{API}/alerts/{alert['id']}/history", headers=c1).json()
+    assert [h["action"] for h in history] == ["raised", "acknowledge", "note", "resolve"]
+    assert history[2]["note"] == "called, safe, plan agreed"
+    foreign = api.post(f"{API}/alerts/{alert['id']}/resolve", headers=world["c3"].headers, json={})
+    assert foreign.status_code == 404

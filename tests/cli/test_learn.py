@@ -142,3 +142,16 @@ def test_ctrl_c_prints_the_summary_and_exits_130(monkeypatch: pytest.MonkeyPatch
     code, stdout, _ = run("learn", "quiz", "-n", "4", "--seed", "8")
     assert code == 130
     assert "1 of 1 right (stopped after 1 of 4), bank 1.0." in stdout
+
+
+def test_the_readme_example_is_real_output() -> None:
+    """The README's quiz transcript is what the command prints for the answers it shows."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    start = readme.index("$ alliance learn quiz ")
+    block = readme[start : readme.index("```", start)].rstrip("\n").splitlines()
+    args = block[0].removeprefix("$ alliance ").split()
+    typed = [line.rsplit(": ", 1)[1] for line in block if line.startswith("Your answer (")]
+    result = CliRunner().invoke(app, args, input="\n".join(typed) + "\n", env={"COLUMNS": "92"})
+    assert result.exit_code == 0
+    printed = [line.rstrip() for line in result.stdout.rstrip("\n").splitlines()]
+    assert printed == block[1:]

@@ -190,4 +190,4 @@ def _summary(result: QuizResult, bank: Bank) -> None:
         if score.answered:
             table.add_row(escape(bank.topic(topic).title), str(score.correct), str(score.answered))
     out.print(table)
-    out.print("Your answers were not saved. `alliance learn quiz` draws a new set each time.")
+    out.print("Nothing was saved.")

@@ -74,7 +74,7 @@ class _Answers:
             try:
                 return drawn.position(text)
             except ValueError:
-                shown = f"{escape(text)!r} is not an answer" if text else "No answer given"
+                shown = f"{escape(repr(text))} is not an answer" if text else "No answer given"
                 out.print(
                     f"[yellow]{shown}.[/] Please type one letter, "
                     f"{', '.join(letters)}, or q to stop."

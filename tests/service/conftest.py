@@ -22,7 +22,7 @@ from alliance.services.context import Actor
 from alliance.store import alerts as _alerts  # noqa: F401 - register tables
 from alliance.store import models as _models  # noqa: F401
 from alliance.store import security as _security  # noqa: F401
-from alliance.store.audit import GENESIS, AuditHead
+from alliance.store.audit import CHAINS, GENESIS, AuditHead
 from alliance.store.base import Base
 from alliance.store.engine import make_engine, session_factory
 from alliance.web.app import create_app
@@ -97,7 +97,10 @@ def database(backend: str, tmp_path: Path) -> Iterator[Database]:
     url, engine, schema = fresh_database(backend, tmp_path)
     Base.metadata.create_all(engine)
     with engine.begin() as connection:
-        connection.execute(AuditHead.__table__.insert().values(id=1, last_seq=0, last_hash=GENESIS))
+        connection.execute(
+            AuditHead.__table__.insert(),
+            [{"id": chain, "last_seq": 0, "last_hash": GENESIS} for chain in range(CHAINS)],
+        )
     yield Database(url, engine, backend)
     engine.dispose()
     if schema:

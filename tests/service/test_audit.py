@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 
+from alembic import command
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, select, update
 from typer.testing import CliRunner
@@ -12,18 +13,30 @@ from typer.testing import CliRunner
 from alliance.cli import app
 from alliance.services import audit
 from alliance.store.audit import AuditEvent
+from alliance.store.migrate import alembic_config
 from tests.service.conftest import Database, World
 
 
 def events(database: Database) -> list[AuditEvent]:
     with database.session() as db:
-        return list(db.scalars(select(AuditEvent).order_by(AuditEvent.seq)))
+        return list(
+            db.scalars(select(AuditEvent).order_by(AuditEvent.at, AuditEvent.chain, AuditEvent.seq))
+        )
+
+
+def longest_chain(database: Database) -> list[AuditEvent]:
+    rows = events(database)
+    chains = {
+        c: sorted((r for r in rows if r.chain == c), key=lambda r: r.seq)
+        for c in {r.chain for r in rows}
+    }
+    return max(chains.values(), key=len)
 
 
 def test_reads_and_writes_of_client_data_are_recorded(
     api: TestClient, world: World, database: Database
 ) -> None:
-    before = len(events(database))
+    before = {(e.chain, e.seq) for e in events(database)}
     c1 = world["c1"]
     client_id = world.clients["c1"]
     assert api.get(f"/api/v1/clients/{client_id}/timeline", headers=c1.headers).status_code == 200
@@ -37,7 +50,7 @@ def test_reads_and_writes_of_client_data_are_recorded(
         },
     )
     assert response.status_code == 201
-    new = events(database)[before:]
+    new = [e for e in events(database) if (e.chain, e.seq) not in before]
     assert [(e.action, e.record_type, e.record_id) for e in new] == [
         ("read", "timeline", client_id),
         ("create", "administration", response.json()["administration"]["id"]),
@@ -45,7 +58,6 @@ def test_reads_and_writes_of_client_data_are_recorded(
     assert {e.actor_id for e in new} == {c1.id}
     assert {e.actor_kind for e in new} == {"token"}
     assert all(e.address for e in new)
-    assert all(e.at for e in new)
 
 
 def test_refused_reads_leave_no_data_but_the_chain_stays_whole(
@@ -57,11 +69,13 @@ def test_refused_reads_leave_no_data_but_the_chain_stays_whole(
         assert audit.verify(db).ok
 
 
-def test_chain_links_every_event(world: World, database: Database) -> None:
+def test_chains_link_every_event(world: World, database: Database) -> None:
     rows = events(database)
     assert len(rows) > 20
-    assert [r.seq for r in rows] == list(range(1, len(rows) + 1))
-    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(rows))
+    for chain in {r.chain for r in rows}:
+        links = sorted((r for r in rows if r.chain == chain), key=lambda r: r.seq)
+        assert [r.seq for r in links] == list(range(1, len(links) + 1))
+        assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(links))
     with database.session() as db:
         result = audit.verify(db)
     assert result.ok
@@ -69,29 +83,39 @@ def test_chain_links_every_event(world: World, database: Database) -> None:
 
 
 def test_verify_names_an_edited_event(world: World, database: Database) -> None:
+    target = longest_chain(database)[1]
     with database.session() as db:
-        db.execute(update(AuditEvent).where(AuditEvent.seq == 7).values(action="read"))
+        db.execute(
+            update(AuditEvent)
+            .where(AuditEvent.chain == target.chain, AuditEvent.seq == target.seq)
+            .values(action="read")
+        )
         db.commit()
         result = audit.verify(db)
     assert not result.ok
-    assert result.first_broken == 7
+    assert result.first_broken == f"{target.chain}/{target.seq}"
     assert "edited" in str(result.problem)
 
 
 def test_verify_names_a_deleted_event(world: World, database: Database) -> None:
+    target = longest_chain(database)[0]
     with database.session() as db:
-        db.execute(delete(AuditEvent).where(AuditEvent.seq == 5))
+        db.execute(
+            delete(AuditEvent).where(AuditEvent.chain == target.chain, AuditEvent.seq == target.seq)
+        )
         db.commit()
         result = audit.verify(db)
     assert not result.ok
-    assert result.first_broken == 5
+    assert result.first_broken == f"{target.chain}/1"
     assert "missing" in str(result.problem)
 
 
 def test_verify_notices_events_cut_from_the_end(world: World, database: Database) -> None:
-    last = events(database)[-1].seq
+    last = longest_chain(database)[-1]
     with database.session() as db:
-        db.execute(delete(AuditEvent).where(AuditEvent.seq == last))
+        db.execute(
+            delete(AuditEvent).where(AuditEvent.chain == last.chain, AuditEvent.seq == last.seq)
+        )
         db.commit()
         result = audit.verify(db)
     assert not result.ok
@@ -101,54 +125,52 @@ def test_verify_notices_events_cut_from_the_end(world: World, database: Database
 def test_rehashing_an_edited_event_still_breaks_the_next_link(
     world: World, database: Database
 ) -> None:
+    chain = longest_chain(database)
+    assert len(chain) >= 2
+    target = chain[0]
+    fields = {
+        c: getattr(target, c)
+        for c in (
+            "chain",
+            "seq",
+            "at",
+            "organization_id",
+            "actor_kind",
+            "actor_id",
+            "record_type",
+            "record_id",
+            "address",
+            "detail",
+            "prev_hash",
+        )
+    }
+    fields["action"] = "forged"
     with database.session() as db:
-        row = db.scalar(select(AuditEvent).where(AuditEvent.seq == 4))
-        assert row is not None
-        fields = {
-            c: getattr(row, c)
-            for c in (
-                "seq",
-                "at",
-                "organization_id",
-                "actor_kind",
-                "actor_id",
-                "record_type",
-                "record_id",
-                "address",
-                "detail",
-                "prev_hash",
-            )
-        }
-        fields["action"] = "forged"
         db.execute(
             update(AuditEvent)
-            .where(AuditEvent.seq == 4)
+            .where(AuditEvent.chain == target.chain, AuditEvent.seq == target.seq)
             .values(action="forged", hash=audit.event_hash(fields))
         )
         db.commit()
         result = audit.verify(db)
-    assert result.first_broken == 5
+    assert result.first_broken == f"{target.chain}/{target.seq + 1}"
     assert "link" in str(result.problem)
 
 
-def test_cli_audit_verify(world: World, database: Database) -> None:
-    _stamp(database)
+def test_cli_audit_verify_detects_an_edited_event(world: World, database: Database) -> None:
+    command.stamp(alembic_config(database.engine), "head")  # built with create_all
     runner = CliRunner()
     result = runner.invoke(app, ["audit", "verify", "--database", database.url])
     assert result.exit_code == 0, result.stderr
     assert "audit trail intact" in result.stdout
+    target = longest_chain(database)[2]
     with database.session() as db:
-        db.execute(update(AuditEvent).where(AuditEvent.seq == 3).values(record_id="x"))
+        db.execute(
+            update(AuditEvent)
+            .where(AuditEvent.chain == target.chain, AuditEvent.seq == target.seq)
+            .values(record_id="x")
+        )
         db.commit()
     result = runner.invoke(app, ["audit", "verify", "--database", database.url])
     assert result.exit_code == 1
-    assert "BROKEN at event 3" in result.stderr
-
-
-def _stamp(database: Database) -> None:
-    """Mark the test database as migrated to head (it was built with create_all)."""
-    from alembic import command
-
-    from alliance.store.migrate import alembic_config
-
-    command.stamp(alembic_config(database.engine), "head")
+    assert f"BROKEN at event {target.chain}/{target.seq}" in result.stderr

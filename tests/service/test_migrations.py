@@ -8,7 +8,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, select
 
 from alliance.store import migrate
-from alliance.store.audit import GENESIS, AuditHead
+from alliance.store.audit import CHAINS, GENESIS, AuditHead
 from alliance.store.base import Base
 from tests.service.conftest import Database
 
@@ -42,8 +42,10 @@ def test_upgrade_to_head_and_back_down(empty_database: Database) -> None:
     assert migrate.current_revision(engine) == migrate.head_revision()
     assert set(inspect(engine).get_table_names()) >= TABLES
     with engine.connect() as connection:
-        head = connection.execute(select(AuditHead.__table__)).one()
-    assert (head.id, head.last_seq, head.last_hash) == (1, 0, GENESIS)
+        heads = connection.execute(select(AuditHead.__table__).order_by("id")).all()
+    assert [(h.id, h.last_seq, h.last_hash) for h in heads] == [
+        (chain, 0, GENESIS) for chain in range(CHAINS)
+    ]
 
     migrate.downgrade(engine, "base")
     assert migrate.current_revision(engine) is None

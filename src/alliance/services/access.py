@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, false, or_, select
+from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, false, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from alliance.services.context import Actor
@@ -31,61 +31,94 @@ def require_role(actor: Actor, *roles: str) -> None:
         )
 
 
-def _own(actor: Actor) -> ColumnElement[bool]:
-    other = aliased(Episode)  # so that queries already joining Episode do not swallow it
-    return or_(
-        Client.clinician_id == actor.user_id,
-        select(other.id)
-        .where(other.client_id == Client.id, other.clinician_id == actor.user_id)
-        .exists(),
-    )
+# The rules are built once, with bound parameters for the actor, so that every statement using
+# them is compiled once and cached; execute such statements with ``access_params(actor)``.
+_ORG: BindParameter[str] = bindparam("access_org")
+_USER: BindParameter[str] = bindparam("access_user")
+_TEAM: BindParameter[str] = bindparam("access_team")
+_OtherEpisode = aliased(Episode, name="access_episode")  # not swallowed by joins on Episode
+_OWN = or_(
+    Client.clinician_id == _USER,
+    select(_OtherEpisode.id)
+    .where(_OtherEpisode.client_id == Client.id, _OtherEpisode.clinician_id == _USER)
+    .exists(),
+)
+_IN_TEAM = Client.clinician_id.in_(
+    select(User.id).where(User.team_id == _TEAM, User.organization_id == _ORG)
+)
+_SAME_ORG = Client.organization_id == _ORG
+_RULES: dict[str, ColumnElement[bool]] = {
+    "system": _SAME_ORG,
+    "own": and_(_SAME_ORG, _OWN),
+    "team": and_(_SAME_ORG, or_(_OWN, _IN_TEAM)),
+    "none": false(),
+}
+
+
+def access_params(actor: Actor) -> dict[str, str | None]:
+    """The values of the access rules' parameters for ``actor``."""
+    return {
+        "access_org": actor.organization_id,
+        "access_user": actor.user_id,
+        "access_team": actor.team_id,
+    }
+
+
+def _rule(actor: Actor, *, write: bool) -> str:
+    if actor.organization_id is None:
+        return "none"
+    if actor.is_system:
+        return "system"
+    if actor.role == "clinician" or (write and actor.role == "supervisor"):
+        return "own"
+    if actor.role == "supervisor":
+        return "team" if actor.team_id else "own"
+    return "none"
 
 
 def visible_clients(actor: Actor) -> ColumnElement[bool]:
-    """A condition on :class:`Client` that is true for the clients ``actor`` may read."""
-    if actor.organization_id is None:
-        return false()
-    same_org = Client.organization_id == actor.organization_id
-    if actor.is_system:
-        return same_org
-    if actor.role == "clinician":
-        return and_(same_org, _own(actor))
-    if actor.role == "supervisor":
-        team = select(User.id).where(
-            User.team_id == actor.team_id, User.organization_id == actor.organization_id
-        )
-        in_team = Client.clinician_id.in_(team) if actor.team_id else false()
-        return and_(same_org, or_(_own(actor), in_team))
-    return false()
+    """A condition on :class:`Client`, true for the clients ``actor`` may read.
+    Run the statement with ``access_params(actor)``."""
+    return _RULES[_rule(actor, write=False)]
 
 
 def writable_clients(actor: Actor) -> ColumnElement[bool]:
-    """A condition on :class:`Client` that is true for the clients ``actor`` may change."""
-    if actor.organization_id is None:
-        return false()
-    same_org = Client.organization_id == actor.organization_id
-    if actor.is_system:
-        return same_org
-    if actor.role in CLINICAL_ROLES:
-        return and_(same_org, _own(actor))
-    return false()
+    """A condition on :class:`Client`, true for the clients ``actor`` may change.
+    Run the statement with ``access_params(actor)``."""
+    return _RULES[_rule(actor, write=True)]
+
+
+_CLIENT = {
+    k: select(Client).where(Client.id == bindparam("record"), rule) for k, rule in _RULES.items()
+}
+_EPISODE = {
+    k: select(Episode)
+    .join(Client, Client.id == Episode.client_id)
+    .where(Episode.id == bindparam("record"), rule)
+    for k, rule in _RULES.items()
+}
+_SESSION = {
+    k: select(SessionRow, Episode, Client)
+    .join(Episode, Episode.id == SessionRow.episode_id)
+    .join(Client, Client.id == Episode.client_id)
+    .where(SessionRow.id == bindparam("record"), rule)
+    for k, rule in _RULES.items()
+}
 
 
 def client_for(db: Session, actor: Actor, client_id: str, *, write: bool = False) -> Client:
     """The client, if ``actor`` may read it (or change it, with ``write``); else NotFound."""
-    rule = writable_clients(actor) if write else visible_clients(actor)
-    client = db.scalar(select(Client).where(Client.id == client_id, rule))
+    client = db.scalar(
+        _CLIENT[_rule(actor, write=write)], {**access_params(actor), "record": client_id}
+    )
     if client is None:
         raise NotFound(f"no client {client_id}")
     return client
 
 
 def episode_for(db: Session, actor: Actor, episode_id: str, *, write: bool = False) -> Episode:
-    rule = writable_clients(actor) if write else visible_clients(actor)
     episode = db.scalar(
-        select(Episode)
-        .join(Client, Client.id == Episode.client_id)
-        .where(Episode.id == episode_id, rule)
+        _EPISODE[_rule(actor, write=write)], {**access_params(actor), "record": episode_id}
     )
     if episode is None:
         raise NotFound(f"no episode {episode_id}")
@@ -95,12 +128,8 @@ def episode_for(db: Session, actor: Actor, episode_id: str, *, write: bool = Fal
 def session_for(
     db: Session, actor: Actor, session_id: str, *, write: bool = False
 ) -> tuple[SessionRow, Episode, Client]:
-    rule = writable_clients(actor) if write else visible_clients(actor)
     row = db.execute(
-        select(SessionRow, Episode, Client)
-        .join(Episode, Episode.id == SessionRow.episode_id)
-        .join(Client, Client.id == Episode.client_id)
-        .where(SessionRow.id == session_id, rule)
+        _SESSION[_rule(actor, write=write)], {**access_params(actor), "record": session_id}
     ).one_or_none()
     if row is None:
         raise NotFound(f"no session {session_id}")

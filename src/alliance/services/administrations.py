@@ -13,18 +13,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from alliance.instruments.model import Instrument
 from alliance.instruments.registry import Registry
 from alliance.instruments.scoring import SCORING_VERSION, AnswerError, Scores, score_answers
 from alliance.services import audit
-from alliance.services.access import session_for, visible_clients
+from alliance.services.access import access_params, session_for, visible_clients
 from alliance.services.alerting import raise_alert
 from alliance.services.context import Actor
 from alliance.services.errors import Conflict, Invalid, NotFound
 from alliance.services.risk import risk_alert_text
+from alliance.store.base import new_id, utcnow
 from alliance.store.models import STANCES, Administration, Client, Episode, Score
 from alliance.store.models import Session as SessionRow
 
@@ -175,26 +177,25 @@ def submit_administration(
             answers=clean,
         )
 
-    row = Administration(
-        organization_id=client.organization_id,
-        session_id=session.id,
-        instrument=inst.id,
-        version=inst.version,
-        perspective=perspective,
-        stance=stance,
-        answers=clean,
-        language=language,
-        licensed_wording=licensed_wording,
-        source=source,
-        entered_by=actor.user_id,
-        idempotency_key=key,
-        supersedes_id=supersedes.id if supersedes else None,
-        correction_reason=correction_reason,
-    )
-    try:
-        with db.begin_nested():
-            db.add(row)
-    except IntegrityError:
+    values = {
+        "id": new_id(),
+        "organization_id": client.organization_id,
+        "session_id": session.id,
+        "instrument": inst.id,
+        "version": inst.version,
+        "perspective": perspective,
+        "stance": stance,
+        "answers": clean,
+        "language": language,
+        "licensed_wording": licensed_wording,
+        "source": source,
+        "entered_by": actor.user_id,
+        "entered_at": utcnow(),
+        "idempotency_key": key,
+        "supersedes_id": supersedes.id if supersedes else None,
+        "correction_reason": correction_reason,
+    }
+    if not _insert_once(db, values):
         # the same key won a race in another transaction: answer as for a resubmission
         winner = db.scalar(
             select(Administration).where(
@@ -203,7 +204,7 @@ def submit_administration(
             )
         )
         if winner is None:
-            raise
+            raise RuntimeError("an administration conflicted on its key but cannot be found")
         return _replay(
             db,
             actor,
@@ -214,6 +215,7 @@ def submit_administration(
             stance=stance,
             answers=clean,
         )
+    row = Administration(**values)  # as stored; for the answer and the alerts
 
     stored = [
         Score(
@@ -248,6 +250,18 @@ def submit_administration(
         source=source,
     )
     return Submission(row, stored, True, dict(scores.refused), risk_items)
+
+
+def _insert_once(db: Session, values: Mapping[str, object]) -> bool:
+    """Insert unless the idempotency key exists (one statement, no savepoint)."""
+    insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(Administration)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["organization_id", "idempotency_key"])
+        .returning(Administration.id)
+    )
+    return db.execute(statement).scalar() is not None
 
 
 def _replay(
@@ -321,7 +335,8 @@ def correct_administration(
         .join(SessionRow, SessionRow.id == Administration.session_id)
         .join(Episode, Episode.id == SessionRow.episode_id)
         .join(Client, Client.id == Episode.client_id)
-        .where(Administration.id == administration_id, visible_clients(actor))
+        .where(Administration.id == administration_id, visible_clients(actor)),
+        access_params(actor),
     )
     if old is None:
         raise NotFound(f"no administration {administration_id}")

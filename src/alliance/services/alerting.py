@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alliance.services import audit
-from alliance.services.access import visible_clients
+from alliance.services.access import access_params, visible_clients
 from alliance.services.context import Actor
 from alliance.services.errors import Conflict, Invalid, NotFound
 from alliance.store.alerts import PRIORITIES, Alert, AlertEvent
@@ -65,7 +65,8 @@ def alert_for(db: Session, actor: Actor, alert_id: str) -> Alert:
     alert = db.scalar(
         select(Alert)
         .join(Client, Client.id == Alert.client_id)
-        .where(Alert.id == alert_id, visible_clients(actor))
+        .where(Alert.id == alert_id, visible_clients(actor)),
+        access_params(actor),
     )
     if alert is None:
         raise NotFound(f"no alert {alert_id}")
@@ -120,7 +121,7 @@ def open_alerts(db: Session, actor: Actor, *, client_id: str | None = None) -> l
     )
     if client_id is not None:
         query = query.where(Alert.client_id == client_id)
-    alerts = list(db.scalars(query))
+    alerts = list(db.scalars(query, access_params(actor)))
     alerts.sort(key=lambda a: (PRIORITIES.index(a.priority), -a.created_at.timestamp()))
     audit.record(db, actor, "list", "alert", client_id, count=len(alerts))
     return alerts

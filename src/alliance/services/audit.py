@@ -1,10 +1,11 @@
 """The audit trail: every read and write of client data writes an event, chained by hash.
 
 Use cases call :func:`record`; the events wait on the database session and are appended at
-commit (:func:`install`), in the same transaction as the change they describe, holding the
-chain's head row only for the last moments of the transaction. An event's hash is
-``sha256(prev_hash + canonical JSON of its fields)``; :func:`verify` recomputes the chain and
-names the first event that does not fit (edited, inserted, reordered or deleted).
+commit (:func:`install`), in the same transaction as the change they describe, to one of the
+parallel chains (chosen at random), holding that chain's head row only for the last moments of
+the transaction. An event's hash is ``sha256(prev_hash + canonical JSON of its fields)``;
+:func:`verify` recomputes every chain and names the first event that does not fit (edited,
+inserted, reordered or deleted), as ``chain/seq``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable
+import random
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,7 @@ from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from alliance.services.context import Actor
-from alliance.store.audit import GENESIS, AuditEvent, AuditHead
+from alliance.store.audit import CHAINS, GENESIS, AuditEvent, AuditHead
 from alliance.store.base import utcnow
 
 _PENDING = "alliance.audit.pending"
@@ -63,18 +64,21 @@ def _drop_events(db: Session) -> None:
 
 
 def _flush_events(db: Session) -> None:
+    if db.in_nested_transaction():
+        return  # a savepoint ends, not the transaction: the events wait for the real commit
     pending: list[dict[str, Any]] = db.info.pop(_PENDING, [])
     if not pending:
         return
-    head = db.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
+    chain = random.randrange(CHAINS)
+    head = db.execute(select(AuditHead).where(AuditHead.id == chain).with_for_update()).scalar_one()
     seq, prev = head.last_seq, head.last_hash
     for queued in pending:
         seq += 1
-        fields = {**queued, "seq": seq, "prev_hash": prev}
+        fields = {**queued, "chain": chain, "seq": seq, "prev_hash": prev}
         digest = event_hash(fields)
         db.add(AuditEvent(**fields, hash=digest))
         prev = digest
-    db.execute(update(AuditHead).where(AuditHead.id == 1).values(last_seq=seq, last_hash=prev))
+    db.execute(update(AuditHead).where(AuditHead.id == chain).values(last_seq=seq, last_hash=prev))
     db.flush()
 
 
@@ -83,6 +87,7 @@ def _canonical(fields: dict[str, Any]) -> bytes:
     if isinstance(at, dt.datetime):
         at = at.astimezone(dt.UTC).isoformat(timespec="microseconds")
     payload = {
+        "chain": fields["chain"],
         "seq": fields["seq"],
         "at": at,
         "organization_id": fields["organization_id"],
@@ -105,78 +110,79 @@ def event_hash(fields: dict[str, Any]) -> str:
 class Verification:
     ok: bool
     checked: int
-    first_broken: int | None = None
+    first_broken: str | None = None
     problem: str | None = None
 
     def describe(self) -> str:
         if self.ok:
-            return f"audit trail intact: {self.checked:,} events, chain verified"
+            return f"audit trail intact: {self.checked:,} events, every chain verified"
         return (
             f"audit trail BROKEN at event {self.first_broken}: {self.problem} "
-            f"({self.checked:,} events checked before it)"
+            f"({self.checked:,} events checked)"
         )
+
+
+_FIELDS = (
+    "chain",
+    "seq",
+    "at",
+    "organization_id",
+    "actor_kind",
+    "actor_id",
+    "action",
+    "record_type",
+    "record_id",
+    "address",
+    "detail",
+    "prev_hash",
+)
 
 
 def verify(db: Session, *, batch: int = 5000) -> Verification:
-    """Recompute the chain from the first event to the head."""
-    prev, expected_seq, checked = GENESIS, 1, 0
-    last_seen = 0
-    while True:
-        rows: Iterable[AuditEvent] = db.scalars(
-            select(AuditEvent)
-            .where(AuditEvent.seq > last_seen)
-            .order_by(AuditEvent.seq)
-            .limit(batch)
-        ).all()
-        got_any = False
-        for row in rows:
-            got_any = True
-            last_seen = row.seq
-            if row.seq != expected_seq:
-                return Verification(
-                    False,
-                    checked,
-                    expected_seq,
-                    f"event {expected_seq} is missing (next is {row.seq})",
-                )
-            if row.prev_hash != prev:
-                return Verification(
-                    False, checked, row.seq, "its link to the previous event does not match"
-                )
-            fields = {
-                c: getattr(row, c)
-                for c in (
-                    "seq",
-                    "at",
-                    "organization_id",
-                    "actor_kind",
-                    "actor_id",
-                    "action",
-                    "record_type",
-                    "record_id",
-                    "address",
-                    "detail",
-                    "prev_hash",
-                )
-            }
-            if event_hash(fields) != row.hash:
-                return Verification(
-                    False, checked, row.seq, "its content does not match its hash (edited)"
-                )
-            prev = row.hash
-            expected_seq += 1
-            checked += 1
-        if not got_any:
-            break
-    head = db.get(AuditHead, 1)
-    if head is None:
-        return Verification(False, checked, None, "the chain's head row is missing")
-    if head.last_seq != checked or head.last_hash != prev:
-        return Verification(
-            False,
-            checked,
-            checked + 1 if head.last_seq > checked else checked,
-            f"the head records {head.last_seq} events but {checked} were found "
-            "(events were deleted from the end)",
-        )
+    """Recompute every chain from its first event to its head."""
+    heads = {h.id: h for h in db.scalars(select(AuditHead))}
+    checked = 0
+    for chain in range(CHAINS):
+        head = heads.get(chain)
+        if head is None:
+            return Verification(False, checked, f"{chain}/-", "the chain's head row is missing")
+        prev, expected, last_seen = GENESIS, 1, 0
+        while True:
+            rows = db.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.chain == chain, AuditEvent.seq > last_seen)
+                .order_by(AuditEvent.seq)
+                .limit(batch)
+            ).all()
+            if not rows:
+                break
+            for row in rows:
+                last_seen = row.seq
+                where = f"{chain}/{expected}"
+                if row.seq != expected:
+                    return Verification(
+                        False,
+                        checked,
+                        where,
+                        f"the event is missing (the next is {chain}/{row.seq})",
+                    )
+                if row.prev_hash != prev:
+                    return Verification(
+                        False, checked, where, "its link to the previous event does not match"
+                    )
+                if event_hash({c: getattr(row, c) for c in _FIELDS}) != row.hash:
+                    return Verification(
+                        False, checked, where, "its content does not match its hash (edited)"
+                    )
+                prev = row.hash
+                expected += 1
+                checked += 1
+        if head.last_seq != expected - 1 or head.last_hash != prev:
+            return Verification(
+                False,
+                checked,
+                f"{chain}/{expected}",
+                f"the chain's head records {head.last_seq} events but {expected - 1} were found "
+                "(events were deleted from the end)",
+            )
     return Verification(True, checked)

@@ -9,7 +9,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alliance.services import audit
-from alliance.services.access import client_for, episode_for, require_role, visible_clients
+from alliance.services.access import (
+    access_params,
+    client_for,
+    episode_for,
+    require_role,
+    visible_clients,
+)
 from alliance.services.context import Actor
 from alliance.services.errors import Conflict, Invalid, NotFound
 from alliance.store.base import utcnow
@@ -111,7 +117,9 @@ def get_client(db: Session, actor: Actor, client_id: str) -> Client:
 
 
 def find_client(db: Session, actor: Actor, code: str) -> Client:
-    client = db.scalar(select(Client).where(Client.code == code, visible_clients(actor)))
+    client = db.scalar(
+        select(Client).where(Client.code == code, visible_clients(actor)), access_params(actor)
+    )
     if client is None:
         raise NotFound(f"no client with code {code!r}", field="code")
     audit.record(db, actor, "read", "client", client.id)

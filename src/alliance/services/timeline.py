@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from alliance.records import TIDY_COLUMNS
 from alliance.services import audit
-from alliance.services.access import client_for, require_role, visible_clients
+from alliance.services.access import access_params, client_for, require_role, visible_clients
 from alliance.services.context import Actor
 from alliance.services.errors import Invalid
 from alliance.store.alerts import PRIORITIES, Alert
@@ -189,7 +189,8 @@ def caseload(
         select(Client.id, Client.code, Client.clinician_id, User.display_name)
         .join(User, User.id == Client.clinician_id)
         .where(where)
-        .order_by(Client.code)
+        .order_by(Client.code),
+        access_params(actor),
     ).all()
     ids = [c[0] for c in clients]
     if not ids:

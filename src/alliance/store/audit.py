@@ -1,8 +1,10 @@
 """The audit trail: who did what to which record, when, from where — chained by hash.
 
-Each event stores the hash of the one before it and its own hash over its content, so an
-edited, inserted or deleted event breaks the chain at that point. A single head row holds the
-last hash; appending locks it for the rest of the transaction, which orders the chain.
+Events form ``CHAINS`` parallel hash chains. Each event stores the hash of the one before it
+in its chain and its own hash over its content, so an edited, inserted or deleted event breaks
+its chain at that point. Each chain has a head row holding its last sequence number and hash;
+appending locks that row until the transaction ends, which orders the chain. Several chains
+let several transactions commit (and wait for the disk) at the same time.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 from alliance.store.base import Base, JSONType, UTCDateTime
 
 GENESIS = "0" * 64
+CHAINS = 16
 
 
 class AuditEvent(Base):
     __tablename__ = "audit_events"
 
+    chain: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
     )
@@ -38,10 +42,10 @@ class AuditEvent(Base):
 
 
 class AuditHead(Base):
-    """The chain's head: one row, locked while an event is appended."""
+    """A chain's head: one row per chain, locked while events are appended to it."""
 
     __tablename__ = "audit_head"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     last_hash: Mapped[str] = mapped_column(String(64))

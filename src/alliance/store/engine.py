@@ -8,6 +8,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+READ_ONLY = "alliance_read_only"
+
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url``.
@@ -16,7 +18,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     (an acknowledged commit survives a crash of the machine, not only of the process), a
     generous busy timeout, and ``BEGIN IMMEDIATE`` transactions: every request writes at least
     an audit event, and taking the write lock up front avoids lock-upgrade deadlocks between
-    processes.
+    processes. A connection obtained with the execution option ``READ_ONLY`` begins a plain
+    (deferred) transaction instead, which never waits for the writer.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -43,7 +46,8 @@ def _sqlite_setup(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from alliance.services.auth import session_actor, token_actor
 from alliance.services.context import Actor
 from alliance.services.errors import Forbidden, Unauthenticated
+from alliance.store.engine import READ_ONLY
 from alliance.web.clinic import Clinic
 
 SESSION_COOKIE = "alliance_session"
@@ -46,7 +47,20 @@ AddressDep = Annotated[str, Depends(client_address)]
 
 
 def current_actor(request: Request, db: DbDep, address: AddressDep) -> Actor:
-    """A Bearer API token, or a session cookie (with the CSRF header on changes)."""
+    """A Bearer API token, or a session cookie (with the CSRF header on changes).
+
+    The look-up runs in its own read-only transaction, ended before the route starts: the
+    route's own transaction then begins and commits within one thread, so no database lock
+    is ever held while a request waits for a free thread.
+    """
+    db.connection(execution_options={READ_ONLY: True})
+    try:
+        return _authenticate(request, db, address)
+    finally:
+        db.rollback()
+
+
+def _authenticate(request: Request, db: Session, address: str) -> Actor:
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         actor = token_actor(db, header[7:].strip(), address=address)

@@ -20,6 +20,7 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "audit_events",
+        sa.Column("chain", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column(
             "seq",
             sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
@@ -41,7 +42,7 @@ def upgrade() -> None:
         ),
         sa.Column("prev_hash", sa.String(length=64), nullable=False),
         sa.Column("hash", sa.String(length=64), nullable=False),
-        sa.PrimaryKeyConstraint("seq", name=op.f("pk_audit_events")),
+        sa.PrimaryKeyConstraint("chain", "seq", name=op.f("pk_audit_events")),
     )
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.create_index(
@@ -50,7 +51,7 @@ def upgrade() -> None:
 
     op.create_table(
         "audit_head",
-        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("last_seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("last_hash", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_head")),
@@ -62,7 +63,7 @@ def upgrade() -> None:
             sa.column("last_seq", sa.Integer),
             sa.column("last_hash", sa.String),
         ),
-        [{"id": 1, "last_seq": 0, "last_hash": "0" * 64}],
+        [{"id": chain, "last_seq": 0, "last_hash": "0" * 64} for chain in range(16)],
     )
     op.create_table(
         "login_attempts",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
@@ -22,7 +23,7 @@ from alliance.instruments.model import Instrument
 from alliance.instruments.registry import Registry
 from alliance.interop.report import Problem
 
-DATE_DTYPE = "datetime64[ns]"
+DATE_DTYPE: Final = "datetime64[ns]"
 BoolArray = npt.NDArray[np.bool_]
 
 

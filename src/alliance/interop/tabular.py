@@ -119,7 +119,8 @@ def load_table(path: Path, *, numeric: Callable[[list[str]], list[str]]) -> pd.D
     """
     if table_format(path) == "parquet":
         try:
-            return pq.read_table(path).to_pandas(date_as_object=False)
+            frame: pd.DataFrame = pq.read_table(path).to_pandas(date_as_object=False)
+            return frame
         except (pa.ArrowInvalid, OSError) as exc:
             raise TableFileError(f"{path}: not a readable Parquet file ({exc})") from None
     columns = read_columns(path)
@@ -140,7 +141,8 @@ def load_table(path: Path, *, numeric: Callable[[list[str]], list[str]]) -> pd.D
         except pa.ArrowInvalid as exc:
             problem = str(exc)
             continue
-        return table.to_pandas(date_as_object=False)
+        loaded: pd.DataFrame = table.to_pandas(date_as_object=False)
+        return loaded
     raise TableFileError(f"{path}: not a well-formed UTF-8 CSV file ({problem})")
 
 

@@ -24,7 +24,7 @@ FORBIDDEN = {
     "feedback": ("store", "services", "web", "cli", "interop", "reports"),
     "store": ("services", "web", "cli"),
     "services": ("web", "cli"),
-    "interop": ("web", "cli"),
+    "interop": ("store", "services", "web", "cli"),
     "reports": ("web", "cli"),
 }
 

@@ -437,15 +437,19 @@ def bundle(
             questionnaire(inst, words.get(inst.id), base_url=base_url)
             for inst in instruments.values()
         ]
+    scored: dict[int, tuple[Scores, int]] = {}
     for key, inst in instruments.items():
-        group = [a for a in records if (a.instrument, a.version) == key]
-        wide = to_wide(group)
+        positions = [n for n, a in enumerate(records) if (a.instrument, a.version) == key]
+        wide = to_wide([records[n] for n in positions])
         result = score(inst, wide.reindex(columns=list(inst.item_ids)))
-        for row, a in enumerate(group):
-            entries.append(
-                questionnaire_response(a, inst, wording=words.get(inst.id), base_url=base_url)
-            )
-            entries += observations(a, result, inst, row=row, base_url=base_url)
+        scored.update({n: (result, row) for row, n in enumerate(positions)})
+    for n, a in enumerate(records):
+        inst = instruments[(a.instrument, a.version)]
+        result, row = scored[n]
+        entries.append(
+            questionnaire_response(a, inst, wording=words.get(inst.id), base_url=base_url)
+        )
+        entries += observations(a, result, inst, row=row, base_url=base_url)
     return Bundle(
         type="collection",
         entry=[

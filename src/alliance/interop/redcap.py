@@ -159,6 +159,60 @@ def dictionary_csv(dictionary: pd.DataFrame) -> str:
     return out.getvalue()
 
 
+FIELD_TYPES = (
+    "text",
+    "notes",
+    "dropdown",
+    "radio",
+    "checkbox",
+    "file",
+    "calc",
+    "sql",
+    "descriptive",
+    "slider",
+    "yesno",
+    "truefalse",
+)
+_CHOICE = re.compile(r"^\s*(-?[0-9A-Za-z_.]+)\s*,\s*(.+?)\s*$")
+
+
+def check_dictionary(dictionary: pd.DataFrame) -> list[str]:
+    """Every way ``dictionary`` breaks REDCap's data dictionary rules (empty when none):
+    the 18 columns in order, valid and unique field and form names, the record id first,
+    known field types, ``code, label`` choices for radio fields, numeric limits."""
+    problems = []
+    if tuple(dictionary.columns) != REDCAP_COLUMNS:
+        return [f"columns must be REDCap's 18 headers in order, got {list(dictionary.columns)}"]
+    names = dictionary["Variable / Field Name"].tolist()
+    for name in names:
+        problems += check_field_name(str(name))
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        problems.append(f"field names used twice: {repeated}")
+    for n, row in enumerate(dictionary.to_dict(orient="records"), start=2):
+        where = f"line {n} ({row['Variable / Field Name']})"
+        if not FIELD_NAME.match(str(row["Form Name"])):
+            problems.append(f"{where}: form name {row['Form Name']!r} is not a valid name")
+        kind = row["Field Type"]
+        if kind not in FIELD_TYPES:
+            problems.append(f"{where}: unknown field type {kind!r}")
+        choices = str(row["Choices, Calculations, OR Slider Labels"])
+        if kind in ("radio", "dropdown", "checkbox"):
+            parsed = [_CHOICE.match(part) for part in choices.split("|")]
+            if not choices or not all(parsed):
+                problems.append(f"{where}: choices must be 'code, label | …', got {choices!r}")
+            else:
+                codes = [m.group(1) for m in parsed if m]
+                if len(set(codes)) != len(codes):
+                    problems.append(f"{where}: choice codes repeat: {codes}")
+        low, high = row["Text Validation Min"], row["Text Validation Max"]
+        if low != "" and high != "" and float(low) > float(high):
+            problems.append(f"{where}: validation min {low} is above max {high}")
+    if names and names[0] != RECORD_ID:
+        problems.append(f"the first field must be the record id ({RECORD_ID}), got {names[0]!r}")
+    return problems
+
+
 class RecordsMapping(BaseModel):
     """Which REDCap fields hold what (``fields``), constants for what the export does not
     hold (``values``), and optionally the item fields (default: as the dictionary names them).
@@ -251,7 +305,13 @@ def read_records(
         frame[key] = value
     if "perspective" not in frame.columns and len(inst.perspectives) == 1:
         frame["perspective"] = inst.perspectives[0]
-    frame["administration"] = _source_ids(rows, plan.fields["client"])
+    ids = _source_ids(rows, plan.fields["client"])
+    if ids.is_unique:
+        frame["administration"] = ids
+    else:
+        report.notes.append(
+            "record, event and instance do not single out a row; administrations have no id"
+        )
     frame["instrument"], frame["version"] = inst.id, inst.version
     for item_id, field in items.items():
         frame[item_id] = rows[field]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from alliance.cli import instruments, score
+from alliance.cli import instruments, interop, score
 
 app = typer.Typer(
     name="alliance",
@@ -15,6 +15,7 @@ app = typer.Typer(
 )
 app.add_typer(instruments.app, name="instruments")
 app.command("score")(score.score_command)
+interop.register(app)
 
 
 def main() -> None:

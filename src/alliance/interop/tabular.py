@@ -13,6 +13,7 @@ missing value. Parquet files store dates as ``date32``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from alliance.files import AtomicTableWriter, TableFileError, read_columns, tabl
 from alliance.instruments.registry import Registry
 from alliance.instruments.scoring import MISSING_TEXT
 from alliance.interop.codebook import administrations_codebook, scores_codebook
+from alliance.interop.deidentify import ResearchExport
 from alliance.interop.keys import KEY_COLUMN
 from alliance.interop.report import ImportReport, Problem
 from alliance.interop.tidy import SCORE_COLUMNS, check_tidy
@@ -59,9 +61,44 @@ def write_scores(frame: pd.DataFrame, path: Path, registry: Registry) -> Path:
     return book
 
 
+RESEARCH_MEANINGS = {
+    "client": "study pseudonym of the client (keyed hash; not the clinic's code)",
+    "episode": "the client's episode, numbered E1, E2, … in date order",
+    "date": "the session date shifted by a per-client offset (intervals are kept)",
+    "day": "days since the first administration of the episode",
+    "clinician": "study pseudonym of the clinician",
+    "administration": "study pseudonym of the administration (links scores to answers)",
+}
+
+
+def write_research(export: ResearchExport, path: Path, registry: Registry) -> list[Path]:
+    """Write a research export: the administrations at ``path``, the scores (when present) at
+    ``<name>.scores<suffix>``, a codebook for each, and ``<name>.summary.json``."""
+    written = []
+    tables = [(export.administrations, path, administrations_codebook)]
+    if export.scores is not None:
+        tables.append(
+            (export.scores, path.with_name(f"{path.stem}.scores{path.suffix}"), scores_codebook)
+        )
+    for frame, target, make_book in tables:
+        _write(frame, target)
+        book = make_book(frame, registry)
+        book.insert(len(book.columns), "research", "")
+        for column, meaning in RESEARCH_MEANINGS.items():
+            book.loc[book["column"] == column, "meaning"] = meaning
+        if "day" in frame.columns:
+            day = {"column": "day", "meaning": RESEARCH_MEANINGS["day"], "type": "integer"}
+            book = pd.concat([book, pd.DataFrame([day])], ignore_index=True).fillna("")
+        _write(book.drop(columns=["research"]), codebook_path(target))
+        written += [target, codebook_path(target)]
+    summary = path.with_name(f"{path.stem}.summary.json")
+    summary.write_text(json.dumps(export.summary.to_dict(), indent=2) + "\n", encoding="utf-8")
+    return [*written, summary]
+
+
 def _write(frame: pd.DataFrame, path: Path) -> None:
     table_format(path)  # refuse an unknown suffix before anything is written
-    if "date" in frame.columns:
+    if "date" in frame.columns and pd.api.types.is_datetime64_any_dtype(frame["date"].dtype):
         frame = frame.assign(date=frame["date"].astype("date32[pyarrow]"))
     with AtomicTableWriter(path) as writer:
         for start in range(0, max(len(frame), 1), CHUNK_ROWS):

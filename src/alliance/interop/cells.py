@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from alliance.instruments.model import Instrument
 from alliance.instruments.registry import Registry
@@ -75,6 +76,12 @@ class Found:
         return [p for _, _, p in sorted(self.items, key=lambda t: (t[0], t[1]))]
 
 
+def arrow_array(series: pd.Series) -> pa.Array:
+    """The column as one Arrow array (no copy when it already is one chunk)."""
+    array = pa.array(series.array)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
 @dataclass(frozen=True)
 class Text:
     """A text column as codes into its distinct values, trimmed (missing or blank = "").
@@ -91,18 +98,19 @@ class Text:
     @classmethod
     def of(cls, series: pd.Series) -> Text:
         text = series.astype("str").reset_index(drop=True)
-        codes, uniques = pd.factorize(text)
-        trimmed = pd.Series(uniques, dtype="str").str.strip()
-        missing = codes < 0
-        if missing.any():
-            codes = np.where(missing, len(trimmed), codes)
+        encoded = pc.dictionary_encode(arrow_array(text))
+        uniques = pd.Series(encoded.dictionary.to_pylist(), dtype="str")
+        trimmed = uniques.str.strip()
+        missing = encoded.indices.null_count > 0
+        codes = pc.fill_null(encoded.indices, len(uniques)).to_numpy().astype(np.intp)
+        if missing:
             trimmed = pd.concat([trimmed, pd.Series([""], dtype="str")], ignore_index=True)
         values = [str(v) for v in trimmed.tolist()]
         if len(set(values)) < len(values):  # " A" and "A" are one value
             merged, distinct = pd.factorize(trimmed)
-            return cls(merged[codes], [str(v) for v in distinct])
-        unchanged = not missing.any() and trimmed.equals(pd.Series(uniques, dtype="str"))
-        return cls(np.asarray(codes, dtype=np.intp), values, text if unchanged else None)
+            return cls(np.asarray(merged, dtype=np.intp)[codes], [str(v) for v in distinct])
+        unchanged = not missing and trimmed.equals(uniques)
+        return cls(codes, values, text if unchanged else None)
 
     @classmethod
     def constant(cls, value: str, n: int) -> Text:
@@ -163,7 +171,8 @@ def as_numbers(
 def as_dates(series: pd.Series) -> tuple[pd.Series, BoolArray, BoolArray]:
     """Dates at midnight, a mask of blank cells and a mask of cells that are not dates."""
     if isinstance(series.dtype, pd.ArrowDtype) and pa.types.is_date(series.dtype.pyarrow_dtype):
-        series = series.astype(DATE_DTYPE)
+        stamps = pa.array(series.array).cast(pa.timestamp("ns"))  # no Python objects
+        series = pd.Series(stamps.to_numpy(), index=series.index, dtype=DATE_DTYPE)
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
         values = series.dt.tz_localize(None) if series.dt.tz is not None else series
         values = values.astype(DATE_DTYPE).dt.normalize()

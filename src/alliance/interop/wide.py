@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow.compute as pc
 
 from alliance.instruments.model import ITEM_ID, Instrument, OptionsFormat, VisualAnalogueFormat
 from alliance.instruments.registry import Registry
@@ -25,6 +26,7 @@ from alliance.instruments.scoring import MISSING_TEXT
 from alliance.interop.cells import (
     DATE_DTYPE,
     Found,
+    arrow_array,
     as_numbers,
     check_identity,
     resolve_instrument,
@@ -244,5 +246,9 @@ def _duplicates(clean: pd.DataFrame, lanes: npt.NDArray[np.uint64], found: Found
                 "administration",
                 show_value=False,
             )
-    clash = ids.notna().to_numpy() & ids.duplicated(keep="first").to_numpy() & ~repeated
-    found.cells(np.flatnonzero(clash), "administration id used twice", "administration")
+    encoded = pc.dictionary_encode(arrow_array(ids))
+    given = len(ids) - encoded.indices.null_count
+    if len(encoded.dictionary) < given:  # only then locate the repeats
+        codes = pd.Series(pc.fill_null(encoded.indices, -1).to_numpy())
+        clash = (codes >= 0).to_numpy() & codes.duplicated(keep="first").to_numpy() & ~repeated
+        found.cells(np.flatnonzero(clash), "administration id used twice", "administration")

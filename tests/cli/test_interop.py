@@ -135,3 +135,21 @@ def test_deidentify_writes_a_research_export(tmp_path: Path) -> None:
         assert code_ not in text
     summary = json.loads((tmp_path / "research.summary.json").read_text(encoding="utf-8"))
     assert summary["clients"] == 4 and summary["rows"] == {"administrations": 36, "scores": 108}
+
+
+def test_the_readme_redcap_example_imports(tmp_path: Path) -> None:
+    out = tmp_path / "wai-sr.parquet"
+    code, _, err = run(
+        "redcap",
+        "import",
+        str(EXAMPLES / "redcap-wai-sr-export.csv"),
+        "--mapping",
+        str(EXAMPLES / "redcap-mapping.yaml"),
+        "-o",
+        str(out),
+    )
+    assert code == 0, err
+    assert "3 of 4 rows read (1 empty row skipped)" in " ".join(err.split())
+    table = pd.read_parquet(out)
+    assert table["clinician"].tolist() == ["T01", "T01", "T02"]
+    assert pd.isna(table.loc[1, "item_5"])

@@ -63,7 +63,8 @@ class ImportReport:
         if self.ok:
             head = f"{self.source}: {self.imported:,} of {self.rows:,} rows read"
             if self.skipped:
-                head += f" ({self.skipped:,} empty rows skipped)"
+                rows = "row" if self.skipped == 1 else "rows"
+                head += f" ({self.skipped:,} empty {rows} skipped)"
             return "\n".join([head, *self.notes])
         bad_rows = len({p.row for p in self.problems if p.row is not None})
         head = (

@@ -206,6 +206,18 @@ def test_bad_records_are_named_by_redcap_field_and_line(tmp_path: Path, registry
     ]
 
 
+def test_repeated_records_name_the_lines_of_the_export(tmp_path: Path, registry: Registry) -> None:
+    a = "4,4,4,4,4,4,5,4,4,4,4,4"
+    text = export_text(a, "5,4,5,3,,3,4,3,4,4,4,4", "1,2,3,4,5,1,2,3,4,5,1,2")
+    lines = text.splitlines()
+    path = tmp_path / "export.csv"
+    path.write_text("\n".join([*lines, lines[2]]) + "\n", encoding="utf-8")  # line 3 again
+    _, report = read_records(path, MAPPING, registry)
+    assert [(p.line, p.problem) for p in report.problems] == [
+        (6, "the same administration as line 3")
+    ]
+
+
 def test_missing_fields_and_bad_mappings(tmp_path: Path, registry: Registry) -> None:
     path = tmp_path / "export.csv"
     path.write_text("record_id,visit_date\n1,2026-01-01\n", encoding="utf-8")

@@ -32,11 +32,23 @@ class Found:
     """Collects problems with their position, to list them in file order at the end."""
 
     def __init__(
-        self, frame: pd.DataFrame, order: dict[str, int], *, first_row: int, csv_lines: bool
+        self,
+        frame: pd.DataFrame,
+        order: dict[str, int],
+        *,
+        first_row: int,
+        csv_lines: bool,
+        source_rows: npt.NDArray[np.intp] | None = None,
     ) -> None:
         self.frame, self.order = frame, order
         self.first_row, self.csv_lines = first_row, csv_lines
+        self.source_rows = source_rows
         self.items: list[tuple[int, int, Problem]] = []
+
+    def row(self, position: int) -> int:
+        """The 1-based data row of the source a position in the frame came from."""
+        base = position if self.source_rows is None else int(self.source_rows[position])
+        return self.first_row + base + 1
 
     def file(self, problem: str, *, column: str | None = None, allowed: str | None = None) -> None:
         self.items.append((-1, 0, Problem(problem, column=column, allowed=allowed)))
@@ -52,7 +64,7 @@ class Found:
     ) -> None:
         values = self.frame[column] if show_value and column in self.frame.columns else None
         for i in positions.tolist():
-            row = self.first_row + i + 1
+            row = self.row(i)
             self.items.append(
                 (
                     i,
@@ -69,7 +81,7 @@ class Found:
             )
 
     def where(self, position: int) -> str:
-        row = self.first_row + position + 1
+        row = self.row(position)
         return f"line {row + 1}" if self.csv_lines else f"row {row}"
 
     def sorted(self) -> list[Problem]:

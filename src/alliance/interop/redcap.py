@@ -17,12 +17,14 @@ between its ends. Item labels are the project's own unless a wording is passed.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -297,7 +299,7 @@ def read_records(
         return pd.DataFrame(), report
 
     answered = (records[list(items.values())].apply(lambda c: c.str.strip()) != "").any(axis=1)
-    kept = answered.to_numpy().nonzero()[0]
+    kept = np.flatnonzero(answered.to_numpy())
     report.skipped = len(records) - len(kept)
     rows = records.iloc[kept].reset_index(drop=True)
     frame = pd.DataFrame({key: rows[field] for key, field in plan.fields.items()})
@@ -315,9 +317,9 @@ def read_records(
     frame["instrument"], frame["version"] = inst.id, inst.version
     for item_id, field in items.items():
         frame[item_id] = rows[field]
-    clean, problems = check_wide(frame, registry)
+    clean, problems = check_wide(frame, registry, csv_lines=True, source_rows=kept)
     back = {**plan.fields, **items}
-    report.problems = [_in_file(p, kept, back) for p in problems]
+    report.problems = [_renamed(p, back) for p in problems]
     if report.problems:
         return clean.iloc[0:0], report
     report.imported = len(clean)
@@ -334,17 +336,7 @@ def _source_ids(rows: pd.DataFrame, record_field: str) -> pd.Series:
     return ids
 
 
-def _in_file(problem: Problem, kept: Any, back: Mapping[str, str]) -> Problem:
-    """A problem with the REDCap field name and the line in the export file."""
+def _renamed(problem: Problem, back: Mapping[str, str]) -> Problem:
+    """The problem with the REDCap field name instead of ours."""
     column = back.get(problem.column or "", problem.column)
-    if problem.row is None:
-        return Problem(problem.problem, column=column, value=problem.value, allowed=problem.allowed)
-    row = int(kept[problem.row - 1]) + 1
-    return Problem(
-        problem.problem,
-        row=row,
-        line=row + 1,
-        column=column,
-        value=problem.value,
-        allowed=problem.allowed,
-    )
+    return dataclasses.replace(problem, column=column)

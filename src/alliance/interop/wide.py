@@ -114,19 +114,25 @@ def from_wide(frame: pd.DataFrame, registry: Registry) -> list[Administration]:
 
 
 def check_wide(
-    frame: pd.DataFrame, registry: Registry, *, first_row: int = 0, csv_lines: bool = False
+    frame: pd.DataFrame,
+    registry: Registry,
+    *,
+    first_row: int = 0,
+    csv_lines: bool = False,
+    source_rows: npt.NDArray[np.intp] | None = None,
 ) -> tuple[pd.DataFrame, list[Problem]]:
     """Check every cell of a wide table; return the clean table and every problem.
 
     ``first_row`` is added to row numbers (for callers reading in chunks); ``csv_lines``
-    adds the CSV line of each problem (the header is line 1). The clean table is only
-    meaningful when there are no problems.
+    adds the CSV line of each problem (the header is line 1); ``source_rows`` gives the
+    0-based data row each row came from when the caller left some rows out. The clean
+    table is only meaningful when there are no problems.
     """
     columns = [str(c) for c in frame.columns]
     frame = frame.set_axis(columns, axis=1).reset_index(drop=True)
     items = item_columns(columns)
     order = {c: i for i, c in enumerate([*ADMINISTRATION_COLUMNS, *items])}
-    found = Found(frame, order, first_row=first_row, csv_lines=csv_lines)
+    found = Found(frame, order, first_row=first_row, csv_lines=csv_lines, source_rows=source_rows)
     known = set(REQUIRED) | set(OPTIONAL) | set(items)
     for column in columns:
         if column not in known:

@@ -30,7 +30,12 @@ from pydantic import ValidationError
 
 from alliance.instruments.model import Instrument, OptionsFormat, Perspective
 from alliance.instruments.registry import Registry
-from alliance.interop.fhir import DEFAULT_BASE_URL, code_system, extension_url, identifier_system
+from alliance.interop.fhir_terms import (
+    DEFAULT_BASE_URL,
+    code_system,
+    extension_url,
+    identifier_system,
+)
 from alliance.interop.report import ImportReport, Problem, RejectedImportError
 from alliance.records import STANCES, Administration, Stance
 

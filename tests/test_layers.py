@@ -34,7 +34,7 @@ FORBIDDEN = {
     ),
     "store": ("services", "web", "cli"),
     "services": ("web", "cli"),
-    "interop": ("web", "cli"),
+    "interop": ("store", "services", "web", "cli"),
     "reports": ("web", "cli"),
 }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from alliance.cli import clinic, instruments, learn, score
+from alliance.cli import clinic, instruments, interop, learn, score
 
 app = typer.Typer(
     name="alliance",
@@ -21,6 +21,7 @@ app.command("serve")(clinic.serve_command)
 app.add_typer(clinic.org_app, name="org")
 app.add_typer(clinic.user_app, name="user")
 app.add_typer(clinic.audit_app, name="audit")
+interop.register(app)
 
 
 def main() -> None:

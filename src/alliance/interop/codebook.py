@@ -1,0 +1,132 @@
+"""Codebooks: what every column of an exported table means, and which values it may hold.
+
+A codebook is a table with the columns ``column, meaning, type, allowed_values, instrument,
+version``. Columns shared by every row (client, session, …) have one line each; item and
+score columns have one line per instrument version present in the table, since ``item_3``
+of the WAI-SR is not ``item_3`` of the PHQ-9. Labels are the project's own short labels.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from alliance.instruments.model import Instrument, OptionsFormat, VisualAnalogueFormat
+from alliance.instruments.registry import Registry
+from alliance.instruments.scoring import SCORING_VERSION
+from alliance.records import STANCES
+
+CODEBOOK_COLUMNS = ("column", "meaning", "type", "allowed_values", "instrument", "version")
+
+_SHARED = {
+    "administration": ("the administration's id in the exporting system; empty if none", "text"),
+    "client": ("the client's pseudonymous code", "text"),
+    "episode": ("the episode (course of care) of the client", "text"),
+    "session": ("the session number within the episode", "integer"),
+    "date": ("the date of the session", "date (YYYY-MM-DD)"),
+    "instrument": ("the instrument's id", "text"),
+    "version": ("the instrument definition's version", "text"),
+    "perspective": ("who rated", "text"),
+    "stance": (
+        "self: the rater's own rating; prediction: the clinician's prediction of the client's",
+        "text",
+    ),
+    "clinician": ("the clinician's code; empty if not recorded", "text"),
+}
+
+
+def _instruments(frame: pd.DataFrame, registry: Registry) -> list[Instrument]:
+    if frame.empty:
+        return []
+    pairs = frame[["instrument", "version"]].drop_duplicates()
+    return [registry.get(str(i), str(v)) for i, v in pairs.itertuples(index=False)]
+
+
+def _shared_rows(columns: list[str], instruments: list[Instrument]) -> list[dict[str, str]]:
+    allowed = {
+        "session": "0, 1, 2, …",
+        "instrument": ", ".join(sorted({i.id for i in instruments})),
+        "version": ", ".join(sorted({f"{i.id} {i.version}" for i in instruments})),
+        "perspective": ", ".join(sorted({p for i in instruments for p in i.perspectives})),
+        "stance": ", ".join(STANCES),
+    }
+    return [
+        {
+            "column": column,
+            "meaning": _SHARED[column][0],
+            "type": _SHARED[column][1],
+            "allowed_values": allowed.get(column, ""),
+            "instrument": "",
+            "version": "",
+        }
+        for column in columns
+        if column in _SHARED
+    ]
+
+
+def _allowed(fmt: OptionsFormat | VisualAnalogueFormat) -> tuple[str, str]:
+    if isinstance(fmt, OptionsFormat):
+        values = "; ".join(f"{o.value} = {o.label}" for o in fmt.options)
+        return "integer", f"{values}; empty = not answered"
+    labels = f"{fmt.min:g} = {fmt.min_label}, {fmt.max:g} = {fmt.max_label}"
+    return "number", f"{fmt.min:g} to {fmt.max:g} ({labels}); empty = not answered"
+
+
+def administrations_codebook(frame: pd.DataFrame, registry: Registry) -> pd.DataFrame:
+    """The codebook of a wide table of administrations."""
+    instruments = _instruments(frame, registry)
+    rows = _shared_rows([str(c) for c in frame.columns], instruments)
+    for inst in instruments:
+        for item in inst.items:
+            kind, allowed = _allowed(inst.format_of(item))
+            scales = ", ".join(item.scales) if item.scales else "none (unscored)"
+            meaning = f"{item.label} (scales: {scales}{'; reverse-keyed' if item.reverse else ''})"
+            if item.risk:
+                meaning += f"; risk item: {item.risk.at_or_above:g} or more raises an alert"
+            rows.append(
+                {
+                    "column": item.id,
+                    "meaning": meaning,
+                    "type": kind,
+                    "allowed_values": allowed,
+                    "instrument": inst.id,
+                    "version": inst.version,
+                }
+            )
+    return pd.DataFrame(rows, columns=list(CODEBOOK_COLUMNS))
+
+
+def scores_codebook(frame: pd.DataFrame, registry: Registry) -> pd.DataFrame:
+    """The codebook of a tidy long table of scores."""
+    instruments = _instruments(frame, registry)
+    rows = _shared_rows([str(c) for c in frame.columns], instruments)
+    for inst in instruments:
+        scales = [s for s in inst.scales if s.verified]
+        rows.append(
+            {
+                "column": "scale",
+                "meaning": "the scale the score belongs to",
+                "type": "text",
+                "allowed_values": ", ".join(s.id for s in scales),
+                "instrument": inst.id,
+                "version": inst.version,
+            }
+        )
+        for scale in scales:
+            op = scale.operation
+            rows.append(
+                {
+                    "column": "score",
+                    "meaning": (
+                        f"scale {scale.id}: {scale.label}; {op.name} of its items, at most "
+                        f"{op.max_missing} missing; higher is {scale.higher_is}; "
+                        f"scoring version {SCORING_VERSION}"
+                    ),
+                    "type": "number",
+                    "allowed_values": (
+                        f"{scale.range[0]:g} to {scale.range[1]:g}; empty = not scorable"
+                    ),
+                    "instrument": inst.id,
+                    "version": inst.version,
+                }
+            )
+    return pd.DataFrame(rows, columns=list(CODEBOOK_COLUMNS))

@@ -1,0 +1,403 @@
+"""Reading FHIR QuestionnaireResponses (single, or every one in a Bundle) into administrations.
+
+A response is matched to its instrument by its ``questionnaire`` canonical URL
+(``<base>/Questionnaire/<id>|<version>``; without ``|version`` the newest version), checked
+with ``fhir.resources`` (R4B models, identical to R4 for this resource) and then against the
+instrument: every answered ``linkId`` must be an item, every answer one of the item's option
+values (``valueCoding`` with the option value as its code, or ``valueInteger``/``valueDecimal``)
+or a number on its visual-analogue line. Nothing is returned unless everything is right:
+:class:`~alliance.interop.report.RejectedImportError` lists every problem, each with the
+FHIR path of the element.
+
+Episode, session, perspective, stance and clinician come from the project's extensions
+(docs/fhir.md) when the response was written by ``alliance``, or from the keyword arguments
+when another system wrote it; a keyword argument given overrides the extension.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.questionnaireresponse import (
+    QuestionnaireResponse,
+    QuestionnaireResponseItem,
+)
+from pydantic import ValidationError
+
+from alliance.instruments.model import Instrument, OptionsFormat, Perspective
+from alliance.instruments.registry import Registry
+from alliance.interop.fhir_terms import (
+    DEFAULT_BASE_URL,
+    code_system,
+    extension_url,
+    identifier_system,
+)
+from alliance.interop.report import ImportReport, Problem, RejectedImportError
+from alliance.records import STANCES, Administration, Stance
+
+FINISHED = ("completed", "amended")
+
+
+def _load(resource: str | bytes | Mapping[str, Any], where: str) -> tuple[Any, list[Problem]]:
+    if isinstance(resource, Mapping):
+        return dict(resource), []
+    try:
+        return json.loads(resource), []
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return None, [Problem(f"{where}: not JSON ({exc})")]
+
+
+def _validation_problems(exc: ValidationError, where: str) -> list[Problem]:
+    problems = []
+    for error in exc.errors():
+        path = ".".join(str(p) for p in error["loc"])
+        got = error.get("input")
+        shown = None if isinstance(got, dict | list) or got is None else str(got)
+        problems.append(Problem(f"{where}: {error['msg']}", column=path or None, value=shown))
+    return problems
+
+
+def parse_questionnaire_response(
+    resource: str | bytes | Mapping[str, Any],
+    registry: Registry,
+    *,
+    base_url: str = DEFAULT_BASE_URL,
+    client: str | None = None,
+    episode: str | None = None,
+    session: int | None = None,
+    perspective: Perspective | None = None,
+    stance: Stance | None = None,
+    clinician: str | None = None,
+) -> Administration:
+    """One QuestionnaireResponse (JSON text or a parsed dict) as an administration.
+
+    Raises
+    ------
+    RejectedImportError
+        With a report naming every problem (FHIR path, value, allowed values).
+    """
+    data, problems = _load(resource, "QuestionnaireResponse")
+    administration = None
+    if not problems:
+        administration, problems = _parse(
+            data,
+            registry,
+            where="QuestionnaireResponse",
+            base_url=base_url,
+            overrides={
+                "client": client,
+                "episode": episode,
+                "session": session,
+                "perspective": perspective,
+                "stance": stance,
+                "clinician": clinician,
+            },
+        )
+    if problems or administration is None:
+        raise RejectedImportError(
+            ImportReport(source="QuestionnaireResponse", rows=1, problems=problems)
+        )
+    return administration
+
+
+def read_bundle(
+    resource: str | bytes | Mapping[str, Any],
+    registry: Registry,
+    *,
+    base_url: str = DEFAULT_BASE_URL,
+) -> tuple[list[Administration], ImportReport]:
+    """Every QuestionnaireResponse of a Bundle; none when any of them has a problem.
+
+    Clients are the identifiers of the Patients the responses refer to (a Patient entry in
+    the Bundle, or the reference's own identifier). Other resources (Observations of scores,
+    Questionnaires) are not read: scores are recomputed from the answers.
+    """
+    data, problems = _load(resource, "Bundle")
+    report = ImportReport(source="Bundle", problems=problems)
+    if problems:
+        return [], report
+    if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
+        report.problems.append(Problem("not a Bundle", column="resourceType", allowed="Bundle"))
+        return [], report
+    try:
+        Bundle.model_validate(data)
+    except ValidationError as exc:
+        report.problems += _validation_problems(exc, "Bundle")
+        return [], report
+    clients = _patients(data.get("entry") or [], base_url)
+    out: list[Administration] = []
+    for n, entry in enumerate(data.get("entry") or []):
+        res = entry.get("resource") or {}
+        if res.get("resourceType") != "QuestionnaireResponse":
+            continue
+        report.rows += 1
+        where = f"entry[{n}] QuestionnaireResponse/{res.get('id', '?')}"
+        reference = ((res.get("subject") or {}).get("reference")) or ""
+        full = f"{base_url.rstrip('/')}/{reference}" if reference else ""
+        known = clients.get(reference) or clients.get(full)
+        administration, found = _parse(
+            res,
+            registry,
+            where=where,
+            base_url=base_url,
+            overrides={"client": known} if known else {},
+        )
+        report.problems += found
+        if administration is not None:
+            out.append(administration)
+    if report.problems:
+        return [], report
+    report.imported = len(out)
+    return out, report
+
+
+def _patients(entries: list[Any], base_url: str) -> dict[str, str]:
+    """``Patient/<id>`` and full URLs → the client code from the Patient's identifier."""
+    system = identifier_system("client", base_url)
+    found: dict[str, str] = {}
+    for entry in entries:
+        res = entry.get("resource") or {}
+        if res.get("resourceType") != "Patient":
+            continue
+        codes = [i.get("value") for i in res.get("identifier") or [] if i.get("system") == system]
+        if codes and codes[0]:
+            found[f"Patient/{res.get('id')}"] = str(codes[0])
+            if entry.get("fullUrl"):
+                found[str(entry["fullUrl"])] = str(codes[0])
+    return found
+
+
+def _parse(
+    data: Any,
+    registry: Registry,
+    *,
+    where: str,
+    base_url: str,
+    overrides: Mapping[str, Any],
+) -> tuple[Administration | None, list[Problem]]:
+    if not isinstance(data, dict) or data.get("resourceType") != "QuestionnaireResponse":
+        got = data.get("resourceType") if isinstance(data, dict) else type(data).__name__
+        return None, [
+            Problem(
+                f"{where}: not a QuestionnaireResponse",
+                column="resourceType",
+                value=str(got),
+                allowed="QuestionnaireResponse",
+            )
+        ]
+    try:
+        response = QuestionnaireResponse.model_validate(data)
+    except ValidationError as exc:
+        return None, _validation_problems(exc, where)
+    problems: list[Problem] = []
+
+    def bad(problem: str, column: str, value: object = None, allowed: str | None = None) -> None:
+        shown = None if value is None else str(value)
+        problems.append(Problem(f"{where}: {problem}", column=column, value=shown, allowed=allowed))
+
+    if response.status not in FINISHED:
+        bad("the response is not finished", "status", response.status, ", ".join(FINISHED))
+    inst = _instrument(response.questionnaire, registry, base_url, bad)
+    fields = _extensions(response, base_url)
+    fields.update({k: v for k, v in overrides.items() if v is not None})
+    client = fields.get("client") or _client(response, base_url)
+    if not client:
+        bad("no client: give the subject a client identifier, or pass client=", "subject")
+    date = _date(response.authored)
+    if date is None:
+        bad("missing or not a date", "authored", response.authored, "a date YYYY-MM-DD")
+    if not fields.get("episode"):
+        bad("no episode (extension episode, or pass episode=)", "extension")
+    if fields.get("session") is None:
+        bad("no session number (extension session, or pass session=)", "extension")
+    stance = fields.get("stance") or "self"
+    if stance not in STANCES:
+        bad("not a stance", "extension(stance)", stance, ", ".join(STANCES))
+    answers: dict[str, float | None] = {}
+    perspective = fields.get("perspective")
+    if inst is not None:
+        if perspective is None and len(inst.perspectives) == 1:
+            perspective = inst.perspectives[0]
+        if perspective not in inst.perspectives:
+            bad(
+                f"not a perspective of {inst.id}",
+                "extension(perspective)",
+                perspective,
+                ", ".join(inst.perspectives),
+            )
+        answers = _answers(response, inst, base_url, bad)
+    if problems or inst is None or date is None:
+        return None, problems
+    return (
+        Administration(
+            client=str(client),
+            episode=str(fields["episode"]),
+            session=int(fields["session"]),
+            date=date,
+            instrument=inst.id,
+            version=inst.version,
+            perspective=perspective,  # type: ignore[arg-type]
+            answers=answers,
+            stance="prediction" if stance == "prediction" else "self",
+            clinician=fields.get("clinician"),
+            id=_our_id(response, base_url),
+            extras=fields.get("extras", {}),
+        ),
+        [],
+    )
+
+
+def _instrument(
+    questionnaire: str | None, registry: Registry, base_url: str, bad: Any
+) -> Instrument | None:
+    prefix = f"{base_url.rstrip('/')}/Questionnaire/"
+    if not questionnaire:
+        bad(
+            "no questionnaire: the canonical URL of the instrument is needed",
+            "questionnaire",
+            allowed=f"{prefix}<instrument>|<version>",
+        )
+        return None
+    url, _, version = str(questionnaire).partition("|")
+    if not url.startswith(prefix):
+        bad(
+            "not a questionnaire of this service",
+            "questionnaire",
+            questionnaire,
+            f"{prefix}<instrument>|<version>",
+        )
+        return None
+    inst_id = url[len(prefix) :]
+    try:
+        return registry.get(inst_id, version or None)
+    except KeyError as exc:
+        bad(str(exc.args[0]), "questionnaire", questionnaire)
+        return None
+
+
+def _extensions(response: QuestionnaireResponse, base_url: str) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    extras: dict[str, str] = {}
+    names = {
+        extension_url(n, base_url): n
+        for n in ("episode", "session", "perspective", "stance", "clinician", "extra")
+    }
+    for ext in response.extension or []:
+        name = names.get(str(ext.url))
+        if name == "extra":
+            parts = {str(e.url): e.valueString for e in ext.extension or []}
+            if parts.get("key") is not None:
+                extras[str(parts["key"])] = str(parts.get("value") or "")
+        elif name == "session":
+            fields[name] = ext.valueInteger
+        elif name in ("perspective", "stance"):
+            fields[name] = ext.valueCode
+        elif name:
+            fields[name] = ext.valueString
+    fields["extras"] = extras
+    return fields
+
+
+def _client(response: QuestionnaireResponse, base_url: str) -> str | None:
+    subject = response.subject
+    if subject is None:
+        return None
+    identifier = subject.identifier
+    if (
+        identifier is not None
+        and identifier.value
+        and identifier.system in (None, identifier_system("client", base_url))
+    ):
+        return str(identifier.value)
+    return None
+
+
+def _date(authored: object) -> dt.date | None:
+    if isinstance(authored, dt.datetime):
+        return authored.date()
+    if isinstance(authored, dt.date):
+        return authored
+    return None
+
+
+def _our_id(response: QuestionnaireResponse, base_url: str) -> str | None:
+    identifier = response.identifier
+    if identifier is not None and identifier.system == identifier_system(
+        "administration", base_url
+    ):
+        return str(identifier.value) if identifier.value else None
+    return None
+
+
+def _flat(items: list[QuestionnaireResponseItem] | None, path: str) -> Iterator[tuple[str, Any]]:
+    for n, item in enumerate(items or []):
+        here = f"{path}[{n}]"
+        yield here, item
+        yield from _flat(item.item, f"{here}.item")
+        for m, answer in enumerate(item.answer or []):
+            yield from _flat(answer.item, f"{here}.answer[{m}].item")
+
+
+def _answers(
+    response: QuestionnaireResponse, inst: Instrument, base_url: str, bad: Any
+) -> dict[str, float | None]:
+    answers: dict[str, float | None] = dict.fromkeys(inst.item_ids)
+    seen: set[str] = set()
+    for path, item in _flat(response.item, "item"):
+        link = str(item.linkId)
+        if not item.answer:
+            continue  # a group, or a question left unanswered
+        if link not in inst.item_ids:
+            bad(
+                f"not an item of {inst.id}",
+                f"{path}.linkId",
+                link,
+                f"item_1 … item_{len(inst.items)}",
+            )
+            continue
+        if link in seen:
+            bad("the item is answered twice", f"{path}.linkId", link)
+            continue
+        seen.add(link)
+        if len(item.answer) > 1:
+            bad("one answer per item", f"{path}.answer", len(item.answer))
+            continue
+        fmt = inst.format_of(inst.items[inst.item_ids.index(link)])
+        answer = item.answer[0]
+        value: float | None = None
+        where = f"{path}.answer[0]"
+        if answer.valueCoding is not None:
+            coding = answer.valueCoding
+            if coding.system not in (None, code_system("answer-value", base_url)):
+                bad(
+                    "unknown answer code system",
+                    f"{where}.valueCoding.system",
+                    coding.system,
+                    code_system("answer-value", base_url),
+                )
+                continue
+            try:
+                value = float(str(coding.code))
+            except ValueError:
+                bad("not an option value", f"{where}.valueCoding.code", coding.code, fmt.describe())
+                continue
+        elif answer.valueInteger is not None:
+            value = float(answer.valueInteger)
+        elif answer.valueDecimal is not None:
+            value = float(answer.valueDecimal)
+        else:
+            bad("answer must be valueCoding, valueInteger or valueDecimal", where)
+            continue
+        if isinstance(fmt, OptionsFormat):
+            if value not in [o.value for o in fmt.options]:
+                bad("not an allowed value", where, f"{value:g}", fmt.describe())
+                continue
+        elif not fmt.min <= value <= fmt.max:
+            bad("out of range", where, f"{value:g}", fmt.describe())
+            continue
+        answers[link] = value
+    return answers

@@ -1,0 +1,72 @@
+"""The names this project gives things in FHIR: canonical URLs, identifier and code
+systems, extension URLs, resource ids, and the LOINC codes confirmed for our scales.
+
+See docs/fhir.md for the profile these make up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from alliance.instruments.model import Instrument
+
+DEFAULT_BASE_URL = "https://alliance.example/fhir"
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+HL7_EXT = "http://hl7.org/fhir/StructureDefinition/"
+OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+ITEM_CONTROL = "http://hl7.org/fhir/questionnaire-item-control"
+
+LOINC_SCALES: dict[tuple[str, str], tuple[str, str]] = {
+    # Confirmed on loinc.org: the 44261-6 term page (Regenstrief LOINC; member of panel
+    # 44249-1, "PHQ-9 quick depression assessment panel [Reported.PHQ]").
+    ("phq-9", "total"): (
+        "44261-6",
+        "Patient Health Questionnaire 9 item (PHQ-9) total score [Reported]",
+    ),
+    # Confirmed on loinc.org: panel 69729-2 (PHQ-SADS, Regenstrief LOINC) lists 70274-6.
+    ("gad-7", "total"): (
+        "70274-6",
+        "Generalized anxiety disorder 7 item (GAD-7) total score [Reported.PHQ]",
+    ),
+}
+"""LOINC codes for scale scores, only where the code was confirmed for that instrument and
+scale; every other scale is coded in the project's scale code system only."""
+
+LOINC_PANELS: dict[str, tuple[str, str]] = {
+    # loinc.org 44261-6 term page, "Member of these Panels".
+    "phq-9": ("44249-1", "PHQ-9 quick depression assessment panel [Reported.PHQ]"),
+}
+
+FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+
+
+def questionnaire_url(instrument_id: str, base_url: str = DEFAULT_BASE_URL) -> str:
+    return f"{base_url.rstrip('/')}/Questionnaire/{instrument_id}"
+
+
+def canonical(instrument: Instrument, base_url: str = DEFAULT_BASE_URL) -> str:
+    """``<url>|<version>``, the reference a QuestionnaireResponse makes to its Questionnaire."""
+    return f"{questionnaire_url(instrument.id, base_url)}|{instrument.version}"
+
+
+def code_system(name: str, base_url: str = DEFAULT_BASE_URL) -> str:
+    """The project's code systems: ``answer-value``, ``scale``, ``band``."""
+    return f"{base_url.rstrip('/')}/CodeSystem/{name}"
+
+
+def extension_url(name: str, base_url: str = DEFAULT_BASE_URL) -> str:
+    return f"{base_url.rstrip('/')}/StructureDefinition/{name}"
+
+
+def identifier_system(name: str, base_url: str = DEFAULT_BASE_URL) -> str:
+    """Identifier systems: ``client`` (client codes), ``administration`` (our ids)."""
+    return f"{base_url.rstrip('/')}/identifier/{name}"
+
+
+def fhir_id(text: str, prefix: str) -> str:
+    """``text`` when it is a valid FHIR id, otherwise ``prefix`` and a digest of it."""
+    if FHIR_ID.match(text):
+        return text
+    return f"{prefix}-{hashlib.blake2b(text.encode('utf-8'), digest_size=16).hexdigest()}"

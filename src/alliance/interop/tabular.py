@@ -1,0 +1,188 @@
+"""The wide and tidy long tables as CSV or Parquet files, with a codebook.
+
+``write_administrations`` / ``write_scores`` write a table and, beside it, a codebook
+``<name>.codebook.csv`` (column, meaning, type, allowed values, source instrument and
+version), so that a researcher opening the file in R or pandas knows what every column and
+value means. ``read_administrations`` / ``read_scores`` read the same formats back through the
+checks of :func:`~alliance.interop.wide.check_wide` and :func:`~alliance.interop.tidy.check_tidy`:
+a file with any bad cell imports nothing and the report lists every bad cell.
+
+CSV files are UTF-8 with a header line; dates are written ``YYYY-MM-DD``; an empty cell is a
+missing value. Parquet files store dates as ``date32``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+from alliance.files import AtomicTableWriter, TableFileError, read_columns, table_format
+from alliance.instruments.registry import Registry
+from alliance.instruments.scoring import MISSING_TEXT
+from alliance.interop.codebook import administrations_codebook, scores_codebook
+from alliance.interop.deidentify import ResearchExport
+from alliance.interop.keys import KEY_COLUMN
+from alliance.interop.report import ImportReport, Problem
+from alliance.interop.tidy import SCORE_COLUMNS, check_tidy
+from alliance.interop.wide import check_wide, item_columns
+from alliance.records import ADMINISTRATION_COLUMNS
+
+CHUNK_ROWS = 250_000
+Checker = Callable[..., tuple[pd.DataFrame, list[Problem]]]
+
+
+def codebook_path(path: Path) -> Path:
+    """Where the codebook of ``path`` goes: ``scores.parquet`` → ``scores.codebook.csv``."""
+    return path.with_name(f"{path.stem}.codebook.csv")
+
+
+def write_administrations(frame: pd.DataFrame, path: Path, registry: Registry) -> Path:
+    """Write a clean wide table (``.csv`` or ``.parquet``) and its codebook; return the
+    codebook's path. The idempotency key is not written (it is recomputed on import)."""
+    columns = [*ADMINISTRATION_COLUMNS, *item_columns(frame.columns)]
+    _write(frame[columns], path)
+    book = codebook_path(path)
+    _write(administrations_codebook(frame, registry), book)
+    return book
+
+
+def write_scores(frame: pd.DataFrame, path: Path, registry: Registry) -> Path:
+    """Write a tidy long scores table and its codebook; return the codebook's path."""
+    columns = [c for c in SCORE_COLUMNS if c in frame.columns]
+    _write(frame[columns], path)
+    book = codebook_path(path)
+    _write(scores_codebook(frame, registry), book)
+    return book
+
+
+RESEARCH_MEANINGS = {
+    "client": "study pseudonym of the client (keyed hash; not the clinic's code)",
+    "episode": "the client's episode, numbered E1, E2, … in date order",
+    "date": "the session date shifted by a per-client offset (intervals are kept)",
+    "day": "days since the first administration of the episode",
+    "clinician": "study pseudonym of the clinician",
+    "administration": "study pseudonym of the administration (links scores to answers)",
+}
+
+
+def write_research(export: ResearchExport, path: Path, registry: Registry) -> list[Path]:
+    """Write a research export: the administrations at ``path``, the scores (when present) at
+    ``<name>.scores<suffix>``, a codebook for each, and ``<name>.summary.json``."""
+    written = []
+    tables = [(export.administrations, path, administrations_codebook)]
+    if export.scores is not None:
+        tables.append(
+            (export.scores, path.with_name(f"{path.stem}.scores{path.suffix}"), scores_codebook)
+        )
+    for frame, target, make_book in tables:
+        _write(frame, target)
+        book = make_book(frame, registry)
+        book.insert(len(book.columns), "research", "")
+        for column, meaning in RESEARCH_MEANINGS.items():
+            book.loc[book["column"] == column, "meaning"] = meaning
+        if "day" in frame.columns:
+            day = {"column": "day", "meaning": RESEARCH_MEANINGS["day"], "type": "integer"}
+            book = pd.concat([book, pd.DataFrame([day])], ignore_index=True).fillna("")
+        _write(book.drop(columns=["research"]), codebook_path(target))
+        written += [target, codebook_path(target)]
+    summary = path.with_name(f"{path.stem}.summary.json")
+    summary.write_text(json.dumps(export.summary.to_dict(), indent=2) + "\n", encoding="utf-8")
+    return [*written, summary]
+
+
+def _write(frame: pd.DataFrame, path: Path) -> None:
+    table_format(path)  # refuse an unknown suffix before anything is written
+    if "date" in frame.columns and pd.api.types.is_datetime64_any_dtype(frame["date"].dtype):
+        frame = frame.assign(date=frame["date"].astype("date32[pyarrow]"))
+    with AtomicTableWriter(path) as writer:
+        for start in range(0, max(len(frame), 1), CHUNK_ROWS):
+            writer.write(frame.iloc[start : start + CHUNK_ROWS])
+
+
+def read_administrations(
+    source: Path | pd.DataFrame, registry: Registry
+) -> tuple[pd.DataFrame, ImportReport]:
+    """Read a wide table (CSV, Parquet or a data frame); nothing when any cell is bad."""
+    return _read(source, registry, check_wide, numeric=_wide_numeric)
+
+
+def read_scores(
+    source: Path | pd.DataFrame, registry: Registry
+) -> tuple[pd.DataFrame, ImportReport]:
+    """Read a tidy long scores table; nothing when any cell is bad."""
+    return _read(source, registry, check_tidy, numeric=lambda columns: ["session", "score"])
+
+
+def _wide_numeric(columns: list[str]) -> list[str]:
+    return ["session", *item_columns(columns)]
+
+
+def _read(
+    source: Path | pd.DataFrame,
+    registry: Registry,
+    check: Checker,
+    *,
+    numeric: Callable[[list[str]], list[str]],
+) -> tuple[pd.DataFrame, ImportReport]:
+    if isinstance(source, pd.DataFrame):
+        frame, name, csv_lines = source, "data frame", False
+    else:
+        name = str(source)
+        try:
+            frame, csv_lines = load_table(source, numeric=numeric), table_format(source) == "csv"
+        except TableFileError as exc:
+            report = ImportReport(source=name, problems=[Problem(str(exc))])
+            return pd.DataFrame(), report
+    clean, problems = check(frame, registry, csv_lines=csv_lines)
+    report = ImportReport(source=name, rows=len(frame), problems=problems)
+    if problems:
+        return clean.iloc[0:0], report
+    report.imported = len(clean)
+    return clean, report
+
+
+def load_table(path: Path, *, numeric: Callable[[list[str]], list[str]]) -> pd.DataFrame:
+    """A CSV or Parquet file as a data frame, before any checking.
+
+    CSV is read by Arrow with the ``numeric`` columns as numbers and ``date`` as a date;
+    when a cell does not convert, the file is read again as text so that the checks can name
+    every bad cell.
+    """
+    if table_format(path) == "parquet":
+        try:
+            frame: pd.DataFrame = pq.read_table(path).to_pandas(date_as_object=False)
+            return frame
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise TableFileError(f"{path}: not a readable Parquet file ({exc})") from None
+    columns = read_columns(path)
+    wanted = set(numeric(columns))
+    typed: dict[str, pa.DataType] = {c: pa.float64() for c in columns if c in wanted}
+    if "date" in columns:
+        typed["date"] = pa.date32()
+    text = {c: pa.string() for c in columns}
+    for types in ({**text, **typed}, text):
+        options = pa_csv.ConvertOptions(
+            column_types=types,
+            null_values=list(MISSING_TEXT),
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        )
+        try:
+            table = pa_csv.read_csv(path, convert_options=options)
+        except pa.ArrowInvalid as exc:
+            problem = str(exc)
+            continue
+        loaded: pd.DataFrame = table.to_pandas(date_as_object=False)
+        return loaded
+    raise TableFileError(f"{path}: not a well-formed UTF-8 CSV file ({problem})")
+
+
+def drop_key(frame: pd.DataFrame) -> pd.DataFrame:
+    """The table without its ``idempotency_key`` column (for comparing tables)."""
+    return frame.drop(columns=[KEY_COLUMN], errors="ignore")

@@ -26,6 +26,7 @@ FORBIDDEN = {
     "services": ("web", "cli"),
     "interop": ("web", "cli"),
     "reports": ("web", "cli"),
+    "transcripts": ("store", "services", "web", "cli", "feedback", "interop", "reports"),
 }
 
 

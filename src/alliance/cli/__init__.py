@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from alliance.cli import instruments, score
+from alliance.cli import instruments, score, transcripts
 
 app = typer.Typer(
     name="alliance",
@@ -14,6 +14,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(instruments.app, name="instruments")
+app.add_typer(transcripts.app, name="transcripts")
 app.command("score")(score.score_command)
 
 

@@ -103,3 +103,15 @@ def test_options_are_checked(tmp_path: Path) -> None:
                           "--statements", "7", "--embedder", "hashing")  # fmt: skip
     assert code == 1
     assert "statements version '7' does not exist" in stderr
+
+
+def test_a_missing_role_gives_null_indices_in_the_summary(tmp_path: Path) -> None:
+    path = tmp_path / "t.txt"
+    path.write_text("Client: I slept badly.\nClient: Work was hard.\n", encoding="utf-8")
+    code, _, stderr = run("transcripts", "analyze", str(path), "--out", str(tmp_path / "o"),
+                          "--embedder", "hashing")  # fmt: skip
+    assert code == 0, stderr
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text(encoding="utf-8"))
+    clinician = [r for r in summary["indices"] if r["role"] == "clinician"]
+    assert [r["index"] for r in clinician] == [None, None, None]
+    assert all(r["turns"] == 0 for r in clinician)

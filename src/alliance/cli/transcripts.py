@@ -156,8 +156,12 @@ def _print(result: TranscriptResult) -> None:
         f"embedder {meta['embedder']}, statements v{meta['statements_version']}"
     )
     out.print(f"[yellow]{DISCLAIMER}[/]")
-    title = "Construct indices (higher: talk more like the positively keyed statements)"
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=title)
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        title="Construct indices",
+        caption="higher: closer to positive statements",
+    )
     for column in ("construct", "client", "clinician", "both"):
         table.add_column(column, justify="left" if column == "construct" else "right")
     ix = result.indices

@@ -36,6 +36,7 @@ FORBIDDEN = {
     "services": ("web", "cli"),
     "interop": ("store", "services", "web", "cli"),
     "reports": ("web", "cli"),
+    "transcripts": ("store", "services", "web", "cli", "feedback", "interop", "reports"),
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from alliance.cli import clinic, instruments, interop, learn, score
+from alliance.cli import clinic, instruments, interop, learn, score, transcripts
 
 app = typer.Typer(
     name="alliance",
@@ -15,6 +15,7 @@ app = typer.Typer(
 )
 app.add_typer(instruments.app, name="instruments")
 app.add_typer(learn.app, name="learn")
+app.add_typer(transcripts.app, name="transcripts")
 app.command("score")(score.score_command)
 app.command("init")(clinic.init_command)
 app.command("serve")(clinic.serve_command)

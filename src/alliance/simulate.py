@@ -140,8 +140,8 @@ def simulate_clinic(
     clin = rng.integers(0, c, n)
     level = rng.normal(alliance_mean, alliance_sd, n) + clin_alliance[clin]
     growth = rng.normal(alliance_growth, alliance_growth / 3, n)
-    intake = np.clip(rng.normal(15.0, 4.5, n), 3, 27)
-    improve = np.clip(rng.normal(3.0, 1.2, n), 0, None)
+    intake = np.clip(rng.normal(16.0, 4.0, n), 5, 27)
+    improve = np.clip(rng.normal(2.5, 1.0, n), 0, None)
     risk_prone = rng.random(n) < risk_share
     first_day = rng.integers(0, 180, n)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from alliance.cli import instruments, score
+from alliance.cli import analyze, instruments, score, simulate
 
 app = typer.Typer(
     name="alliance",
@@ -15,6 +15,8 @@ app = typer.Typer(
 )
 app.add_typer(instruments.app, name="instruments")
 app.command("score")(score.score_command)
+app.command("analyze")(analyze.analyze_command)
+app.command("simulate")(simulate.simulate_command)
 
 
 def main() -> None:

@@ -59,16 +59,27 @@ def test_only_confirmed_facts_are_used(registry: Registry) -> None:
 
 
 @pytest.mark.parametrize(
-    "call",
+    ("call", "message"),
     [
-        lambda: reliable_change_value(0, 0.8),
-        lambda: reliable_change_value(5, 1.0),
-        lambda: clinical_cutoffs(clinical_mean=1, clinical_sd=0, functional_mean=1,
-                                 functional_sd=1, higher_is="worse"),
-        lambda: classify_change([1], [2], min_change=0, higher_is="worse"),
-        lambda: classify_change([1], [2], min_change=1, higher_is="up"),  # type: ignore[arg-type]
+        (lambda: reliable_change_value(0, 0.8), "sd must be positive"),
+        (lambda: reliable_change_value(5, 1.0), "reliability must be from 0 to below 1"),
+        (
+            lambda: clinical_cutoffs(
+                clinical_mean=1,
+                clinical_sd=0,
+                functional_mean=1,
+                functional_sd=1,
+                higher_is="worse",
+            ),
+            "clinical_sd must be positive",
+        ),
+        (lambda: classify_change([1], [2], min_change=0, higher_is="worse"), "min_change"),
+        (
+            lambda: classify_change([1], [2], min_change=1, higher_is="up"),  # type: ignore[arg-type]
+            "higher_is must be",
+        ),
     ],
 )
-def test_bad_arguments_are_refused(call: object) -> None:
-    with pytest.raises(ValueError):
+def test_bad_arguments_are_refused(call: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
         call()  # type: ignore[operator]

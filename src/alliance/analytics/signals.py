@@ -223,6 +223,9 @@ class RiskItem(Detector):
     provenance = "published: risk item rule of the instrument definition"
     params = ()
 
+    def __init__(self) -> None:
+        """The risk rule takes no configuration: it cannot be tuned or turned off."""
+
     def _detect(self, ordered: Ordered) -> pd.DataFrame:
         rows = ordered.select(scale=RISK_SCALE, perspective=None, stance=None)
         parts = []

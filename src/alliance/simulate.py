@@ -215,7 +215,8 @@ def simulate_clinic(
                 "rupture_reported": reported[idx],
                 "rupture_onset": onset[idx],
                 "in_rupture": fall[idx] > 0,
-                "outcome": np.maximum(outcome[idx], item9[idx]),
+                # the eight other items carry 0–24 points beside item 9
+                "outcome": np.clip(outcome[idx], item9[idx], 24 + item9[idx]),
                 "item_9": item9[idx],
             }
         )

@@ -82,7 +82,7 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
         return []
     if high <= low:
         high = low + 1.0
-    raw = (high - low) / max(count - 1, 1)
+    raw = 0.7 * (high - low) / max(count - 1, 1)  # a little finer than count ticks
     magnitude = 10 ** math.floor(math.log10(raw))
     step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
     start = math.floor(low / step) * step

@@ -81,16 +81,15 @@ def detect_all(
     parts = [p for p in parts if len(p)]
     if not parts:
         return empty_signals()
-    signals = pd.concat(parts, ignore_index=True)
-    rank = signals["severity"].map({s: i for i, s in enumerate(SEVERITIES)})
+    signals = pd.concat(parts)
+    # each signal's index is its rating's position: sort on the ordered arrays, not on text
+    at = signals.index.to_numpy(dtype=np.int64)
+    rank: dict[str, int] = {s: i for i, s in enumerate(SEVERITIES)}
+    rules = {d.rule: i for i, d in enumerate(DETECTOR_CLASSES)}
+    severity = np.concatenate([np.full(len(p), rank[str(p["severity"].iloc[0])]) for p in parts])
+    rule = np.concatenate([np.full(len(p), rules.get(str(p["rule"].iloc[0]), 99)) for p in parts])
     order = np.lexsort(
-        (
-            signals["rule"].to_numpy(dtype=str),
-            rank.to_numpy(),
-            signals["session"].to_numpy(),
-            signals["episode"].astype(str).to_numpy(),
-            signals["client"].astype(str).to_numpy(),
-        )
+        (rule, severity, ordered.session[at], ordered.episode_code[at], ordered.client_code[at])
     )
     return signals.iloc[order].reset_index(drop=True)
 

@@ -85,7 +85,10 @@ class Ordered:
     session: IntArray
     client_code: IntArray  # client (sorted codes, shared by every series) per rating
     episode_code: IntArray
+    client_labels: npt.NDArray[np.object_]
+    episode_labels: npt.NDArray[np.object_]
     _baselines: dict[int | None, Baseline] = field(default_factory=dict)
+    _columns: dict[str, tuple[IntArray, npt.NDArray[np.object_]]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.score)
@@ -206,16 +209,45 @@ class Ordered:
         top_episode = int(self.episode_code.max()) + 1 if len(self.episode_code) else 1
         return (self.client_code * top_episode + self.episode_code) * top_session + self.session
 
+    def _coded(self, column: str) -> tuple[IntArray, npt.NDArray[np.object_]]:
+        """A source column as codes in series order and its distinct values (plus None)."""
+        if column not in self._columns:
+            codes, uniques = pd.factorize(self.source[column])
+            labels = np.empty(len(uniques) + 1, dtype=object)  # the last is for missing
+            labels[:-1] = np.asarray(uniques, dtype=object)
+            codes = np.where(codes < 0, len(labels) - 1, codes)
+            self._columns[column] = (codes[self.order].astype(np.int64), labels)
+        return self._columns[column]
+
+    def _key_attribute(self, name: str) -> npt.NDArray[np.object_]:
+        return np.array([getattr(k, name) for k in self.keys], dtype=object)
+
     def meta(self, rows: IntArray) -> pd.DataFrame:
         """The identifying columns of the given ratings (positions in series order)."""
-        picked = self.source.iloc[self.order[rows]]
-        columns = {c: picked[c].to_numpy() for c in META_COLUMNS if c in picked.columns}
-        columns["clinician"] = (
-            picked["clinician"].to_numpy()
-            if "clinician" in picked.columns
-            else np.full(len(rows), None, dtype=object)
+        key = self.key[rows]
+        columns: dict[str, object] = {
+            "client": self.client_labels[self.client_code[rows]],
+            "episode": self.episode_labels[self.episode_code[rows]],
+            "session": self.session[rows],
+        }
+        if "date" in self.source.columns:
+            codes, labels = self._coded("date")
+            columns["date"] = labels[codes[rows]]
+        for name in ("instrument", "scale", "perspective"):
+            columns[name] = self._key_attribute(name)[key] if len(self.keys) else key
+        if "clinician" in self.source.columns:
+            codes, labels = self._coded("clinician")
+            columns["clinician"] = labels[codes[rows]]
+        else:
+            columns["clinician"] = np.full(len(rows), None, dtype=object)
+        # keep text as numpy objects: inferring a string dtype for every signal costs time
+        return pd.DataFrame(
+            {
+                name: pd.Series(values, dtype=object if name != "session" else np.int64)
+                for name, values in columns.items()
+            },
+            copy=False,
         )
-        return pd.DataFrame(columns)
 
 
 def order_series(tidy: pd.DataFrame, *, registry: Registry | None = None) -> Ordered:
@@ -237,8 +269,8 @@ def order_series(tidy: pd.DataFrame, *, registry: Registry | None = None) -> Ord
     keys = tuple(
         _series_key(row, registry, has_version) for row in key_table.itertuples(index=False)
     )
-    client, _ = pd.factorize(tidy["client"], sort=True)
-    episode, _ = pd.factorize(tidy["episode"], sort=True)
+    client, client_labels = pd.factorize(tidy["client"], sort=True)
+    episode, episode_labels = pd.factorize(tidy["episode"], sort=True)
     session = tidy["session"].to_numpy(dtype=np.int64)
     order = np.lexsort((session, episode, client, key_codes)).astype(np.int64)
     k, c, e, s = key_codes[order], client[order], episode[order], session[order]
@@ -268,6 +300,8 @@ def order_series(tidy: pd.DataFrame, *, registry: Registry | None = None) -> Ord
         session=s,
         client_code=c.astype(np.int64),
         episode_code=e.astype(np.int64),
+        client_labels=np.asarray(client_labels, dtype=object),
+        episode_labels=np.asarray(episode_labels, dtype=object),
     )
 
 
@@ -275,7 +309,7 @@ def _factorize_rows(frame: pd.DataFrame, columns: list[str]) -> tuple[IntArray, 
     """Integer code per row for the combination of ``columns``, and the table of combinations."""
     codes = np.zeros(len(frame), dtype=np.int64)
     for column in columns:
-        c, uniques = pd.factorize(frame[column].astype("string"), use_na_sentinel=False)
+        c, uniques = pd.factorize(frame[column], use_na_sentinel=False)
         codes = codes * (len(uniques) + 1) + c
     combined, first_rows = np.unique(codes, return_index=True)
     table = frame[columns].iloc[first_rows].reset_index(drop=True)

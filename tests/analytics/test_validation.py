@@ -4,8 +4,9 @@ Recall: share of injected ruptures (whose session the client rated) flagged in t
 rating fell. Precision: share of signals in a session where the client was in an injected
 rupture. For the repair rule (following ``drop_from_baseline`` k = 2), among the injected
 ruptures that rule caught: the share of repaired ones marked repaired (first figure) and of
-unrepaired ones left unmarked (second figure). Noise is the within-client SD of the WAI-SR
-total (points); depth is the injected fall in units of that SD. Run with ``-s`` to print the table.
+unrepaired ones left unmarked (second figure); its count is the number of those ruptures.
+Noise is the within-client SD of the WAI-SR total (points); depth is the injected fall in
+units of that SD. Run with ``-s`` to print the table.
 """
 
 from __future__ import annotations
@@ -68,7 +69,10 @@ def _evaluate(noise: float, depth: float) -> dict[str, tuple[float, float, int]]
             marked = (r.client, r.session) in found
             c[0 if r.repaired else 2] += marked if r.repaired else not marked
             c[1 if r.repaired else 3] += 1
-    return {k: (v[0] / max(v[1], 1), v[2] / max(v[3], 1), v[3]) for k, v in counts.items()}
+    out = {k: (v[0] / max(v[1], 1), v[2] / max(v[3], 1), v[3]) for k, v in counts.items()}
+    c = counts["repair"]
+    out["repair"] = (*out["repair"][:2], c[1] + c[3])  # its count: the ruptures it followed
+    return out
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from alliance.analytics.detector import Detector
+from alliance.analytics.detector import SEVERITIES, Detector
 from alliance.analytics.dropout import dropout_model, early_alliance
 from alliance.analytics.models import alliance_outcome_models, session_panel
 from alliance.analytics.pipeline import client_summary, detect_all
@@ -333,19 +333,26 @@ def _print(results: Analysis, out_dir: Path) -> None:
     for column in ("rule", "severity", "signals", "clients", "provenance"):
         table.add_column(column, justify="right" if column in ("signals", "clients") else "left")
     if len(signals):
-        grouped = signals.groupby(["rule", "severity"], sort=False)
+        rank: dict[str, int] = {s: i for i, s in enumerate(SEVERITIES)}
+        grouped = sorted(
+            signals.groupby(["rule", "severity"], sort=False),
+            key=lambda item: (rank.get(str(item[0][1]), 9), -len(item[1])),
+        )
         for (rule, severity), part in grouped:
             kind = str(part["provenance"].iloc[0]).split(":", 1)[0]
             table.add_row(
                 str(rule), str(severity), str(len(part)), str(part["client"].nunique()), kind
             )
     out.print(table)
-    urgent = [
-        a for a in alerts_from_signals(signals, config=results.config) if a.priority == "urgent"
-    ]
-    for alert in urgent[:10]:
-        out.print(f"[bold red]urgent[/] {escape(alert.client)} session {alert.session}: "
-                  f"{escape(alert.reason)}")  # fmt: skip
-    if len(urgent) > 10:
-        out.print(f"… {len(urgent) - 10} more urgent alerts (signals.csv, rule risk_item)")
+    urgent: dict[tuple[str, str], list[int]] = {}
+    reasons: dict[tuple[str, str], str] = {}
+    for alert in alerts_from_signals(signals, config=results.config):
+        if alert.priority == "urgent":
+            urgent.setdefault((alert.client, alert.rule), []).append(alert.session)
+            reasons.setdefault((alert.client, alert.rule), alert.reason.split(" in session")[0])
+    for (client, rule), sessions in urgent.items():
+        out.print(
+            f"[bold red]urgent[/] {escape(client)}: {escape(reasons[(client, rule)])} in "
+            f"session{'s' if len(sessions) > 1 else ''} {', '.join(map(str, sessions))}"
+        )
     out.print(f"Wrote {', '.join(str(out_dir / name) for name in OUTPUTS)}")

@@ -97,3 +97,9 @@ def test_load_config_reads_yaml_and_names_the_file(tmp_path: Path) -> None:
     bad.write_text("rules:\n  risk_item:\n    enabled: false\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"bad\.yaml: rules\.risk_item"):
         load_config(bad)
+
+
+def test_the_documented_parameter_table_is_complete() -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "analytics.md").read_text(encoding="utf-8")
+    for d in describe_parameters():
+        assert f"| {d['rule']} | {d['parameter']} | {d['meaning']} | {d['allowed']} |" in doc

@@ -69,3 +69,10 @@ def test_too_little_reference_data_is_skipped_with_a_reason(make_series: Make) -
     rule = OffTrack()
     assert rule.detect(make_series({"A": [10, 12]}, instrument="phq-9")).empty
     assert "too few reference ratings" in rule.skipped_["phq-9 total"]
+
+
+def test_a_reference_without_the_instrument_is_reported(make_series: Make) -> None:
+    curve = ExpectedTrajectory.fit(_reference(make_series), instrument="phq-9")
+    rule = OffTrack(reference=curve, instrument="ors")
+    assert rule.detect(make_series({"A": [20, 18, 15]}, instrument="ors")).empty
+    assert "no rows" in rule.skipped_["ors total"]

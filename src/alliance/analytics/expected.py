@@ -238,6 +238,11 @@ class OffTrack(Detector):
             expected, lower, upper, sd = reference.lookup(
                 key.instrument, key.scale, intake, ordered.session[idx]
             )
+            if len(idx) and np.isnan(expected).all():
+                self.skipped_[f"{key.instrument} {key.scale}"] = (
+                    "the expected-trajectory table has no rows for these sessions"
+                )
+                continue
             bound = lower if key.sign > 0 else upper
             with np.errstate(invalid="ignore"):
                 off = key.sign * (ordered.score[idx] - bound) < 0

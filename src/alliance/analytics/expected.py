@@ -206,12 +206,7 @@ class OffTrack(Detector):
         self.severity = severity
 
     def _detect(self, ordered: Ordered) -> pd.DataFrame:
-        rows = ordered.select(
-            instrument=self.instrument,
-            scale=self.scale,
-            perspective="client",
-            kind=None if self.instrument else "outcome",
-        )
+        rows = ordered.watched(self.instrument, self.scale, "client", "outcome")
         self.skipped_: dict[str, str] = {}
         parts = []
         for k, key in enumerate(ordered.keys):

@@ -41,12 +41,7 @@ class RuptureDetector(Detector):
     perspective: str
 
     def _rows(self, ordered: Ordered) -> BoolArray:
-        return ordered.select(
-            instrument=self.instrument,
-            scale=self.scale,
-            perspective=self.perspective,
-            kind=None if self.instrument else "alliance",
-        )
+        return ordered.watched(self.instrument, self.scale, self.perspective, "alliance")
 
 
 class BelowCutoff(RuptureDetector):

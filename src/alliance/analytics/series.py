@@ -154,6 +154,16 @@ class Ordered:
         selected: BoolArray = table[self.key] if len(self.keys) else np.zeros(0, dtype=bool)
         return selected
 
+    def watched(self, instrument: str | None, scale: str, perspective: str, kind: str) -> BoolArray:
+        """The ratings a rule watches: the named instrument's scale, or that scale of every
+        instrument of ``kind`` (``alliance`` or ``outcome``) when no instrument is named."""
+        return self.select(
+            instrument=instrument,
+            scale=scale,
+            perspective=perspective,
+            kind=None if instrument else kind,
+        )
+
     def baseline(self, window: int | None = None) -> Baseline:
         """Mean and SD (n − 1) of each rating's earlier ratings in its series (the last
         ``window`` of them when given). NaN where there are too few (mean: 0, SD: < 2)."""

@@ -83,12 +83,9 @@ class LowEarlyAlliance(Detector):
             raise ValueError("LowEarlyAlliance: parameter cutoff needs parameter instrument")
 
     def _detect(self, ordered: Ordered) -> pd.DataFrame:
-        rows = ordered.select(
-            instrument=self.instrument,
-            scale=self.scale,
-            perspective=self.perspective,
-            kind=None if self.instrument else "alliance",
-        ) & (ordered.session <= self.sessions)
+        rows = ordered.watched(self.instrument, self.scale, self.perspective, "alliance") & (
+            ordered.session <= self.sessions
+        )
         parts = []
         x = ordered.score
         for k, key in enumerate(ordered.keys):
@@ -158,12 +155,7 @@ class OutcomeDeterioration(Detector):
         self.severity = severity
 
     def _detect(self, ordered: Ordered) -> pd.DataFrame:
-        rows = ordered.select(
-            instrument=self.instrument,
-            scale=self.scale,
-            perspective="client",
-            kind=None if self.instrument else "outcome",
-        )
+        rows = ordered.watched(self.instrument, self.scale, "client", "outcome")
         self.skipped_: dict[str, str] = {}
         parts = []
         first = ordered.score[ordered.start]

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import typer
 
-from alliance.cli import clinic, instruments, interop, learn, score, transcripts
+from alliance.cli import (
+    analyze,
+    clinic,
+    instruments,
+    interop,
+    learn,
+    score,
+    simulate,
+    transcripts,
+)
 
 app = typer.Typer(
     name="alliance",
@@ -23,6 +32,8 @@ app.add_typer(clinic.org_app, name="org")
 app.add_typer(clinic.user_app, name="user")
 app.add_typer(clinic.audit_app, name="audit")
 interop.register(app)
+app.command("analyze")(analyze.analyze_command)
+app.command("simulate")(simulate.simulate_command)
 
 
 def main() -> None:

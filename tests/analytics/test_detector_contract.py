@@ -1,0 +1,87 @@
+"""One contract over every detector (rule)."""
+
+from __future__ import annotations
+
+import inspect
+import re
+
+import pandas as pd
+import pytest
+
+from alliance.analytics.detector import SEVERITIES, SIGNAL_COLUMNS, Detector
+from alliance.analytics.pipeline import DETECTOR_CLASSES
+from alliance.analytics.signals import RiskItem
+from alliance.simulate import simulate_clinic
+
+
+@pytest.fixture(scope="module")
+def tidy() -> pd.DataFrame:
+    data = simulate_clinic(seed=11, n_clients=60).tidy()
+    predictions = data[(data["stance"] == "prediction") & (data["scale"] != "rupture_reported")]
+    return pd.concat([data, predictions.assign(stance="self")], ignore_index=True)
+
+
+# settings under which each rule has something to find in a simulated clinic
+FINDS = {
+    "below_cutoff": {"instrument": "wai-sr", "cutoff": 40},
+    "reliable_drop": {"reliability": 0.8},
+    "outcome_deterioration": {"reliable_change": 3},
+}
+
+
+def test_rule_names_are_unique() -> None:
+    rules = [cls.rule for cls in DETECTOR_CLASSES]
+    assert len(set(rules)) == len(rules)
+
+
+@pytest.mark.parametrize("cls", DETECTOR_CLASSES, ids=lambda c: c.rule)
+def test_configuration_is_the_keyword_only_constructor(cls: type[Detector]) -> None:
+    assert re.fullmatch(r"[a-z]+(_[a-z]+)*", cls.rule)
+    assert re.match(r"(published|open-source|derived): \S", cls.provenance)
+    signature = inspect.signature(cls.__init__)
+    arguments = [p for name, p in signature.parameters.items() if name != "self"]
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in arguments)
+    assert [p.name for p in arguments] == [p.name for p in cls.params]
+    detector = cls()
+    assert detector.get_params() == cls.defaults()
+    detector.check_params()
+    again = cls(**detector.get_params())
+    assert repr(again) == repr(detector)
+    for p in cls.params:
+        assert p.meaning and p.allowed()
+
+
+@pytest.mark.parametrize("cls", DETECTOR_CLASSES, ids=lambda c: c.rule)
+def test_bad_values_are_refused_when_used_naming_the_parameter(cls: type[Detector]) -> None:
+    for p in cls.params:
+        bad: object = {"number": 1e9, "integer": 2.5, "choice": "urgent-ish", "text": 7,
+                       "detector": "drop", "data": "table"}[p.kind]  # fmt: skip
+        detector = cls(**{p.name: bad})  # storing never fails
+        with pytest.raises(ValueError, match=rf"parameter {p.name} must be"):
+            detector.check_params()
+
+
+@pytest.mark.parametrize("cls", DETECTOR_CLASSES, ids=lambda c: c.rule)
+def test_detect_returns_the_signal_shape(cls: type[Detector], tidy: pd.DataFrame) -> None:
+    before = tidy.copy()
+    signals = cls().detect(tidy)
+    pd.testing.assert_frame_equal(tidy, before)  # the input is not changed
+    assert list(signals.columns) == list(SIGNAL_COLUMNS)
+    assert isinstance(signals.index, pd.RangeIndex)
+    assert set(signals["rule"]) <= {cls.rule}
+    assert set(signals["severity"]) <= set(SEVERITIES)
+    assert signals["provenance"].str.match(r"(published|open-source|derived|site setting)").all()
+    pd.testing.assert_frame_equal(signals, cls().detect(tidy))  # deterministic
+    found = cls(**FINDS.get(cls.rule, {})).detect(tidy)
+    assert len(found) > 0, f"{cls.rule} found nothing in a simulated clinic"
+
+
+def test_only_the_risk_rule_is_urgent_and_it_cannot_be_configured() -> None:
+    with pytest.raises(TypeError):
+        RiskItem(enabled=False)  # type: ignore[call-arg]
+    for cls in DETECTOR_CLASSES:
+        severity = next((p for p in cls.params if p.name == "severity"), None)
+        if cls.rule == "risk_item":
+            assert cls.params == ()
+        else:
+            assert severity is not None and "urgent" not in severity.choices

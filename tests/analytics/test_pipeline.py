@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import pandas as pd
+
+from alliance.analytics.detector import SEVERITIES, SIGNAL_COLUMNS
+from alliance.analytics.pipeline import client_summary, default_detectors, detect_all
+from alliance.analytics.series import order_series
+from alliance.simulate import simulate_clinic
+
+
+def test_one_pass_equals_each_detector_alone() -> None:
+    tidy = simulate_clinic(seed=2).tidy()
+    together = detect_all(tidy)
+    alone = pd.concat([d.detect(tidy) for d in default_detectors()], ignore_index=True)
+    key = ["client", "session", "rule", "instrument", "scale", "perspective"]
+    assert sorted(map(tuple, together[key].values.tolist())) == sorted(
+        map(tuple, alone[key].values.tolist())
+    )
+    assert list(together.columns) == list(SIGNAL_COLUMNS)
+
+
+def test_signals_are_sorted_by_client_session_and_severity() -> None:
+    signals = detect_all(simulate_clinic(seed=2).tidy())
+    rank = signals["severity"].map({s: i for i, s in enumerate(SEVERITIES)})
+    order = list(zip(signals["client"], signals["session"], rank, strict=True))
+    assert order == sorted(order)
+
+
+def test_client_summary_counts_signals_and_classifies_outcome() -> None:
+    clinic = simulate_clinic(seed=2)
+    ordered = order_series(clinic.tidy())
+    signals = detect_all(ordered)
+    summary = client_summary(ordered, signals)
+    phq = summary[(summary["instrument"] == "phq-9") & (summary["scale"] == "total")]
+    assert set(phq["category"].dropna()) <= {"recovered", "improved", "unchanged", "deteriorated"}
+    assert phq["category"].notna().all()
+    wai = summary[(summary["instrument"] == "wai-sr") & (summary["scale"] == "total")]
+    counted = wai.set_index("client")["drop_from_baseline"]
+    found = signals[signals["rule"] == "drop_from_baseline"].groupby("client").size()
+    assert counted[found.index].tolist() == found.tolist()
+    risky = signals[signals["rule"] == "risk_item"].groupby("client").size()
+    assert wai.set_index("client").loc[risky.index, "risk"].tolist() == risky.tolist()

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from alliance.analytics.pipeline import detect_all
+from alliance.analytics.ruptures import DropFromPrevious
+from alliance.analytics.signals import LowEarlyAlliance, OutcomeDeterioration, RiskItem
+from alliance.analytics.tidy import RISK_SCALE, tidy_scores
+from alliance.instruments.registry import Registry
+
+Make = Callable[..., pd.DataFrame]
+
+
+def test_low_early_alliance_uses_the_lowest_quartile_without_a_cutoff(make_series: Make) -> None:
+    data = make_series({f"C{i}": [30 + i, 30 + i, 30 + i, 20] for i in range(8)})
+    got = LowEarlyAlliance().detect(data)
+    threshold = np.percentile(np.repeat(np.arange(30, 38), 3), 25)
+    assert set(got["client"]) == {"C0", "C1"}
+    assert got["threshold"].iloc[0] == threshold
+    assert 4 not in got["session"].tolist()  # session 4 is not early
+    assert "derived threshold" in got["provenance"].iloc[0]
+
+
+def test_low_early_alliance_prefers_a_published_cutoff(make_series: Make) -> None:
+    data = make_series({"A": [35, 38, 37, 20], "B": [38, 39, 39]}, instrument="srs")
+    got = LowEarlyAlliance().detect(data)
+    assert got[["client", "session"]].values.tolist() == [["A", 1]]
+    assert "published cut-off 36" in got["provenance"].iloc[0]
+
+
+def test_outcome_deterioration_counts_from_intake(make_series: Make) -> None:
+    data = make_series({"A": [10, 15, 16, 12], "B": [10, 4, 9]}, instrument="phq-9")
+    got = OutcomeDeterioration().detect(data)
+    assert got[["client", "session", "reference", "threshold"]].values.tolist() == [
+        ["A", 3, 10.0, 6.0]
+    ]
+
+
+def test_outcome_deterioration_skips_unconfirmed_values(make_series: Make) -> None:
+    data = make_series({"A": [30, 20]}, instrument="ors")
+    rule = OutcomeDeterioration()
+    assert rule.detect(data).empty
+    assert "ors total" in rule.skipped_
+    assert len(OutcomeDeterioration(reliable_change=5).detect(data)) == 1
+
+
+def test_risk_is_found_from_item_answers_and_always_urgent(registry: Registry) -> None:
+    wide = pd.DataFrame([[0] * 8 + [0, 0], [0] * 8 + [2, 0]],
+                        columns=[f"item_{i}" for i in range(1, 11)])  # fmt: skip
+    wide.insert(0, "client", "A")
+    wide.insert(1, "episode", "1")
+    wide.insert(2, "session", [1, 2])
+    tidy = tidy_scores(wide, registry.get("phq-9"))
+    got = RiskItem().detect(tidy)
+    assert got[["session", "severity", "scale"]].values.tolist() == [[2, "urgent", RISK_SCALE]]
+    assert "item_9" in got["provenance"].iloc[0]
+
+
+def test_detect_all_always_runs_the_risk_rule(registry: Registry) -> None:
+    wide = pd.DataFrame([[0] * 8 + [1, 0]], columns=[f"item_{i}" for i in range(1, 11)])
+    wide.insert(0, "client", "A")
+    wide.insert(1, "episode", "1")
+    wide.insert(2, "session", [1])
+    tidy = tidy_scores(wide, registry.get("phq-9"))
+    got = detect_all(tidy, [DropFromPrevious()])
+    assert got["rule"].tolist() == ["risk_item"]
+    assert detect_all(tidy, [])["rule"].tolist() == ["risk_item"]
+    with pytest.raises(TypeError, match="Detector objects"):
+        detect_all(tidy, ["risk_item"])  # type: ignore[list-item]

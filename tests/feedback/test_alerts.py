@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+
+from alliance.analytics.pipeline import DETECTOR_CLASSES, detect_all
+from alliance.feedback.alerts import alerts_frame, alerts_from_signals, reason
+from alliance.feedback.config import FeedbackConfig
+from alliance.feedback.guidance import GUIDANCE, SOURCES
+from alliance.simulate import simulate_clinic
+
+
+@pytest.fixture(scope="module")
+def signals() -> pd.DataFrame:
+    return detect_all(simulate_clinic(seed=5).tidy())
+
+
+def test_every_rule_has_two_or_three_grounded_steps() -> None:
+    for cls in DETECTOR_CLASSES:
+        steps = GUIDANCE[cls.rule]
+        assert 2 <= len(steps) <= 3, cls.rule
+        for step in steps:
+            assert step.sources and all(key in SOURCES for key in step.sources)
+            assert len(step.text) > 30
+
+
+def test_reasons_carry_the_numbers(signals: pd.DataFrame) -> None:
+    for rule, part in signals.groupby("rule"):
+        s = part.iloc[0]
+        text = reason(s)
+        assert str(s["session"]) in text, rule
+        if pd.notna(s["value"]) and rule not in ("risk_item", "reported_rupture"):
+            assert re.search(rf"\b{float(s['value']):g}\b", text), (rule, text)
+    drop = signals[signals["rule"] == "drop_from_baseline"].iloc[0]
+    assert f"{drop['reference']:.1f}" in reason(drop)
+
+
+def test_risk_is_urgent_first_and_disabled_rules_are_dropped(signals: pd.DataFrame) -> None:
+    config = FeedbackConfig.from_dict({"rules": {"drop_from_previous": {"enabled": False}}})
+    alerts = alerts_from_signals(signals, config=config)
+    assert "drop_from_previous" not in {a.rule for a in alerts}
+    risk = [a for a in alerts if a.rule == "risk_item"]
+    assert risk and all(a.priority == "urgent" for a in risk)
+    assert alerts[0].priority == "urgent"
+    ranks = ["urgent", "high", "medium", "low"]
+    assert [ranks.index(a.priority) for a in alerts] == sorted(
+        ranks.index(a.priority) for a in alerts
+    )
+    tampered = signals.copy()
+    tampered.loc[tampered["rule"] == "risk_item", "severity"] = "low"
+    assert all(
+        a.priority == "urgent" for a in alerts_from_signals(tampered) if a.rule == "risk_item"
+    )
+
+
+def test_alerts_serialise(signals: pd.DataFrame) -> None:
+    alerts = alerts_from_signals(signals.head(20))
+    data = alerts[0].to_dict()
+    assert data["state"] == "open" and data["next_steps"][0]["sources"]
+    frame = alerts_frame(alerts)
+    assert len(frame) == len(alerts) and frame["reason"].str.len().min() > 20

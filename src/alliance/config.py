@@ -40,6 +40,15 @@ class Settings(BaseSettings):
         default=5, ge=1, description="Failed logins allowed per account (and per address) ..."
     )
     login_window_minutes: float = Field(default=15, gt=0, description="… within this window.")
+    smtp_host: str | None = Field(default=None, description="Mail server for client links.")
+    smtp_port: int = Field(default=25, description="Mail server port.")
+    smtp_user: str | None = Field(default=None, description="Mail server login, if any.")
+    smtp_password: str | None = Field(default=None, description="Mail server password.")
+    smtp_starttls: bool = Field(default=False, description="Upgrade to TLS with STARTTLS.")
+    mail_from: str = Field(default="alliance@localhost", description="Sender of client mails.")
+    reminder_hours: float = Field(
+        default=48, gt=0, description="Remind a client once when a link is unused this long."
+    )
     secure_cookies: bool | None = Field(
         default=None, description="Mark cookies Secure; default: when base_url is https."
     )

@@ -211,6 +211,37 @@ class Ordered:
                 medians[k] = float(np.median(values))
         return medians[self.key] if len(self.keys) else np.zeros(0)
 
+    def typical_spreads(self) -> dict[tuple[str, str, str, str], float]:
+        """The typical spread per series key ``(instrument, scale, perspective, stance)``,
+        to reuse as the reference of another analysis (see :meth:`use_reference_spreads`)."""
+        per_key = np.full(len(self.keys), np.nan)
+        spread = self.typical_spread
+        for k in range(len(self.keys)):
+            values = spread[self.key == k]
+            if len(values) and not np.isnan(values[0]):
+                per_key[k] = values[0]
+        return {
+            (k.instrument, k.scale, k.perspective, k.stance): float(per_key[i])
+            for i, k in enumerate(self.keys)
+            if not np.isnan(per_key[i])
+        }
+
+    def use_reference_spreads(self, spreads: dict[tuple[str, str, str, str], float]) -> None:
+        """Take the typical spread from a reference sample (for example the clinic's whole
+        history, when one client is analysed alone) for the series keys it has; the others
+        keep this sample's own."""
+        own = self.typical_spread
+        reference = np.array(
+            [
+                spreads.get((k.instrument, k.scale, k.perspective, k.stance), np.nan)
+                for k in self.keys
+            ],
+            dtype=np.float64,
+        )
+        if len(self.keys):
+            chosen = reference[self.key]
+            self.__dict__["typical_spread"] = np.where(np.isnan(chosen), own, chosen)
+
     @cached_property
     def visit(self) -> IntArray:
         """Per rating: one integer for its client, episode and session (the same in every

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from alliance.cli.common import err, fail, out
 from alliance.config import Settings
+from alliance.instruments.registry import default_registry
 from alliance.services import audit, people
 from alliance.services.context import Actor
 from alliance.services.errors import ServiceError
@@ -202,3 +203,71 @@ def audit_verify(database: DatabaseOption = None) -> None:
         out.print(result.describe())
         return
     fail(result.describe())
+
+
+DEMO_FILE = "alliance-demo.sqlite3"
+
+
+def demo_command(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    serve: Annotated[bool, typer.Option(help="Serve after creating the demo.")] = True,
+) -> None:
+    """Create a demo clinic (synthetic clients, ratings, ruptures and risk answers), print the
+    address and logins, and serve it. Uses ALLIANCE_DATABASE_URL when set (adding the demo
+    organization once), otherwise a fresh demo file in this folder."""
+    from rich.progress import Progress  # noqa: PLC0415 - only the demo needs it
+
+    from alliance.demo import PASSWORD, seed  # noqa: PLC0415 - pulls in the simulator
+
+    url = os.environ.get("ALLIANCE_DATABASE_URL")
+    if not url:
+        Path(DEMO_FILE).unlink(missing_ok=True)
+        for suffix in ("-wal", "-shm"):
+            Path(DEMO_FILE + suffix).unlink(missing_ok=True)
+        url = f"sqlite:///{DEMO_FILE}"
+    base_url = f"http://{host}:{port}"
+    engine = make_engine(url)
+    try:
+        migrate.upgrade(engine)
+        sessions = session_factory(engine)
+        audit.install(sessions)
+        with Progress(console=err, transient=True) as progress:
+            task = progress.add_task("creating the demo clinic", total=None)
+            logins = seed(
+                sessions,
+                default_registry(),
+                base_url=base_url,
+                progress=lambda n, total: progress.update(task, completed=n, total=total),
+            )
+    except Exception as exc:  # the driver's or simulator's own error says why
+        fail(f"cannot create the demo in {_describe(url)}: {exc}")
+    finally:
+        engine.dispose()
+    out.print(
+        f"\n[bold]alliance demo[/] — open [link={base_url}/]{base_url}/[/link] "
+        f"(database {_describe(url)})\n"
+    )
+    out.print(f"Every demo login has the password [bold]{PASSWORD}[/]:")
+    for username, name, alerts in logins.clinicians:
+        out.print(f"  {username:<14} clinician ({name}; {alerts})")
+    for username in logins.supervisors:
+        out.print(f"  {username:<14} supervisor")
+    out.print(f"  {logins.admin:<14} admin")
+    out.print(f"  {logins.researcher:<14} researcher (de-identified exports only)")
+    if logins.form_link:
+        out.print(f"\nA client's form, as a phone would open it: {logins.form_link}")
+    if not serve:
+        return
+    os.environ["ALLIANCE_DATABASE_URL"] = url
+    os.environ.setdefault("ALLIANCE_BASE_URL", base_url)
+    import uvicorn  # noqa: PLC0415 - loaded only when serving
+
+    uvicorn.run(
+        "alliance.web.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+    )

@@ -38,6 +38,7 @@ class Submission:
     administration: Administration
     scores: list[Score]
     created: bool
+    client_id: str = ""
     refused: dict[str, str] = field(default_factory=dict)
     risk_items: list[str] = field(default_factory=list)
 
@@ -249,7 +250,7 @@ def submit_administration(
         instrument=inst.id,
         source=source,
     )
-    return Submission(row, stored, True, dict(scores.refused), risk_items)
+    return Submission(row, stored, True, client.id, dict(scores.refused), risk_items)
 
 
 def _insert_once(db: Session, values: Mapping[str, object]) -> bool:

@@ -12,9 +12,10 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
+import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from alliance.services import audit
@@ -60,6 +61,7 @@ class LoginResult:
     csrf_token: str
     user: User
     expires_at: dt.datetime
+    needs_code: bool = False
 
 
 def _recent_failures(
@@ -144,10 +146,14 @@ class SessionInfo:
     actor: Actor
     user: User
     csrf_token: str
+    second_factor_done: bool = True
 
 
-def session_actor(db: Session, token: str, *, address: str | None) -> SessionInfo | None:
-    """The user behind a session cookie, or None if it is unknown, expired or deactivated."""
+def session_actor(
+    db: Session, token: str, *, address: str | None, partial: bool = False
+) -> SessionInfo | None:
+    """The user behind a session cookie, or None if it is unknown, expired or deactivated,
+    or still waits for its one-time code (unless ``partial``)."""
     row = db.execute(
         select(LoginSession, User)
         .join(User, User.id == LoginSession.user_id)
@@ -158,7 +164,78 @@ def session_actor(db: Session, token: str, *, address: str | None) -> SessionInf
     session, user = row
     if session.expires_at <= utcnow() or not user.active:
         return None
-    return SessionInfo(actor_for(user, address=address), user, session.csrf_token)
+    if not session.second_factor_done and not partial:
+        return None
+    return SessionInfo(
+        actor_for(user, address=address), user, session.csrf_token, session.second_factor_done
+    )
+
+
+def _totp_ok(secret: str, code: str) -> bool:
+    code = "".join(ch for ch in code if ch.isdigit())
+    return len(code) == 6 and pyotp.TOTP(secret).verify(code, valid_window=1)
+
+
+def complete_second_factor(
+    db: Session,
+    token: str,
+    code: str,
+    *,
+    address: str,
+    max_attempts: int,
+    window_minutes: float,
+) -> SessionInfo:
+    """Check the one-time code of a login waiting for it; counted like password failures."""
+    info = session_actor(db, token, address=address, partial=True)
+    if info is None or info.user.totp_secret is None:
+        raise Unauthenticated("log in again")
+    since = utcnow() - dt.timedelta(minutes=window_minutes)
+    if _recent_failures(db, LoginAttempt.username, info.user.username, since) >= max_attempts:
+        raise RateLimited(
+            "too many wrong codes; wait a few minutes", retry_after=int(window_minutes * 60)
+        )
+    if not _totp_ok(info.user.totp_secret, code):
+        db.add(LoginAttempt(username=info.user.username, address=address))
+        audit.record(db, info.actor, "second_factor_failed", "user", info.user.id)
+        raise Unauthenticated("that code is not right; try the current one")
+    db.execute(
+        update(LoginSession)
+        .where(LoginSession.token_hash == token_digest(token))
+        .values(second_factor_done=True)
+    )
+    audit.record(db, info.actor, "second_factor", "user", info.user.id)
+    return SessionInfo(info.actor, info.user, info.csrf_token, True)
+
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32()
+
+
+def totp_uri(secret: str, username: str, issuer: str = "alliance") -> str:
+    return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=issuer)
+
+
+def enable_totp(db: Session, actor: Actor, secret: str, code: str) -> None:
+    """Turn on one-time codes for the acting user, after they prove their app has the secret."""
+    user = db.get(User, actor.user_id) if actor.user_id else None
+    if user is None:
+        raise Unauthenticated("log in first")
+    if not _totp_ok(secret, code):
+        raise Invalid(
+            "that code does not match; scan the code again and enter the current one", field="code"
+        )
+    user.totp_secret = secret
+    audit.record(db, actor, "enable_second_factor", "user", user.id)
+
+
+def disable_totp(db: Session, actor: Actor, code: str) -> None:
+    user = db.get(User, actor.user_id) if actor.user_id else None
+    if user is None or user.totp_secret is None:
+        raise Invalid("one-time codes are not on", field="code")
+    if not _totp_ok(user.totp_secret, code):
+        raise Invalid("that code is not right", field="code")
+    user.totp_secret = None
+    audit.record(db, actor, "disable_second_factor", "user", user.id)
 
 
 def logout(db: Session, token: str, actor: Actor) -> None:

@@ -54,9 +54,10 @@ def record_session(
 
 def report_rupture(
     db: Session, actor: Actor, session_id: str, *, note: str | None, perspective: str = "clinician"
-) -> RuptureReport:
-    """A rater noticed a rupture in this session (the clinician's "I noticed a rupture")."""
-    session, _, _ = session_for(db, actor, session_id, write=True)
+) -> tuple[RuptureReport, str]:
+    """A rater noticed a rupture in this session (the clinician's "I noticed a rupture").
+    Returns the report and the client's id."""
+    session, _, client = session_for(db, actor, session_id, write=True)
     report = RuptureReport(
         session_id=session.id,
         perspective=perspective,
@@ -66,4 +67,4 @@ def report_rupture(
     db.add(report)
     db.flush()
     audit.record(db, actor, "create", "rupture_report", report.id, session=session.id)
-    return report
+    return report, client.id

@@ -64,6 +64,12 @@ class Invalid(ServiceError):
     status, code = 422, "invalid"
 
 
+class Unavailable(ServiceError):
+    """Something outside the service (the mail server) did not answer."""
+
+    status, code = 503, "unavailable"
+
+
 class RateLimited(ServiceError):
     status, code = 429, "rate_limited"
 

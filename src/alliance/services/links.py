@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import smtplib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -22,9 +23,17 @@ from alliance.services.access import session_for
 from alliance.services.administrations import Submission, resolve_instrument, submit_administration
 from alliance.services.auth import token_digest
 from alliance.services.context import Actor
-from alliance.services.errors import Gone, Invalid, NotFound, RateLimited
+from alliance.services.errors import Gone, Invalid, NotFound, RateLimited, Unavailable
+from alliance.services.mail import Mail, Mailer
 from alliance.store.base import utcnow
-from alliance.store.models import Administration, Client, Episode, Organization
+from alliance.store.models import (
+    Administration,
+    Client,
+    ClientContact,
+    Episode,
+    Organization,
+    User,
+)
 from alliance.store.models import Session as SessionRow
 from alliance.store.security import ClientLink, LoginAttempt
 
@@ -85,6 +94,7 @@ class LinkView:
     session_date: dt.date
     language: str
     actor: Actor
+    clinician_name: str
 
 
 def _link_actor(link: ClientLink, address: str | None) -> Actor:
@@ -126,15 +136,16 @@ def open_link(
         audit.record(db, actor, "link_expired", "client_link", link.id)
         raise Gone("this link has expired")
     row = db.execute(
-        select(SessionRow, Client, Organization)
+        select(SessionRow, Client, Organization, User.display_name)
         .join(Episode, Episode.id == SessionRow.episode_id)
         .join(Client, Client.id == Episode.client_id)
         .join(Organization, Organization.id == Client.organization_id)
+        .join(User, User.id == Episode.clinician_id)
         .where(SessionRow.id == link.session_id)
     ).one()
     inst = registry.get(link.instrument, link.version)
     audit.record(db, actor, "read", "client_link", link.id)
-    return LinkView(link, inst, row[2], row[0].date, row[1].language, actor)
+    return LinkView(link, inst, row[2], row[0].date, row[1].language, actor, row[3])
 
 
 def submit_via_link(
@@ -200,3 +211,120 @@ def links_for_session(db: Session, actor: Actor, session_id: str) -> list[Client
             .order_by(ClientLink.created_at)
         )
     )
+
+
+def _mail_text(
+    organization: str, session_date: dt.date, url: str, expires: dt.datetime, clinician: str
+) -> str:
+    return (
+        f"Hello,\n\n{organization} would like to know how your session with {clinician} on "
+        f"{session_date:%d %B %Y} went. Please answer a few short questions (about a minute):\n\n"
+        f"{url}\n\nThe link works once, until {expires:%d %B %Y %H:%M} UTC. Your answers go to "
+        f"{clinician} and the people who supervise their work.\n\n"
+        f"If you did not expect this message, you can ignore it.\n"
+    )
+
+
+def send_link(
+    db: Session,
+    actor: Actor,
+    registry: Registry,
+    mailer: Mailer,
+    *,
+    session_id: str,
+    instrument: str,
+    base_url: str,
+    hours: float,
+) -> NewLink:
+    """Create a link and mail it to the client's address (their contact details)."""
+    session, episode, client = session_for(db, actor, session_id, write=True)
+    contact = db.get(ClientContact, client.id)
+    if contact is None or not contact.email:
+        raise Invalid("this client has no e-mail address in their contact details", field="email")
+    new = create_link(
+        db,
+        actor,
+        registry,
+        session_id=session_id,
+        instrument=instrument,
+        base_url=base_url,
+        hours=hours,
+        sent_to="email",
+    )
+    organization = db.get(Organization, client.organization_id)
+    clinician = db.get(User, episode.clinician_id)
+    try:
+        mailer.send(
+            Mail(
+                to=contact.email,
+                subject=f"{organization.name if organization else 'Your clinic'}: a few questions "
+                "about your session",
+                text=_mail_text(
+                    organization.name if organization else "Your clinic",
+                    session.date,
+                    new.url,
+                    new.link.expires_at,
+                    clinician.display_name if clinician else "your clinician",
+                ),
+            )
+        )
+    except (OSError, smtplib.SMTPException) as exc:
+        raise Unavailable(
+            f"the mail could not be sent ({exc.__class__.__name__}); "
+            "nothing was sent and no link was created"
+        ) from None
+    audit.record(db, actor, "send", "client_link", new.link.id, channel="email")
+    return new
+
+
+def send_reminders(
+    db: Session,
+    registry: Registry,
+    mailer: Mailer,
+    *,
+    base_url: str,
+    after_hours: float,
+    link_hours: float,
+) -> int:
+    """Mail one reminder for each e-mailed link still unused after ``after_hours``: a fresh
+    link replaces the old one, which stops working. Returns how many were sent."""
+    now = utcnow()
+    due = list(
+        db.scalars(
+            select(ClientLink).where(
+                ClientLink.sent_to == "email",
+                ClientLink.used_at.is_(None),
+                ClientLink.reminded_at.is_(None),
+                ClientLink.expires_at > now,
+                ClientLink.created_at <= now - dt.timedelta(hours=after_hours),
+            )
+        )
+    )
+    sent = 0
+    for old in due:
+        creator = db.get(User, old.created_by)
+        if creator is None or not creator.active:
+            continue
+        actor = Actor(
+            kind="system", organization_id=old.organization_id, user_id=creator.id, role="clinician"
+        )
+        try:
+            with db.begin_nested():
+                new = send_link(
+                    db,
+                    Actor.system(old.organization_id),
+                    registry,
+                    mailer,
+                    session_id=old.session_id,
+                    instrument=old.instrument,
+                    base_url=base_url,
+                    hours=link_hours,
+                )
+                new.link.reminded_at = now  # a reminder is not reminded again
+                old.reminded_at = now
+                old.expires_at = now
+        except (Invalid, Unavailable):
+            continue
+        audit.record(db, actor, "remind", "client_link", old.id)
+        sent += 1
+    return sent

@@ -1,13 +1,16 @@
-"""The text of an urgent risk alert. A risk answer always raises one; nothing suppresses it."""
+"""The text of an urgent risk alert. A risk answer always raises one at submission, before and
+apart from any other analysis; nothing suppresses it."""
 
 from __future__ import annotations
 
+from alliance.feedback.guidance import GUIDANCE
 from alliance.instruments.model import Instrument
 
 
 def risk_alert_text(
     inst: Instrument, answers: dict[str, float | None], risk_items: list[str]
 ) -> tuple[str, list[str], str]:
+    """The reason (with the answers), the next steps and the sources behind them."""
     parts, sources = [], set()
     for item in inst.risk_items:
         if item.id not in risk_items or item.risk is None:
@@ -18,10 +21,5 @@ def risk_alert_text(
         )
         sources.add(inst.sources[item.risk.source])
     reason = "Risk item answered: " + "; ".join(parts)
-    steps = [
-        "Follow your service's risk protocol today: contact the client and assess their "
-        "safety; do not wait for the next session.",
-        "Talk about the answer openly with the client and agree a safety plan together.",
-        "Record the assessment and tell your supervisor or the duty clinician.",
-    ]
-    return reason, steps, "; ".join(sorted(sources))
+    steps = [step.text for step in GUIDANCE["risk_item"]]
+    return reason, steps, "published: " + "; ".join(sorted(sources))

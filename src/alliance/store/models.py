@@ -45,6 +45,8 @@ class Organization(Base):
     terms: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
     # per-organization alert rules and thresholds (plain data, see alliance.feedback)
     feedback_config: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # instrument ids offered to clinicians; empty means every instrument with a client form
+    enabled_instruments: Mapped[list[str]] = mapped_column(JSONType, default=list)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

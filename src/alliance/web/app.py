@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from alliance.config import Settings
 from alliance.services.errors import RateLimited, ServiceError
 from alliance.web.api import alerts, auth, clinical, links, meta, people
 from alliance.web.clinic import Clinic
+from alliance.web.pages import admin as page_admin
+from alliance.web.pages import alert_rules as page_alert_rules
+from alliance.web.pages import auth as page_auth
+from alliance.web.pages import clinic as page_clinic
+from alliance.web.pages import forms as page_forms
+from alliance.web.pages import reports as page_reports
+from alliance.web.pages import team as page_team
+from alliance.web.pages.common import LoginRequired, login_redirect, render
+from alliance.web.security import SecurityHeaders
 
 API_PREFIX = "/api/v1"
+STATIC = Path(__file__).parent / "static"
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
@@ -31,18 +43,64 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.clinic = clinic
     for module in (auth, people, clinical, alerts, links, meta):
         app.include_router(module.router, prefix=API_PREFIX)
+    for page_module in (
+        page_auth,
+        page_clinic,
+        page_forms,
+        page_admin,
+        page_alert_rules,
+        page_team,
+        page_reports,
+    ):
+        app.include_router(page_module.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(LoginRequired, _login_required)
+    app.add_middleware(SecurityHeaders, https=settings.cookies_secure)
     return app
 
 
-async def _service_error(request: Request, exc: Exception) -> JSONResponse:
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith(API_PREFIX)
+
+
+async def _login_required(request: Request, exc: Exception) -> Response:
+    if not isinstance(exc, LoginRequired):  # pragma: no cover
+        raise exc
+    return login_redirect(exc)
+
+
+_HEADINGS = {
+    401: "Please log in",
+    403: "Not allowed",
+    404: "Not found",
+    409: "Not possible now",
+    410: "No longer available",
+    422: "Please check what you entered",
+    429: "Please wait a moment",
+    503: "Not available right now",
+}
+
+
+async def _service_error(request: Request, exc: Exception) -> Response:
     if not isinstance(exc, ServiceError):  # pragma: no cover - registered for ServiceError only
         raise exc
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
     if exc.status == 401:
         headers = {"WWW-Authenticate": "Bearer"}
-    return JSONResponse({"error": exc.as_dict()}, status_code=exc.status, headers=headers)
+    if _is_api(request):
+        return JSONResponse({"error": exc.as_dict()}, status_code=exc.status, headers=headers)
+    return render(
+        request,
+        "error.html",
+        {
+            "heading": _HEADINGS.get(exc.status, "Something went wrong"),
+            "message": exc.message,
+            "back": "/",
+        },
+        status_code=exc.status,
+    )
 
 
 def _field(loc: tuple[Any, ...]) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
+import threading
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -14,11 +16,15 @@ from alliance.config import Settings
 from alliance.instruments.registry import Registry, default_registry
 from alliance.instruments.wording import WordingPack, load_pack_directory
 from alliance.services import audit
+from alliance.services.analysis import refresh_alerts
+from alliance.services.mail import Mailer, SmtpMailer
 from alliance.store.engine import make_engine, session_factory
 from alliance.store.security import SiteSecret
 
+logger = logging.getLogger("alliance.web")
 
-@dataclass
+
+@dataclass(eq=False)
 class Clinic:
     """Built once per process by :func:`alliance.web.app.create_app`; holds no per-user state."""
 
@@ -46,6 +52,16 @@ class Clinic:
         return load_pack_directory(self.settings.wording_dir, self.registry)
 
     @cached_property
+    def mailer(self) -> Mailer | None:
+        """The mail server's sender, or None when no mail server is configured."""
+        s = self.settings
+        if not s.smtp_host:
+            return None
+        return SmtpMailer(
+            s.smtp_host, s.smtp_port, s.mail_from, s.smtp_user, s.smtp_password, s.smtp_starttls
+        )
+
+    @cached_property
     def secret_key(self) -> str:
         """The configured key, or one generated once and kept in the database, so that every
         worker of the installation signs with the same key."""
@@ -64,3 +80,38 @@ class Clinic:
             if value is None:
                 raise RuntimeError("could not create the site secret")
             return value
+
+
+_analysing: set[str] = set()
+_again: set[str] = set()
+_analysis_lock = threading.Lock()
+
+
+def analyse(clinic: Clinic, client_id: str) -> None:
+    """Run the analytics for a client and open alerts for new signals (after a response has
+    been sent; a failure here never loses a submission, and risk alerts do not depend on it).
+
+    Submissions for a client that arrive while its analysis runs are coalesced into one more
+    run, so a burst costs at most two analyses per worker, and the last sees every answer."""
+    if not client_id:
+        return
+    with _analysis_lock:
+        if client_id in _analysing:
+            _again.add(client_id)
+            return
+        _analysing.add(client_id)
+    try:
+        while True:
+            try:
+                with clinic.sessions() as db:
+                    refresh_alerts(db, clinic.registry, client_id)
+                    db.commit()
+            except Exception:  # keep serving; the log holds no client data
+                logger.exception("the analysis after a submission failed")
+            with _analysis_lock:
+                if client_id not in _again:
+                    break
+                _again.discard(client_id)
+    finally:
+        with _analysis_lock:
+            _analysing.discard(client_id)

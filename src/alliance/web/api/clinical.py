@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, BackgroundTasks
 
 from alliance.services import care, clients, timeline
 from alliance.services.administrations import (
@@ -41,6 +41,7 @@ from alliance.web.api.schemas import (
     TimelineSession,
     UserPublic,
 )
+from alliance.web.clinic import analyse
 
 router = APIRouter(tags=["clinical"])
 
@@ -193,7 +194,12 @@ def _submission_out(result: Submission) -> SubmissionOut:
     "/sessions/{session_id}/administrations", response_model=SubmissionOut, status_code=201
 )
 def submit(
-    session_id: str, body: AdministrationIn, db: DbDep, actor: ActorDep, clinic: ClinicDep
+    session_id: str,
+    body: AdministrationIn,
+    db: DbDep,
+    actor: ActorDep,
+    clinic: ClinicDep,
+    background: BackgroundTasks,
 ) -> SubmissionOut:
     """Submit answers; they are validated, scored and stored once per ``idempotency_key``
     (a resubmission returns the stored administration with ``created: false``)."""
@@ -212,6 +218,8 @@ def submit(
         language=body.language,
     )
     db.commit()
+    if result.created:
+        background.add_task(analyse, clinic, result.client_id)
     return _submission_out(result)
 
 
@@ -221,7 +229,12 @@ def submit(
     status_code=201,
 )
 def correct(
-    administration_id: str, body: CorrectionIn, db: DbDep, actor: ActorDep, clinic: ClinicDep
+    administration_id: str,
+    body: CorrectionIn,
+    db: DbDep,
+    actor: ActorDep,
+    clinic: ClinicDep,
+    background: BackgroundTasks,
 ) -> SubmissionOut:
     """A corrected version; the original is kept and marked as superseded."""
     result = correct_administration(
@@ -234,12 +247,22 @@ def correct(
         idempotency_key=body.idempotency_key,
     )
     db.commit()
+    if result.created:
+        background.add_task(analyse, clinic, result.client_id)
     return _submission_out(result)
 
 
 @router.post("/sessions/{session_id}/ruptures", response_model=RupturePublic, status_code=201)
-def report_rupture(session_id: str, body: RuptureIn, db: DbDep, actor: ActorDep) -> RuptureReport:
+def report_rupture(
+    session_id: str,
+    body: RuptureIn,
+    db: DbDep,
+    actor: ActorDep,
+    clinic: ClinicDep,
+    background: BackgroundTasks,
+) -> RuptureReport:
     """The clinician noticed a rupture in this session."""
-    report = care.report_rupture(db, actor, session_id, note=body.note)
+    report, client_id = care.report_rupture(db, actor, session_id, note=body.note)
     db.commit()
+    background.add_task(analyse, clinic, client_id)
     return report

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, BackgroundTasks
 
 from alliance.instruments.wording import resolve
 from alliance.services import links
@@ -12,6 +12,7 @@ from alliance.store.security import ClientLink
 from alliance.web.api.clinical import _submission_out
 from alliance.web.api.deps import ActorDep, AddressDep, ClinicDep, DbDep
 from alliance.web.api.schemas import LinkCreated, LinkIn, LinkPublic, LinkSubmitIn, SubmissionOut
+from alliance.web.clinic import analyse
 
 router = APIRouter(tags=["links"])
 
@@ -94,7 +95,12 @@ def open_link(
 
 @router.post("/links/{token}", response_model=SubmissionOut, status_code=201)
 def submit_link(
-    token: str, body: LinkSubmitIn, db: DbDep, clinic: ClinicDep, address: AddressDep
+    token: str,
+    body: LinkSubmitIn,
+    db: DbDep,
+    clinic: ClinicDep,
+    address: AddressDep,
+    background: BackgroundTasks,
 ) -> SubmissionOut:
     """Submit the client's answers; the link then stops working."""
     result = links.submit_via_link(
@@ -107,4 +113,6 @@ def submit_link(
         language=body.language,
     )
     db.commit()
+    if result.created:
+        background.add_task(analyse, clinic, result.client_id)
     return _submission_out(result)

@@ -1,0 +1,382 @@
+"""Analysing a client's series and turning what the analytics finds into alerts.
+
+The clinic service stores raw answers and scores; after a submission it runs the analytics
+(``alliance.analytics``) over the client's current scores, with the organization's alert rules
+(``alliance.feedback``), and opens an alert for each new signal. One client is analysed at a
+time, but against the clinic's history: the typical session-to-session spread (the floor of
+the baseline rule) and the expected trajectories (off-track) come from every client of the
+organization, recomputed at most every ``REFERENCE_SECONDS``. That cache holds derived
+figures only; losing it changes nothing but speed.
+
+Risk answers are not alerted here: they raise an urgent alert at submission, synchronously
+(see ``administrations.py``), so that no failure of the analysis can delay or hide one.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from alliance.analytics.expected import ExpectedTrajectory
+from alliance.analytics.pipeline import detect_all
+from alliance.analytics.series import order_series
+from alliance.analytics.tidy import REPORTED_RUPTURE_SCALE, RISK_SCALE
+from alliance.feedback.alerts import Alert as FeedbackAlert
+from alliance.feedback.alerts import alerts_from_signals
+from alliance.feedback.config import ALWAYS_ON, ConfigError, FeedbackConfig
+from alliance.instruments.registry import Registry
+from alliance.instruments.scoring import score_answers
+from alliance.records import TIDY_COLUMNS
+from alliance.services import audit
+from alliance.services.alerting import raise_alert
+from alliance.services.context import Actor
+from alliance.store.alerts import Alert as AlertRow
+from alliance.store.engine import READ_ONLY
+from alliance.store.models import (
+    Administration,
+    Client,
+    Episode,
+    Organization,
+    RuptureReport,
+    Score,
+    User,
+)
+from alliance.store.models import Session as SessionRow
+
+REFERENCE_SECONDS = 900.0
+TRAJECTORIES = (
+    ("wai-sr", "total"),
+    ("phq-9", "total"),
+    ("core-10", "total"),
+    ("ors", "total"),
+    ("srs", "total"),
+)
+COLUMNS = [*TIDY_COLUMNS, "version", "stance", "clinician", "administration"]
+
+
+def scores_frame(
+    db: Session, registry: Registry, *, organization_id: str, client_id: str | None = None
+) -> pd.DataFrame:
+    """Current (not superseded) scores of an organization, or of one client, as a tidy table
+    with the ``risk`` and ``rupture_reported`` pseudo-scales the analytics reads."""
+    superseded = (
+        select(Administration.supersedes_id)
+        .where(
+            Administration.supersedes_id.is_not(None),
+            Administration.organization_id == organization_id,
+        )
+        .scalar_subquery()
+    )
+    where = [Client.organization_id == organization_id]
+    if client_id is not None:
+        where.append(Client.id == client_id)
+    rows = db.execute(
+        select(
+            Client.code,
+            Episode.id,
+            SessionRow.number,
+            SessionRow.date,
+            Administration.instrument,
+            Administration.perspective,
+            Score.scale,
+            Score.value,
+            Administration.version,
+            Administration.stance,
+            User.username,
+            Administration.id,
+        )
+        .join(Episode, Episode.client_id == Client.id)
+        .join(SessionRow, SessionRow.episode_id == Episode.id)
+        .join(Administration, Administration.session_id == SessionRow.id)
+        .join(Score, Score.administration_id == Administration.id)
+        .join(User, User.id == Episode.clinician_id)
+        .where(*where, Administration.id.not_in(superseded), Score.value.is_not(None))
+    ).all()
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    extra = _risk_rows(db, registry, where, superseded) + _reported_rows(db, where)
+    if extra:
+        frame = pd.concat([frame, pd.DataFrame(extra, columns=COLUMNS)], ignore_index=True)
+    return frame
+
+
+def _risk_rows(
+    db: Session, registry: Registry, where: list[Any], superseded: Any
+) -> list[tuple[Any, ...]]:
+    """A ``risk`` row per administration of an instrument with a risk item."""
+    with_risk = [i.id for i in registry if i.risk_items]
+    rows = db.execute(
+        select(
+            Client.code,
+            Episode.id,
+            SessionRow.number,
+            SessionRow.date,
+            Administration.instrument,
+            Administration.perspective,
+            Administration.answers,
+            Administration.version,
+            Administration.stance,
+            User.username,
+            Administration.id,
+        )
+        .join(Episode, Episode.client_id == Client.id)
+        .join(SessionRow, SessionRow.episode_id == Episode.id)
+        .join(Administration, Administration.session_id == SessionRow.id)
+        .join(User, User.id == Episode.clinician_id)
+        .where(
+            *where, Administration.id.not_in(superseded), Administration.instrument.in_(with_risk)
+        )
+    ).all()
+    out = []
+    for (
+        code,
+        episode,
+        number,
+        date,
+        inst_id,
+        perspective,
+        answers,
+        version,
+        stance,
+        who,
+        aid,
+    ) in rows:
+        try:
+            inst = registry.get(inst_id, version)
+        except KeyError:
+            continue
+        flagged = float(score_answers(inst, answers).any_risk[0])
+        out.append(
+            (
+                code,
+                episode,
+                number,
+                date,
+                inst_id,
+                perspective,
+                RISK_SCALE,
+                flagged,
+                version,
+                stance,
+                who,
+                aid,
+            )
+        )
+    return out
+
+
+def _reported_rows(db: Session, where: list[Any]) -> list[tuple[Any, ...]]:
+    """A ``rupture_reported`` row for each session in which a rater noticed a rupture."""
+    rows = db.execute(
+        select(
+            Client.code,
+            Episode.id,
+            SessionRow.number,
+            SessionRow.date,
+            RuptureReport.perspective,
+            User.username,
+            RuptureReport.id,
+        )
+        .join(Episode, Episode.client_id == Client.id)
+        .join(SessionRow, SessionRow.episode_id == Episode.id)
+        .join(RuptureReport, RuptureReport.session_id == SessionRow.id)
+        .join(User, User.id == Episode.clinician_id)
+        .where(*where)
+    ).all()
+    return [
+        (
+            code,
+            episode,
+            number,
+            date,
+            "wai-sr",
+            perspective,
+            REPORTED_RUPTURE_SCALE,
+            1.0,
+            "1.0",
+            "self",
+            who,
+            report,
+        )
+        for code, episode, number, date, perspective, who, report in rows
+    ]
+
+
+@dataclass(frozen=True)
+class Reference:
+    spreads: dict[tuple[str, str, str, str], float]
+    trajectories: ExpectedTrajectory | None
+
+
+_cache: dict[str, tuple[float, Reference]] = {}
+_lock = threading.Lock()
+
+
+def reference(db: Session, registry: Registry, organization_id: str) -> Reference:
+    """The organization's typical spreads and expected trajectories (cached)."""
+    now = time.monotonic()
+    with _lock:
+        hit = _cache.get(organization_id)
+    if hit and now - hit[0] < REFERENCE_SECONDS:
+        return hit[1]
+    frame = scores_frame(db, registry, organization_id=organization_id)
+    spreads: dict[tuple[str, str, str, str], float] = {}
+    trajectories = None
+    if len(frame):
+        ordered = order_series(frame, registry=registry)
+        spreads = ordered.typical_spreads()
+        tables = []
+        for instrument, scale in TRAJECTORIES:
+            try:
+                tables.append(
+                    ExpectedTrajectory.fit(ordered, instrument=instrument, scale=scale).to_frame()
+                )
+            except ValueError:
+                continue  # too little history for this measure
+        if tables:
+            trajectories = ExpectedTrajectory(pd.concat(tables, ignore_index=True))
+    result = Reference(spreads, trajectories)
+    with _lock:
+        _cache[organization_id] = (now, result)
+    return result
+
+
+def forget_reference(organization_id: str | None = None) -> None:
+    with _lock:
+        if organization_id is None:
+            _cache.clear()
+        else:
+            _cache.pop(organization_id, None)
+
+
+def config_of(organization: Organization) -> FeedbackConfig:
+    """The organization's alert rules; the defaults when none (or a broken set) is stored."""
+    try:
+        return FeedbackConfig.from_dict(organization.feedback_config or {})
+    except ConfigError:
+        return FeedbackConfig.default()
+
+
+def client_signals(db: Session, registry: Registry, client: Client) -> pd.DataFrame:
+    """Every signal of the client's current scores, judged against the clinic's history."""
+    organization = db.get(Organization, client.organization_id)
+    if organization is None:
+        raise RuntimeError(f"client {client.id} has no organization")
+    frame = scores_frame(db, registry, organization_id=client.organization_id, client_id=client.id)
+    if frame.empty:
+        return frame
+    ref = reference(db, registry, client.organization_id)
+    ordered = order_series(frame, registry=registry)
+    ordered.use_reference_spreads(ref.spreads)
+    detectors = config_of(organization).detectors(reference=ref.trajectories)
+    return detect_all(ordered, detectors, registry=registry)
+
+
+# Rules that describe a state rather than an event: while one of their alerts is open for an
+# episode and measure, the same rule does not open another at every new session.
+STATE_RULES = frozenset(
+    {
+        "low_early_alliance",
+        "outcome_deterioration",
+        "off_track",
+        "below_cutoff",
+        "calibration_gap",
+        "discrepancy",
+    }
+)
+
+
+def alert_key(alert: FeedbackAlert) -> str:
+    return ":".join(
+        str(part)
+        for part in (alert.rule, alert.episode, alert.instrument, alert.scale, alert.session)
+    )
+
+
+def _open_states(db: Session, client_id: str) -> set[str]:
+    """``rule:episode:instrument:scale`` of the client's unresolved state alerts."""
+    keys = db.scalars(
+        select(AlertRow.key).where(
+            AlertRow.client_id == client_id,
+            AlertRow.state != "resolved",
+            AlertRow.rule.in_(STATE_RULES),
+        )
+    )
+    return {key.rsplit(":", 1)[0] for key in keys}
+
+
+def refresh_alerts(db: Session, registry: Registry, client_id: str) -> int:
+    """Open an alert for each new signal at the latest session of each of the client's
+    episodes (earlier signals stay visible on the charts); returns how many were opened.
+
+    Call it with a session that holds no uncommitted changes (it starts by reading in a
+    read-only transaction); commit afterwards to keep the alerts."""
+    if db.new or db.dirty or db.deleted:
+        raise RuntimeError("refresh_alerts needs a session without uncommitted changes")
+    # reading and analysing run in a read-only transaction, so that on SQLite the write lock
+    # is taken only for the few inserts at the end
+    db.connection(execution_options={READ_ONLY: True})
+    client = db.get(Client, client_id)
+    organization = db.get(Organization, client.organization_id) if client else None
+    if client is None or organization is None:
+        db.rollback()
+        return 0
+    signals = client_signals(db, registry, client)
+    if signals.empty:
+        db.rollback()
+        return 0
+    latest = signals.groupby("episode")["session"].transform("max")
+    rated = (
+        scores_frame(db, registry, organization_id=client.organization_id, client_id=client.id)
+        .groupby("episode")["session"]
+        .max()
+    )
+    current = signals[signals["session"] == signals["episode"].map(rated).fillna(latest)]
+    db.rollback()
+    sessions = {
+        f"{episode}:{number}": session_id
+        for episode, number, session_id in db.execute(
+            select(SessionRow.episode_id, SessionRow.number, SessionRow.id)
+            .join(Episode, Episode.id == SessionRow.episode_id)
+            .where(Episode.client_id == client.id)
+        ).all()
+    }
+    states = _open_states(db, client.id)
+    opened = 0
+    for alert in alerts_from_signals(current, config=config_of(organization)):
+        if alert.rule == ALWAYS_ON:
+            continue  # raised at submission
+        key = alert_key(alert)
+        if alert.rule in STATE_RULES and key.rsplit(":", 1)[0] in states:
+            continue
+        created = raise_alert(
+            db,
+            organization_id=client.organization_id,
+            client_id=client.id,
+            episode_id=alert.episode,
+            session_id=sessions.get(f"{alert.episode}:{alert.session}"),
+            key=key,
+            rule=alert.rule,
+            priority=alert.priority,
+            reason=alert.reason,
+            next_steps=[step.text for step in alert.next_steps],
+            numbers={
+                "session": alert.session,
+                "instrument": alert.instrument,
+                "scale": alert.scale,
+            },
+            provenance=alert.provenance,
+        )
+        if created is not None:
+            opened += 1
+            states.add(key.rsplit(":", 1)[0])
+    if opened:
+        audit.record(
+            db, Actor.system(client.organization_id), "analyse", "client", client.id, alerts=opened
+        )
+    return opened

@@ -1,0 +1,166 @@
+"""The charts of the before-the-session view and the PDF report (the same for both): one per
+instrument, client and clinician lines together, the expected band, and signals marked; each
+with a data table of the same numbers for screen readers."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from alliance.analytics.expected import ExpectedTrajectory
+from alliance.analytics.pipeline import RUPTURE_RULES
+from alliance.reports.svg import PALETTE, Band, Line, Marker, line_chart
+from alliance.services.overview import Overview, Series
+
+RATER_STYLE = {
+    "client": (PALETTE[0], False),
+    "clinician's prediction": (PALETTE[1], True),
+    "clinician": (PALETTE[2], False),
+    "observer": (PALETTE[3], False),
+}
+MARKED = {
+    **dict.fromkeys(RUPTURE_RULES, ("rupture", "triangle", "#b91c1c")),
+    "reported_rupture": ("rupture noticed", "circle", "#7e22ce"),
+    "repair": ("repair", "diamond", "#15803d"),
+    "off_track": ("off track", "triangle", "#c2410c"),
+    "outcome_deterioration": ("deterioration", "triangle", "#c2410c"),
+    "low_early_alliance": ("low early alliance", "triangle", "#c2410c"),
+}
+
+
+@dataclass
+class Chart:
+    title: str
+    svg: str
+    caption: str
+    headers: list[str]
+    rows: list[list[str]] = field(default_factory=list)
+
+
+def _g(value: float | None) -> str:
+    return (
+        "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:g}"
+    )
+
+
+def _band(series: Series, trajectories: ExpectedTrajectory | None) -> Band | None:
+    """The expected band for the client's intake level, where the clinic has one."""
+    if trajectories is None or not series.points or series.stance != "self":
+        return None
+    table = trajectories.table
+    table = table[(table["instrument"] == series.instrument) & (table["scale"] == series.scale)]
+    first = next((p.value for p in series.points if p.value is not None), None)
+    if table.empty or first is None:
+        return None
+    table = table[(table["intake_low"] <= first) & (first < table["intake_high"])]
+    last = max(p.session for p in series.points)
+    table = table[table["session"] <= max(last, 1)]
+    if table.empty:
+        return None
+    return Band(
+        list(table["session"]),
+        list(table["lower"]),
+        list(table["upper"]),
+        label="expected range for clients who started like this one",
+    )
+
+
+def client_charts(
+    view: Overview,
+    signals: pd.DataFrame | None = None,
+    trajectories: ExpectedTrajectory | None = None,
+) -> list[Chart]:
+    """A chart per instrument (total scores), with signals of the client's own ratings."""
+    charts = []
+    for instrument, series_list in view.by_instrument().items():
+        totals = [s for s in series_list if s.scale == "total"]
+        if not totals:
+            continue
+        lines, sessions = [], sorted({p.session for s in totals for p in s.points})
+        for s in totals:
+            color, dashed = RATER_STYLE.get(s.rater, (PALETTE[4], False))
+            values = {p.session: p.value for p in s.points}
+            lines.append(
+                Line(
+                    s.rater, sessions, [values.get(n) for n in sessions], color=color, dashed=dashed
+                )
+            )
+        markers, marked_at = _markers(totals, signals, instrument)
+        bands = [b for b in (_band(s, trajectories) for s in totals) if b is not None]
+        first = totals[0]
+        title = (
+            f"{instrument.upper()} total ({_g(first.low)}–{_g(first.high)}, "
+            f"higher is {first.higher_is})"
+        )
+        svg = line_chart(
+            lines,
+            title=title,
+            y_range=(first.low, first.high),
+            markers=markers,
+            bands=bands,
+            width=560,
+            height=230,
+        )
+        chart = Chart(
+            title,
+            svg,
+            _caption(bands, markers),
+            ["Session", *[line.label for line in lines], "Marked"],
+        )
+        for i, n in enumerate(sessions):
+            chart.rows.append(
+                [
+                    str(n),
+                    *[_g(line.ys[i]) for line in lines],
+                    ", ".join(marked_at.get(n, [])) or "—",
+                ]
+            )
+        charts.append(chart)
+    return charts
+
+
+def _markers(
+    totals: list[Series], signals: pd.DataFrame | None, instrument: str
+) -> tuple[list[Marker], dict[int, list[str]]]:
+    markers: list[Marker] = []
+    marked: dict[int, list[str]] = {}
+    if signals is None or signals.empty:
+        return markers, marked
+    own = next((s for s in totals if s.rater == "client"), totals[0])
+    values = {p.session: p.value for p in own.points}
+    chosen = signals[(signals["instrument"] == instrument) & signals["rule"].isin(list(MARKED))]
+    for _, row in chosen.iterrows():
+        session = int(row["session"])
+        label, shape, color = MARKED[str(row["rule"])]
+        y = values.get(session)
+        if y is None:
+            y = own.low
+        if label not in marked.get(session, []):
+            marked.setdefault(session, []).append(label)
+            markers.append(
+                Marker(
+                    float(session),
+                    float(y),
+                    f"{label} (session {session})",
+                    color=color,
+                    shape=shape,
+                )
+            )
+    return markers, marked
+
+
+def _caption(bands: list[Any], markers: list[Marker]) -> str:
+    parts = ["Solid: the client's own rating; dashed: the clinician's prediction of it."]
+    if bands:
+        parts.append(
+            "Shaded: the range expected for clients of this clinic who started at a similar level."
+        )
+    if markers:
+        parts.append(
+            "Marks: triangles for ruptures and off-track signals, diamonds for "
+            "repairs, circles for ruptures a rater noticed."
+        )
+    return " ".join(parts)

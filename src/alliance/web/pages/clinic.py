@@ -1,0 +1,320 @@
+"""The clinician's pages: caseload, the before-the-session view, sessions, the session form,
+links for the client (QR code, e-mail, tablet), and working the alerts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import segno
+from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from alliance.instruments.model import OptionsFormat
+from alliance.services import alerting, analysis, care, clients, links, timeline
+from alliance.services.access import session_for
+from alliance.services.administrations import submit_administration
+from alliance.services.errors import Invalid, ServiceError
+from alliance.services.overview import overview
+from alliance.web.api.deps import ClinicDep, DbDep
+from alliance.web.clinic import analyse
+from alliance.web.pages.charts import client_charts
+from alliance.web.pages.common import (
+    FormDep,
+    PageDep,
+    check_csrf,
+    redirect,
+    render,
+)
+
+router = APIRouter(include_in_schema=False)
+
+PREDICTED_INSTRUMENT = "wai-sr"  # the client's alliance form the clinician predicts
+
+
+@router.get("/")
+def home(request: Request, page: PageDep) -> RedirectResponse:
+    target = {"admin": "/admin", "researcher": "/research"}.get(page.user.role, "/caseload")
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("/caseload")
+def caseload_page(
+    request: Request, page: PageDep, db: DbDep, notice: str | None = None
+) -> HTMLResponse:
+    rows = timeline.caseload(db, page.actor, scope="own")
+    db.commit()
+    urgent = [r for r in rows if r.urgent]
+    return render(
+        request,
+        "caseload.html",
+        page.context(
+            nav="caseload", rows=rows, urgent=urgent, notice=notice, today=dt.date.today()
+        ),
+    )
+
+
+@router.post("/clients")
+def register(page: PageDep, db: DbDep, form: FormDep) -> Response:
+    check_csrf(page, form)
+    contact = {
+        "name": form.get("name") or None,
+        "email": form.get("email") or None,
+        "phone": form.get("phone") or None,
+    }
+    try:
+        started = dt.date.fromisoformat(form["started_on"]) if form.get("started_on") else None
+        client, _ = clients.register_client(
+            db,
+            page.actor,
+            code=form.get("code", ""),
+            language=form.get("language") or "en",
+            contact=contact,
+            started_on=started,
+        )
+    except (ServiceError, ValueError) as exc:
+        message = exc.message if isinstance(exc, ServiceError) else "the start date is not a date"
+        return redirect("/caseload", notice=f"Not registered: {message}")
+    db.commit()
+    return redirect(f"/clients/{client.id}", notice=f"Registered {client.code}.")
+
+
+@router.get("/clients/{client_id}")
+def client_page(
+    request: Request,
+    client_id: str,
+    page: PageDep,
+    db: DbDep,
+    clinic: ClinicDep,
+    notice: str | None = None,
+) -> HTMLResponse:
+    t = timeline.timeline(db, page.actor, client_id)
+    contact = clients.get_contact(db, page.actor, client_id) if _owns(page, t) else None
+    signals = analysis.client_signals(db, clinic.registry, t.client)
+    reference = analysis.reference(db, clinic.registry, t.client.organization_id)
+    db.commit()
+    view = overview(t, clinic.registry)
+    charts = client_charts(view, signals, reference.trajectories)
+    return render(
+        request,
+        "client.html",
+        page.context(
+            nav="caseload",
+            t=t,
+            view=view,
+            charts=charts,
+            notice=notice,
+            contact=contact,
+            can_write=_owns(page, t),
+            mail_ready=clinic.mailer is not None,
+            open_alerts=[a for a in t.alerts if a.state != "resolved"],
+            instruments=[i for i in clinic.registry if "client" in i.perspectives],
+            today=dt.date.today(),
+        ),
+    )
+
+
+def _owns(page: Any, t: timeline.Timeline) -> bool:
+    episode = t.episodes[-1].episode if t.episodes else None
+    return page.user.id == t.client.clinician_id or (
+        episode is not None and episode.clinician_id == page.user.id
+    )
+
+
+@router.post("/episodes/{episode_id}/sessions")
+def new_session(episode_id: str, page: PageDep, db: DbDep, form: FormDep) -> Response:
+    check_csrf(page, form)
+    client_id = form.get("client_id", "")
+    try:
+        session = care.record_session(
+            db,
+            page.actor,
+            episode_id,
+            date=dt.date.fromisoformat(form.get("date") or dt.date.today().isoformat()),
+            attended=form.get("attended", "1") == "1",
+        )
+    except (ServiceError, ValueError) as exc:
+        message = exc.message if isinstance(exc, ServiceError) else "the date is not a date"
+        return redirect(f"/clients/{client_id}", notice=f"Session not recorded: {message}")
+    db.commit()
+    return redirect(
+        f"/sessions/{session.id}/rate",
+        notice=f"Session {session.number} recorded. Add your rating below.",
+    )
+
+
+@router.get("/sessions/{session_id}/rate")
+def rate_page(
+    request: Request,
+    session_id: str,
+    page: PageDep,
+    db: DbDep,
+    clinic: ClinicDep,
+    notice: str | None = None,
+) -> HTMLResponse:
+    session, _, client = session_for(db, page.actor, session_id, write=True)
+    db.commit()
+    inst = clinic.registry.get(PREDICTED_INSTRUMENT)
+    return render(
+        request,
+        "rate.html",
+        page.context(
+            nav="caseload",
+            session=session,
+            client=client,
+            instrument=inst,
+            items=_option_items(inst),
+            form_key=uuid.uuid4().hex,
+            notice=notice,
+            errors={},
+            values={},
+        ),
+    )
+
+
+def _option_items(inst: Any) -> list[dict[str, Any]]:
+    items = []
+    for number, item in enumerate(inst.items, start=1):
+        fmt = inst.format_of(item)
+        options = (
+            [(o.value, o.label) for o in fmt.options] if isinstance(fmt, OptionsFormat) else []
+        )
+        items.append({"id": item.id, "number": number, "text": item.label, "options": options})
+    return items
+
+
+@router.post("/sessions/{session_id}/rate")
+def rate(
+    request: Request,
+    session_id: str,
+    page: PageDep,
+    db: DbDep,
+    clinic: ClinicDep,
+    form: FormDep,
+    background: BackgroundTasks,
+) -> Response:
+    """The clinician's side of a session: their prediction of the client's rating and,
+    if they noticed one, a rupture with a note."""
+    check_csrf(page, form)
+    session, _, client = session_for(db, page.actor, session_id, write=True)
+    inst = clinic.registry.get(PREDICTED_INSTRUMENT)
+    key = form.get("form_key") or uuid.uuid4().hex
+    answers: dict[str, object] = {}
+    for item in inst.items:
+        raw = form.get(item.id, "")
+        answers[item.id] = int(raw) if raw.strip().lstrip("-").isdigit() else None
+    saved = []
+    try:
+        if any(v is not None for v in answers.values()):
+            submit_administration(
+                db,
+                page.actor,
+                clinic.registry,
+                session_id=session.id,
+                instrument=inst.id,
+                perspective="clinician",
+                stance="prediction",
+                answers=answers,
+                idempotency_key=f"rate:{key}",
+                source="clinician",
+            )
+            saved.append("your prediction")
+        if form.get("rupture") == "1":
+            care.report_rupture(db, page.actor, session.id, note=form.get("note"))
+            saved.append("the rupture you noticed")
+    except Invalid as exc:
+        db.rollback()
+        item_id = (exc.field or "").removeprefix("answers.")
+        return render(
+            request,
+            "rate.html",
+            page.context(
+                nav="caseload",
+                session=session,
+                client=client,
+                instrument=inst,
+                items=_option_items(inst),
+                form_key=key,
+                errors={item_id: exc.message},
+                values={k: str(v) for k, v in answers.items() if v is not None},
+                notice=None,
+            ),
+            status_code=422,
+        )
+    db.commit()
+    background.add_task(analyse, clinic, client.id)
+    what = " and ".join(saved) if saved else "nothing (the form was empty)"
+    return redirect(f"/clients/{client.id}", notice=f"Saved {what} for session {session.number}.")
+
+
+@router.post("/sessions/{session_id}/links")
+def new_link(
+    request: Request, session_id: str, page: PageDep, db: DbDep, clinic: ClinicDep, form: FormDep
+) -> Response:
+    """A link for the client: shown with a QR code, sent by e-mail, or opened on a tablet."""
+    check_csrf(page, form)
+    how = form.get("how", "show")
+    instrument = form.get("instrument", PREDICTED_INSTRUMENT)
+    client_id = form.get("client_id", "")
+    hours = clinic.settings.link_hours
+    try:
+        if how == "email":
+            if clinic.mailer is None:
+                raise Invalid("no mail server is configured (ALLIANCE_SMTP_HOST)", field="how")
+            new = links.send_link(
+                db,
+                page.actor,
+                clinic.registry,
+                clinic.mailer,
+                session_id=session_id,
+                instrument=instrument,
+                base_url=clinic.settings.base_url,
+                hours=hours,
+            )
+        else:
+            new = links.create_link(
+                db,
+                page.actor,
+                clinic.registry,
+                session_id=session_id,
+                instrument=instrument,
+                base_url=clinic.settings.base_url,
+                hours=hours,
+                sent_to="kiosk" if how == "kiosk" else "qr",
+            )
+    except ServiceError as exc:
+        db.rollback()
+        return redirect(f"/clients/{client_id}", notice=f"No link made: {exc.message}")
+    db.commit()
+    if how == "kiosk":
+        return redirect(f"/f/{new.token}?kiosk=true")
+    if how == "email":
+        return redirect(
+            f"/clients/{client_id}", notice="The link was sent to the client's e-mail address."
+        )
+    qr = segno.make(new.url, error="m").svg_inline(scale=5, title="Link to the questions")
+    return render(
+        request,
+        "link.html",
+        page.context(nav="caseload", url=new.url, qr=qr, link=new.link, client_id=client_id),
+    )
+
+
+@router.post("/alerts/{alert_id}/{action}")
+def alert_action(alert_id: str, action: str, page: PageDep, db: DbDep, form: FormDep) -> Response:
+    check_csrf(page, form)
+    back = form.get("back") or "/caseload"
+    if not back.startswith("/") or back.startswith("//"):
+        back = "/caseload"
+    try:
+        alerting.act_on_alert(db, page.actor, alert_id, action, form.get("note"))
+    except ServiceError as exc:
+        return redirect(back, notice=f"Not done: {exc.message}")
+    db.commit()
+    done = {
+        "acknowledge": "Alert acknowledged.",
+        "resolve": "Alert resolved.",
+        "note": "Note added.",
+    }.get(action, "Done.")
+    return redirect(back, notice=done)

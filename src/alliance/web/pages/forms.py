@@ -1,0 +1,318 @@
+"""The client's form, opened from a single-use link, a QR code or a clinic tablet (kiosk).
+
+It works without JavaScript, shows one instrument, in the client's language when a licensed
+wording pack is loaded (with a visible note when the project's own labels are shown instead),
+says who sees the answers, confirms receipt, and never shows anything of another client.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi.responses import HTMLResponse
+
+from alliance.instruments.model import Instrument, OptionsFormat
+from alliance.instruments.wording import Wording, resolve
+from alliance.services import links
+from alliance.services.errors import Gone, Invalid, NotFound, RateLimited, ServiceError
+from alliance.web.api.deps import AddressDep, ClinicDep, DbDep
+from alliance.web.clinic import analyse
+from alliance.web.pages.common import FormDep, Terms, render
+
+router = APIRouter(include_in_schema=False)
+
+
+@dataclass(frozen=True)
+class FormItem:
+    id: str
+    number: int
+    text: str
+    kind: str  # "options" or "line"
+    options: list[tuple[int, str]]
+    low: float
+    high: float
+    step: float
+    low_label: str
+    high_label: str
+    value: str
+    error: str | None
+
+
+def form_items(
+    inst: Instrument, wording: Wording, values: dict[str, str], errors: dict[str, str]
+) -> list[FormItem]:
+    items = []
+    for number, item in enumerate(inst.items, start=1):
+        fmt = inst.format_of(item)
+        if isinstance(fmt, OptionsFormat):
+            options = list(wording.options[item.id].items())
+            kind, step, ends = "options", 1.0, ("", "")
+        else:
+            options, kind, step = [], "line", fmt.resolution
+            ends = wording.anchors[item.id]
+        items.append(
+            FormItem(
+                item.id,
+                number,
+                wording.items[item.id],
+                kind,
+                options,
+                fmt.low,
+                fmt.high,
+                step,
+                ends[0],
+                ends[1],
+                values.get(item.id, ""),
+                errors.get(item.id),
+            )
+        )
+    return items
+
+
+def parse_answers(
+    inst: Instrument, form: dict[str, str]
+) -> tuple[dict[str, float | None], dict[str, str]]:
+    """Answers from the posted form; text that is not a number is reported per item."""
+    answers: dict[str, float | None] = {}
+    errors: dict[str, str] = {}
+    for item in inst.items:
+        raw = form.get(item.id, "").strip().replace(",", ".")
+        if raw == "":
+            answers[item.id] = None
+            continue
+        try:
+            value = float(raw)
+        except ValueError:
+            errors[item.id] = "Please choose one of the answers."
+            continue
+        if not math.isfinite(value):
+            errors[item.id] = "Please choose one of the answers."
+            continue
+        answers[item.id] = int(value) if value.is_integer() else value
+    return answers, errors
+
+
+def _kind_page(
+    request: Request, heading: str, message: str, status: int, kiosk: bool = False
+) -> HTMLResponse:
+    return render(
+        request,
+        "form_closed.html",
+        {"heading": heading, "message": message, "kiosk": kiosk},
+        status_code=status,
+    )
+
+
+def _closed(request: Request, exc: ServiceError, kiosk: bool) -> HTMLResponse:
+    if isinstance(exc, Gone) and "expired" in exc.message:
+        return _kind_page(
+            request,
+            "This link has expired",
+            "Links to the questions work for a few days only. Please ask the "
+            "person who sent it for a new one. Nothing you entered before was "
+            "lost.",
+            410,
+            kiosk,
+        )
+    if isinstance(exc, Gone):
+        return _kind_page(
+            request,
+            "These questions have already been answered",
+            "Thank you — your answers were received. Each link works once, so "
+            "it cannot be used again.",
+            410,
+            kiosk,
+        )
+    if isinstance(exc, RateLimited):
+        return _kind_page(
+            request,
+            "Please try again later",
+            "Too many unknown links were opened from this device. Wait a few "
+            "minutes, then open your link again.",
+            429,
+            kiosk,
+        )
+    return _kind_page(
+        request,
+        "This link is not known",
+        "Please check that the whole link was copied, or ask for a new one.",
+        404,
+        kiosk,
+    )
+
+
+@router.get("/f/{token}")
+def open_form(
+    request: Request,
+    token: str,
+    db: DbDep,
+    clinic: ClinicDep,
+    address: AddressDep,
+    lang: str | None = None,
+    kiosk: bool = False,
+) -> HTMLResponse:
+    try:
+        view = links.open_link(db, clinic.registry, token, address=address)
+    except (Gone, NotFound, RateLimited) as exc:
+        db.commit()
+        return _closed(request, exc, kiosk)
+    db.commit()
+    return _form_page(
+        request, clinic, view, token, lang, kiosk, values={}, errors={}, form_key=uuid.uuid4().hex
+    )
+
+
+def _form_page(
+    request: Request,
+    clinic: Any,
+    view: links.LinkView,
+    token: str,
+    lang: str | None,
+    kiosk: bool,
+    *,
+    values: dict[str, str],
+    errors: dict[str, str],
+    form_key: str,
+    summary: str | None = None,
+    unanswered: list[int] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    wording = resolve(
+        view.instrument, clinic.wording_packs, language=lang or view.language, perspective="client"
+    )
+    items = form_items(view.instrument, wording, values, errors)
+    return render(
+        request,
+        "form.html",
+        {
+            "token": token,
+            "kiosk": kiosk,
+            "lang": wording.language,
+            "wording": wording,
+            "instrument": view.instrument,
+            "items": items,
+            "form_key": form_key,
+            "organization": view.organization,
+            "clinician_name": view.clinician_name,
+            "term": Terms.of(view.organization),
+            "errors": errors,
+            "summary": summary,
+            "unanswered": unanswered or [],
+            "session_date": view.session_date,
+        },
+        status_code=status,
+    )
+
+
+@router.post("/f/{token}")
+def submit_form(
+    request: Request,
+    token: str,
+    db: DbDep,
+    clinic: ClinicDep,
+    address: AddressDep,
+    form: FormDep,
+    background: BackgroundTasks,
+) -> HTMLResponse:
+    kiosk = form.get("kiosk") == "1"
+    lang = form.get("lang") or None
+    form_key = form.get("form_key") or uuid.uuid4().hex
+    try:
+        view = links.open_link(db, clinic.registry, token, address=address, for_submission=True)
+    except (Gone, NotFound, RateLimited) as exc:
+        db.commit()
+        return _closed(request, exc, kiosk)
+    inst = view.instrument
+    answers, errors = parse_answers(inst, form)
+    values = {item.id: form.get(item.id, "") for item in inst.items}
+    if errors:
+        db.rollback()
+        return _form_page(
+            request,
+            clinic,
+            view,
+            token,
+            lang,
+            kiosk,
+            values=values,
+            errors=errors,
+            form_key=form_key,
+            status=422,
+            summary="Some answers could not be read.",
+        )
+    unanswered = [
+        n for n, item in enumerate(inst.items, start=1) if answers[item.id] is None and item.scales
+    ]
+    if unanswered and form.get("send_anyway") != "1" and len(unanswered) < len(inst.items):
+        db.rollback()
+        return _form_page(
+            request,
+            clinic,
+            view,
+            token,
+            lang,
+            kiosk,
+            values=values,
+            errors={},
+            form_key=form_key,
+            unanswered=unanswered,
+            status=200,
+        )
+    wording = resolve(
+        inst, clinic.wording_packs, language=lang or view.language, perspective="client"
+    )
+    try:
+        result = links.submit_via_link(
+            db,
+            clinic.registry,
+            token,
+            answers=answers,
+            idempotency_key=form_key,
+            address=address,
+            language=wording.language,
+            licensed_wording=wording.licensed,
+        )
+    except Invalid as exc:
+        db.rollback()
+        item_id = (exc.field or "").removeprefix("answers.")
+        message = (
+            "Please answer at least one question."
+            if exc.field == "answers"
+            else "This answer is not one of the choices."
+        )
+        return _form_page(
+            request,
+            clinic,
+            view,
+            token,
+            lang,
+            kiosk,
+            values=values,
+            errors={item_id: message} if item_id in values else {},
+            form_key=form_key,
+            summary=message,
+            status=422,
+        )
+    except (Gone, NotFound, RateLimited) as exc:
+        db.rollback()
+        return _closed(request, exc, kiosk)
+    db.commit()
+    if result.created:
+        background.add_task(analyse, clinic, result.client_id)
+    risk = bool(result.risk_items)
+    return render(
+        request,
+        "form_done.html",
+        {
+            "kiosk": kiosk,
+            "organization": view.organization,
+            "term": Terms.of(view.organization),
+            "clinician_name": view.clinician_name,
+            "risk": risk,
+            "lang": wording.language,
+        },
+    )

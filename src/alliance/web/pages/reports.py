@@ -1,0 +1,48 @@
+"""The PDF report of one client, for the clinical record: the same charts and tables as the
+before-the-session view, with page numbers and the client code on every page."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from alliance.reports.pdf import html_to_pdf
+from alliance.services import analysis, audit, timeline
+from alliance.services.overview import overview
+from alliance.web.api.deps import ClinicDep, DbDep
+from alliance.web.pages.charts import client_charts
+from alliance.web.pages.common import TEMPLATES, PageDep
+
+router = APIRouter(include_in_schema=False)
+STATIC = Path(__file__).parent.parent / "static"
+
+
+@router.get("/clients/{client_id}/report.pdf")
+def client_report(
+    request: Request, client_id: str, page: PageDep, db: DbDep, clinic: ClinicDep
+) -> Response:
+    t = timeline.timeline(db, page.actor, client_id)
+    signals = analysis.client_signals(db, clinic.registry, t.client)
+    reference = analysis.reference(db, clinic.registry, t.client.organization_id)
+    audit.record(db, page.actor, "export", "client_report", t.client.id, format="pdf")
+    db.commit()
+    view = overview(t, clinic.registry)
+    html = TEMPLATES.get_template("report.html").render(
+        t=t,
+        view=view,
+        charts=client_charts(view, signals, reference.trajectories),
+        open_alerts=[a for a in t.alerts if a.state != "resolved"],
+        term=page.terms,
+        organization=page.organization,
+        made_by=page.user.display_name,
+        made_at=dt.datetime.now(dt.UTC),
+    )
+    pdf = html_to_pdf(html, base_dir=STATIC)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="alliance-{t.client.code}.pdf"'},
+    )

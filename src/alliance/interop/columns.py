@@ -290,7 +290,8 @@ def as_dates(column: Column) -> tuple[pd.Series, BoolArray, BoolArray]:
     series = column
     if isinstance(series.dtype, pd.ArrowDtype) and pa.types.is_date(series.dtype.pyarrow_dtype):
         stamps = pa.array(series.array).cast(pa.timestamp("ns"))  # no Python objects
-        series = pd.Series(stamps.to_numpy(), index=series.index, dtype=DATE_DTYPE)
+        values = stamps.to_numpy(zero_copy_only=False)  # missing dates are NaT
+        series = pd.Series(values, index=series.index, dtype=DATE_DTYPE)
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
         values = series.dt.tz_localize(None) if series.dt.tz is not None else series
         values = values.astype(DATE_DTYPE).dt.normalize()

@@ -80,9 +80,9 @@ def key_lanes(
     days: npt.NDArray[np.int64],
     answers: npt.NDArray[np.float64] | Sequence[npt.NDArray[np.float64]],
 ) -> U64:
-    """The two 64-bit lanes of every row (n × 2): ``fields`` are the text words in
-    ``TEXT_FIELDS`` order, ``answers`` the n × k answer matrix or its k columns (NaN = not
-    answered).
+    """The two 64-bit lanes of every row (n × 2, big-endian, the byte order of the key's
+    text): ``fields`` are the text words in ``TEXT_FIELDS`` order, ``answers`` the n × k
+    answer matrix or its k columns (NaN = not answered).
 
     Rows are hashed in blocks of ``CHUNK_ROWS``, each word made when its block needs it, so
     that no n × (k + 10) matrix of words is ever built. Leading text fields that are the same
@@ -100,13 +100,18 @@ def key_lanes(
     while n and lead < len(fields) and bool((head[lead] == head[lead][0]).all()):
         _absorb(start_state, head[lead][:1], np.empty_like(start_state))
         lead += 1
-    lanes = np.empty((2, n), dtype=np.uint64)
+    lanes = np.empty((n, 2), dtype=">u8")
     count = np.uint64(k)
+    width = min(n, CHUNK_ROWS)
+    block, spares, floats = (
+        np.empty((2, width), dtype=np.uint64),
+        np.empty((2, width), dtype=np.uint64),
+        np.empty(width, dtype="<f8"),
+    )
     for start in range(0, n, CHUNK_ROWS):
         stop = min(n, start + CHUNK_ROWS)
-        h = np.empty((2, stop - start), dtype=np.uint64)
+        h, spare, bits = block[:, : stop - start], spares[:, : stop - start], floats[: stop - start]
         h[:] = start_state  # both lanes at once: row 0 is lane 1, row 1 is lane 2
-        spare, bits = np.empty_like(h), np.empty(stop - start, dtype="<f8")
         for word in head[lead:]:
             _absorb(h, word[start:stop], spare)
         _absorb(h, count, spare)
@@ -115,8 +120,8 @@ def key_lanes(
             np.copyto(bits, np.nan, where=np.isnan(bits))  # one canonical NaN
             _absorb(h, bits.view(np.uint64), spare)
         _fmix64(h)
-        lanes[:, start:stop] = h
-    return lanes.T
+        lanes[start:stop] = h.T
+    return lanes
 
 
 _PRIME_COLUMN = np.array(_PRIMES, dtype=np.uint64)[:, None]
@@ -156,7 +161,7 @@ def table_keys(
     the rows of that group get no key).
     """
     fields = [text_words(t) for t in texts]
-    lanes = np.zeros((len(session), 2), dtype=np.uint64)
+    lanes = np.zeros((len(session), 2), dtype=">u8")
     for g, k in enumerate(items):
         if k is None:
             continue
@@ -184,12 +189,12 @@ def lanes_text(lanes: U64, index: pd.Index | None = None) -> pd.Series:
 def duplicated_lanes(lanes: U64) -> npt.NDArray[np.bool_]:
     """Rows whose key appeared in an earlier row."""
     out = np.zeros(len(lanes), dtype=bool)
-    ordered = np.sort(lanes[:, 0])
+    first = lanes[:, 0].astype(np.uint64)
+    ordered = np.sort(first)
     if not bool((ordered[1:] == ordered[:-1]).any()):  # the common case: no repeats
         return out
-    first = pd.Series(lanes[:, 0]).duplicated(keep=False).to_numpy()
-    candidates = np.flatnonzero(first)
-    pairs = pd.DataFrame({"a": lanes[candidates, 0], "b": lanes[candidates, 1]})
+    candidates = np.flatnonzero(pd.Series(first).duplicated(keep=False).to_numpy())
+    pairs = pd.DataFrame({"a": first[candidates], "b": lanes[candidates, 1].astype(np.uint64)})
     out[candidates] = pairs.duplicated(keep="first").to_numpy()
     return out
 

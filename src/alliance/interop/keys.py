@@ -189,10 +189,11 @@ def lanes_text(lanes: U64, index: pd.Index | None = None) -> pd.Series:
 def duplicated_lanes(lanes: U64) -> npt.NDArray[np.bool_]:
     """Rows whose key appeared in an earlier row."""
     out = np.zeros(len(lanes), dtype=bool)
-    first = lanes[:, 0].astype(np.uint64)
-    ordered = np.sort(first)
+    ordered = lanes[:, 0].astype(np.uint64)
+    ordered.sort()
     if not bool((ordered[1:] == ordered[:-1]).any()):  # the common case: no repeats
         return out
+    first = lanes[:, 0].astype(np.uint64)
     candidates = np.flatnonzero(pd.Series(first).duplicated(keep=False).to_numpy())
     pairs = pd.DataFrame({"a": first[candidates], "b": lanes[candidates, 1].astype(np.uint64)})
     out[candidates] = pairs.duplicated(keep="first").to_numpy()

@@ -23,8 +23,14 @@ from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).parents[1]
 OUT = ROOT / "docs" / "screenshots"
 DATABASE = os.environ.get("ALLIANCE_DATABASE_URL", "sqlite:///alliance-demo.sqlite3")
-ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def main() -> None:
@@ -33,8 +39,11 @@ def main() -> None:
         port = sock.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "ALLIANCE_DATABASE_URL": DATABASE, "ALLIANCE_BASE_URL": base}
-    server = subprocess.Popen([sys.executable, "-m", "alliance", "serve", "--port", str(port)],
-                              env=env, start_new_session=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "alliance", "serve", "--port", str(port)],
+        env=env,
+        start_new_session=True,
+    )
     try:
         for _ in range(100):
             try:
@@ -76,8 +85,12 @@ def shoot(base: str) -> None:
         desk.get_by_role("button", name="Make the link").click()
         desk.screenshot(path=str(OUT / "link-qr.png"))
         link = desk.locator("a[href*='/f/']").first.get_attribute("href")
-        phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True,
-                                 has_touch=True, device_scale_factor=2)
+        phone = browser.new_page(
+            viewport={"width": 390, "height": 844},
+            is_mobile=True,
+            has_touch=True,
+            device_scale_factor=2,
+        )
         phone.goto(str(link))
         phone.screenshot(path=str(OUT / "client-form-phone.png"), full_page=True)
         team = browser.new_page(viewport={"width": 1280, "height": 900})

@@ -21,11 +21,13 @@ in research; rows are processed in chunks so temporary memory stays small.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from alliance.instruments.answers import MISSING_TEXT, AnswerError, as_answer_matrix
 from alliance.instruments.model import (
@@ -253,39 +255,43 @@ def score(
     count_buf = np.empty((s, rows))
     check = _Checker(rows, len(instrument.items))
 
-    for start in range(0, n, CHUNK_ROWS):
-        chunk = matrix[start : start + CHUNK_ROWS]
-        m = len(chunk)
-        stop = start + m
-        # One product gives every scale total (one row per scale) and, in the last row, a row
-        # sum that is NaN exactly where a row has an unanswered item; only those rows need
-        # more work.
-        raw = np.matmul(weights_t, chunk.T, out=raw_buf[:, :m])
-        totals = raw[:s]
-        if reverses:
-            totals += complete_constant
-        incomplete = np.flatnonzero(np.isnan(raw[s]))
-        counts: FloatArray | None = None
-        nan_cells = 0
-        if incomplete.size:
-            part = chunk[incomplete]
-            gaps = np.isnan(part)
-            nan_cells = int(np.count_nonzero(gaps))
-            present = (~gaps).astype(np.float64)
-            totals[:, incomplete] = (np.where(gaps, 0.0, part) @ plan.weights[:, :s]).T
-            totals[:, incomplete] += (present @ plan.reversal).T
-            counts = count_buf[:, :m]
-            counts[:] = plan.n_items[:, None]
-            counts[:, incomplete] = (present @ plan.membership).T
-        check(chunk, nan_cells, plan, instrument.item_ids, row_offset + start)
-        _apply_operations(plan, totals, counts, out=values[:, start:stop])
-        if counts is None:
-            answered[:, start:stop] = plan.n_items[:, None]
-        else:
-            answered[:, start:stop] = counts
-        if risk is not None:
-            with np.errstate(invalid="ignore"):
-                risk[start:stop] = chunk[:, plan.risk_columns] >= plan.risk_thresholds
+    # The products are tiny (k items × s scales per row): BLAS threads only wait on each other,
+    # badly so when the other cores are busy, so large inputs run them on one thread.
+    limit = threadpool_limits(limits=1, user_api="blas") if n > CHUNK_ROWS else nullcontext()
+    with limit:
+        for start in range(0, n, CHUNK_ROWS):
+            chunk = matrix[start : start + CHUNK_ROWS]
+            m = len(chunk)
+            stop = start + m
+            # One product gives every scale total (one row per scale) and, in the last row, a row
+            # sum that is NaN exactly where a row has an unanswered item; only those rows need
+            # more work.
+            raw = np.matmul(weights_t, chunk.T, out=raw_buf[:, :m])
+            totals = raw[:s]
+            if reverses:
+                totals += complete_constant
+            incomplete = np.flatnonzero(np.isnan(raw[s]))
+            counts: FloatArray | None = None
+            nan_cells = 0
+            if incomplete.size:
+                part = chunk[incomplete]
+                gaps = np.isnan(part)
+                nan_cells = int(np.count_nonzero(gaps))
+                present = (~gaps).astype(np.float64)
+                totals[:, incomplete] = (np.where(gaps, 0.0, part) @ plan.weights[:, :s]).T
+                totals[:, incomplete] += (present @ plan.reversal).T
+                counts = count_buf[:, :m]
+                counts[:] = plan.n_items[:, None]
+                counts[:, incomplete] = (present @ plan.membership).T
+            check(chunk, nan_cells, plan, instrument.item_ids, row_offset + start)
+            _apply_operations(plan, totals, counts, out=values[:, start:stop])
+            if counts is None:
+                answered[:, start:stop] = plan.n_items[:, None]
+            else:
+                answered[:, start:stop] = counts
+            if risk is not None:
+                with np.errstate(invalid="ignore"):
+                    risk[start:stop] = chunk[:, plan.risk_columns] >= plan.risk_thresholds
 
     results: dict[str, ScaleScores] = {}
     for c, scale in enumerate(plan.scales):

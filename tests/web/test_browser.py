@@ -70,10 +70,10 @@ def test_client_fills_a_form_by_touch_on_a_phone(chromium, site: Server, world: 
     first_alert = clinician.locator("article.alert").first
     assert "urgent" in first_alert.inner_text()
     assert "phq-9 item_9" in first_alert.inner_text()
-    assert (
-        "PHQ-9 total" in clinician.locator("#charts-h ~ figure").first.inner_text()
-        or clinician.locator("figure").count() >= 1
-    )
+    chart = clinician.locator("figure", has_text="PHQ-9 total")
+    assert chart.locator("svg").count() == 1
+    chart.locator("summary").click()  # the chart's data table: the client's new total is there
+    assert chart.locator("tbody tr").first.inner_text().split() == ["1", "1", "—"]
     first_alert.get_by_role("button", name="Acknowledge").click()
     clinician.wait_for_selector("text=Alert acknowledged.")
     assert "acknowledged" in clinician.locator("article.alert").first.inner_text()

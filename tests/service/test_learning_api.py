@@ -169,6 +169,11 @@ def test_quiz_answers_are_checked(api: TestClient, world: World) -> None:
     assert short.json()["error"]["field"] == "choices"
     outside = api.post(f"{API}/learning/quiz/results", headers=c1, json=body | {"answers": [0, 9]})
     assert outside.status_code == 422
+    huge = api.post(
+        f"{API}/learning/quiz/results", headers=c1, json=body | {"seed": 2**64, "answers": [0, 0]}
+    )
+    assert huge.status_code == 422
+    assert huge.json()["error"]["field"] == "seed"
     unknown = api.post(f"{API}/learning/quiz", headers=c1, json={"topics": ["astrology"]})
     assert unknown.status_code == 422
     assert unknown.json()["error"]["field"] == "topics"

@@ -105,9 +105,10 @@ def test_the_self_check_form_needs_its_csrf_token(clinician: PageClient) -> None
 
 
 def test_a_bad_draw_goes_back_with_a_notice(clinician: PageClient) -> None:
-    response = clinician.get("/learn/quiz?n=3&topic=astrology")
-    assert response.status_code == 303
-    assert "No%20self-check%20drawn" in response.headers["location"]
+    for query in ("n=3&topic=astrology", "n=500", f"n=3&seed={2**64}"):
+        response = clinician.get(f"/learn/quiz?{query}")
+        assert response.status_code == 303, query
+        assert "No%20self-check%20drawn" in response.headers["location"], query
 
 
 def test_supervisor_sees_the_team_only_when_allowed(

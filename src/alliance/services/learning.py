@@ -33,6 +33,12 @@ from alliance.store.learning import QUIZ_SOURCES, QuizResult
 from alliance.store.models import User
 
 MAX_KEY = 64
+MAX_SEED = 2**63  # stored as a 64-bit integer
+
+
+def _check_seed(seed: int | None) -> None:
+    if seed is not None and (isinstance(seed, bool) or not 0 <= seed < MAX_SEED):
+        raise Invalid(f"a whole number from 0 to {MAX_SEED - 1}", field="seed", value=seed)
 
 
 def learner_named(db: Session, username: str) -> User:
@@ -61,6 +67,7 @@ def draw_quiz(
 ) -> Quiz:
     """A new self-check (or the same one again, from its seed)."""
     require_role(actor, *CLINICAL_ROLES)
+    _check_seed(seed)
     try:
         return draw(bank, questions, seed=seed, topics=list(topics) if topics else None)
     except (TypeError, ValueError) as exc:
@@ -105,6 +112,7 @@ def record_result(
     with the same key and answers returns the stored row; other answers under the same key
     are a conflict."""
     owner = _owner(db, actor, user_id)
+    _check_seed(seed)
     if source not in QUIZ_SOURCES:
         raise Invalid(
             "unknown source", field="source", value=source, allowed=", ".join(QUIZ_SOURCES)

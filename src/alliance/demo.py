@@ -201,7 +201,7 @@ def seed(
     with db_factory() as db:
         org_id = db.scalar(select(Organization.id).where(Organization.name == ORGANIZATION))
         client_ids = list(db.scalars(select(Client.id).where(Client.organization_id == org_id)))
-        db.commit()
+        db.commit()  # refresh_alerts starts its own read-only transaction
         for client_id in client_ids:
             analysis.refresh_alerts(db, registry, client_id)
             db.commit()

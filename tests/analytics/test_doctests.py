@@ -7,10 +7,10 @@ from types import ModuleType
 
 import pytest
 
-from alliance.analytics import change, psychometrics
+from alliance.analytics import calibration, change, psychometrics
 
 
-@pytest.mark.parametrize("module", [change, psychometrics], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [calibration, change, psychometrics], ids=lambda m: m.__name__)
 def test_docstring_examples(module: ModuleType) -> None:
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0

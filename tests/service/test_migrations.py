@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, select
+from sqlalchemy import column, insert, inspect, select, table
 
 from alliance.store import migrate
 from alliance.store.audit import CHAINS, GENESIS, AuditHead
-from alliance.store.base import Base
+from alliance.store.base import Base, utcnow
 from tests.fixtures.database import Database
 
 TABLES = {
@@ -32,6 +32,7 @@ TABLES = {
     "login_attempts",
     "client_links",
     "site_secrets",
+    "quiz_results",
 }
 
 
@@ -62,3 +63,39 @@ def test_models_and_migrations_agree(empty_database: Database) -> None:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         differences = compare_metadata(context, Base.metadata)
     assert differences == []
+
+
+def test_0002_adds_quiz_results_and_the_supervisor_setting_and_removes_them(
+    empty_database: Database,
+) -> None:
+    engine = empty_database.engine
+    migrate.upgrade(engine, "0001")
+    organizations = Base.metadata.tables["organizations"]
+    as_in_0001 = table(
+        "organizations", *(column(c.name, c.type) for c in organizations.columns
+                           if c.name != "supervisors_see_calibration")
+    )  # fmt: skip
+    with engine.begin() as connection:
+        connection.execute(
+            insert(as_in_0001).values(
+                id="org-1", name="Before 0002", terms={}, feedback_config={},
+                enabled_instruments=[], created_at=utcnow(),
+            )
+        )  # fmt: skip
+    assert "quiz_results" not in inspect(engine).get_table_names()
+
+    migrate.upgrade(engine, "0002")
+    assert "quiz_results" in inspect(engine).get_table_names()
+    with engine.connect() as connection:
+        flag = connection.execute(
+            select(organizations.c.supervisors_see_calibration).where(organizations.c.id == "org-1")
+        ).scalar_one()
+    assert flag is False  # existing organizations keep calibration private to each clinician
+
+    migrate.downgrade(engine, "0001")
+    assert "quiz_results" not in inspect(engine).get_table_names()
+    columns = {c["name"] for c in inspect(engine).get_columns("organizations")}
+    assert "supervisors_see_calibration" not in columns
+    with engine.connect() as connection:
+        names = connection.execute(select(organizations.c.name)).scalars().all()
+    assert names == ["Before 0002"]  # the downgrade kept the organization

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from alliance.learning.bank import builtin_bank
 from tests.fixtures.database import World
 
 API = "/api/v1"
@@ -50,6 +51,29 @@ def _administration(api: TestClient, world: World) -> dict[str, Any]:
     assert response.status_code == 201
     alert = api.get(f"{API}/alerts", headers=world["c1"].headers).json()[0]
     return {"administration": response.json()["administration"]["id"], "alert": alert["id"]}
+
+
+CLINICAL = {"c1": 200, "c2": 200, "c3": 200, "s1": 200, "b1": 200, "r1": 403, "a1": 403, "ba": 403}
+
+
+def _quiz_result(api: TestClient, world: World) -> dict[str, Any]:
+    response = api.post(
+        f"{API}/learning/quiz/results",
+        headers=world["c1"].headers,
+        json=_answers("c1"),
+    )
+    assert response.status_code == 201
+    return {"result": response.json()["id"]}
+
+
+def _answers(who: str) -> dict[str, Any]:
+    return {
+        "bank_version": builtin_bank().version,
+        "seed": 1,
+        "questions": 2,
+        "answers": [None, 0],
+        "idempotency_key": f"q-{who}",
+    }
 
 
 ROUTES = [
@@ -178,6 +202,49 @@ ROUTES = [
         lambda w, s: f"{API}/users/{w['c2'].id}",
         {"a1": 200, "ba": 404, "s1": 403, "c1": 403, "c2": 403, "c3": 403, "r1": 403, "b1": 403},
         body=lambda w, who: {"display_name": f"by {who}"},
+    ),
+    Route("my calibration", "GET", lambda w, s: f"{API}/learning/calibration", CLINICAL),
+    Route(
+        "a team member's calibration (not shared by default)",
+        "GET",
+        lambda w, s: f"{API}/learning/calibration/{w['c1'].id}",
+        only(200, s1=403, r1=403, a1=403, ba=403),
+    ),
+    Route(
+        "learning settings",
+        "GET",
+        lambda w, s: f"{API}/organization/learning",
+        dict.fromkeys(EVERYONE, 200),
+    ),
+    Route(
+        "change learning settings",
+        "PUT",
+        lambda w, s: f"{API}/organization/learning",
+        {"a1": 200, "ba": 200, "s1": 403, "c1": 403, "c2": 403, "c3": 403, "r1": 403, "b1": 403},
+        body=lambda w, who: {"supervisors_see_calibration": False},
+    ),
+    Route("quiz topics", "GET", lambda w, s: f"{API}/learning/quiz/topics", CLINICAL),
+    Route(
+        "draw a quiz",
+        "POST",
+        lambda w, s: f"{API}/learning/quiz",
+        CLINICAL,
+        body=lambda w, who: {"questions": 3},
+    ),
+    Route(
+        "send quiz answers",
+        "POST",
+        lambda w, s: f"{API}/learning/quiz/results",
+        {k: 201 if v == 200 else v for k, v in CLINICAL.items()},
+        body=lambda w, who: _answers(who),
+    ),
+    Route("my quiz results", "GET", lambda w, s: f"{API}/learning/quiz/results", CLINICAL),
+    Route(
+        "read a quiz result (only its taker)",
+        "GET",
+        lambda w, s: f"{API}/learning/quiz/results/{s['result']}",
+        only(200, r1=403, a1=403, ba=403),
+        setup=_quiz_result,
     ),
     Route(
         "verify audit",

@@ -149,6 +149,51 @@ class CalibrationGap(_Comparison):
         self.severity = severity
 
 
+PAIR_COLUMNS = ("clinician", "client", "episode", "session", "date", "instrument", "scale",
+                "prediction", "rating", "error")  # fmt: skip
+
+
+def calibration_pairs(
+    data: pd.DataFrame | Ordered, *, scale: str = "total", instrument: str | None = None
+) -> pd.DataFrame:
+    """Every session in which the clinician predicted the client's rating and the client
+    rated: one row each with :data:`PAIR_COLUMNS`.
+
+    ``prediction`` is the clinician's prediction (``perspective = clinician, stance =
+    prediction``), ``rating`` the client's own rating of the same instrument, scale and
+    session, ``error = prediction − rating`` (positive = the clinician expected a better
+    rating than the client gave, on a higher-is-better scale). ``date`` is the client's rating
+    date (None without dates); ``clinician`` is the prediction's clinician, ``"(not given)"``
+    when the table has none. Rows are in client, episode and session order.
+    """
+    ordered = data if isinstance(data, Ordered) else order_series(data)
+    frames = []
+    for _k, theirs, ours in _pairs(ordered, instrument, scale, "prediction"):
+        meta = ordered.meta(ours)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "clinician": ordered.meta(theirs)["clinician"].to_numpy(),
+                    "client": meta["client"].to_numpy(),
+                    "episode": meta["episode"].to_numpy(),
+                    "session": meta["session"].to_numpy(),
+                    "date": meta["date"].to_numpy() if "date" in meta else None,
+                    "instrument": meta["instrument"].to_numpy(),
+                    "scale": scale,
+                    "prediction": ordered.score[theirs],
+                    "rating": ordered.score[ours],
+                }
+            )
+        )
+    if not frames:
+        return pd.DataFrame(columns=list(PAIR_COLUMNS))
+    pairs = pd.concat(frames, ignore_index=True)
+    pairs["clinician"] = pairs["clinician"].fillna("(not given)")
+    pairs["error"] = pairs["prediction"] - pairs["rating"]
+    pairs = pairs.sort_values(["client", "episode", "session", "instrument"], kind="stable")
+    return pairs.reset_index(drop=True)[list(PAIR_COLUMNS)]
+
+
 def calibration_table(
     data: pd.DataFrame | Ordered, *, scale: str = "total", period: str = "M"
 ) -> pd.DataFrame:
@@ -158,37 +203,20 @@ def calibration_table(
     positive = overestimation on a higher-is-better scale), ``mean_abs_error``,
     ``correlation`` (Pearson, NaN with fewer than 3 pairs). ``period`` is a pandas period code
     applied to the client's rating date (``"M"`` months); without dates the period is
-    ``"all"``. The overall row per clinician has period ``"all"``.
+    ``"all"``. The overall row per clinician has period ``"all"``. The pairs behind it are
+    :func:`calibration_pairs`.
     """
-    ordered = data if isinstance(data, Ordered) else order_series(data)
-    frames = []
-    for _k, theirs, ours in _pairs(ordered, None, scale, "prediction"):
-        meta = ordered.meta(ours)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "clinician": ordered.meta(theirs)["clinician"].to_numpy(),
-                    "instrument": meta["instrument"].to_numpy(),
-                    "scale": scale,
-                    "date": meta["date"].to_numpy() if "date" in meta else None,
-                    "prediction": ordered.score[theirs],
-                    "client": ordered.score[ours],
-                }
-            )
-        )
     columns = ["clinician", "instrument", "scale", "period", "n", "bias", "mean_abs_error",
                "correlation"]  # fmt: skip
-    if not frames:
+    pairs = calibration_pairs(data, scale=scale)
+    if pairs.empty:
         return pd.DataFrame(columns=columns)
-    pairs = pd.concat(frames, ignore_index=True)
-    pairs["clinician"] = pairs["clinician"].fillna("(not given)")
-    pairs["error"] = pairs["prediction"] - pairs["client"]
-    dates = pd.to_datetime(pairs["date"], errors="coerce")
     overall = pairs.assign(period="all")
     parts = [overall]
-    if dates.notna().any():
-        dated = dates.notna()
-        parts.append(pairs[dated].assign(period=dates[dated].dt.to_period(period).astype(str)))
+    periods = rating_periods(pairs["date"], period)
+    if periods.notna().any():
+        dated = periods.notna()
+        parts.append(pairs[dated].assign(period=periods[dated]))
     both = pd.concat(parts, ignore_index=True)
     grouped = both.groupby(["clinician", "instrument", "scale", "period"], sort=True)
     table = grouped.agg(
@@ -200,7 +228,17 @@ def calibration_table(
     return table.reset_index()[columns]
 
 
+def rating_periods(dates: pd.Series, period: str = "M") -> pd.Series:
+    """The period label (``"2026-02"`` for months) of each date; missing where undated."""
+    parsed = pd.to_datetime(dates, errors="coerce")
+    labels = pd.Series(None, index=dates.index, dtype=object)
+    known = parsed.notna()
+    if known.any():
+        labels[known] = parsed[known].dt.to_period(period).astype(str)
+    return labels
+
+
 def _correlation(group: pd.DataFrame) -> float:
-    if len(group) < 3 or group["prediction"].std() == 0 or group["client"].std() == 0:
+    if len(group) < 3 or group["prediction"].std() == 0 or group["rating"].std() == 0:
         return float("nan")
-    return float(np.corrcoef(group["prediction"], group["client"])[0, 1])
+    return float(np.corrcoef(group["prediction"], group["rating"])[0, 1])

@@ -1,4 +1,8 @@
-"""``alliance learn``: the self-check on establishing the alliance, in a terminal."""
+"""``alliance learn``: the self-check on establishing the alliance in a terminal, and a
+clinician's calibration from the database.
+
+``alliance learn quiz --user NAME`` keeps the result in the database, privately for that
+clinician (they see it on their Learning page); without ``--user`` nothing is saved."""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
+from alliance.cli.calibration import calibration_command
+from alliance.cli.clinic import DatabaseOption, _session
 from alliance.cli.common import fail, out
 from alliance.learning.bank import Bank, BankError, builtin_bank
 from alliance.learning.quiz import (
@@ -21,12 +27,17 @@ from alliance.learning.quiz import (
     draw,
     grade,
 )
+from alliance.services import learning
+from alliance.services.context import Actor
+from alliance.services.errors import ServiceError
 
 app = typer.Typer(
     help="Clinician learning: a self-check on establishing the alliance.", no_args_is_help=True
 )
 
 DERIVED_NOTE = "This answer is the project's reading of the evidence, not a published finding."
+
+app.command("calibration")(calibration_command)
 
 
 def _bank() -> Bank:
@@ -106,6 +117,14 @@ def quiz_command(
             dir_okay=False,
         ),
     ] = None,
+    user: Annotated[
+        str | None,
+        typer.Option(
+            "--user",
+            help="Keep the result in the database, privately for this clinician (username).",
+        ),
+    ] = None,
+    database: DatabaseOption = None,
 ) -> None:
     """Take a short self-check: one question at a time, with the explanation and source."""
     bank = _bank()
@@ -113,6 +132,8 @@ def quiz_command(
         quiz = draw(bank, questions, seed=seed, topics=topic)
     except ValueError as exc:
         fail(str(exc))
+    if user is not None:
+        _check_learner(user, database)  # before the questions, not after them
     total = len(quiz.questions)
     out.print(
         f"[bold]{escape(bank.title)}[/]\n{total} question{'s' * (total != 1)} from bank "
@@ -125,9 +146,50 @@ def quiz_command(
     finally:
         if answers:
             stream.close()
-    _summary(grade(quiz, choices), bank)
+    result = grade(quiz, choices)
+    _summary(result, bank)
     if interrupted:
+        out.print("Nothing was saved.")
         raise typer.Exit(130)
+    if user is None or result.answered == 0:
+        out.print("Nothing was saved.")
+        return
+    _save(user, database, quiz, choices, bank)
+
+
+def _check_learner(user: str, database: str | None) -> None:
+    with _session(database) as db:
+        try:
+            learning.learner_named(db, user)
+        except ServiceError as exc:
+            fail(exc.message)
+
+
+def _save(
+    user: str, database: str | None, quiz: Quiz, choices: list[int | None], bank: Bank
+) -> None:
+    with _session(database) as db:
+        try:
+            person = learning.learner_named(db, user)
+            learning.record_result(
+                db,
+                Actor.system(person.organization_id),
+                bank,
+                bank_version=quiz.bank_version,
+                seed=quiz.seed,
+                questions=len(quiz.questions),
+                topics=quiz.topics,
+                choices=choices,
+                source="cli",
+                user_id=person.id,
+            )
+            db.commit()
+        except ServiceError as exc:
+            fail(f"the result was not saved: {exc.message}")
+        out.print(
+            f"Saved privately for {escape(person.username)}: only they can read it, on their "
+            "Learning page."
+        )
 
 
 def _ask_all(quiz: Quiz, bank: Bank, reader: _Answers) -> tuple[list[int | None], bool]:
@@ -190,4 +252,3 @@ def _summary(result: QuizResult, bank: Bank) -> None:
         if score.answered:
             table.add_row(escape(bank.topic(topic).title), str(score.correct), str(score.answered))
     out.print(table)
-    out.print("Nothing was saved.")

@@ -247,7 +247,15 @@ def interval_plot(
     height = 40 + 22 * len(rows) + 30
     frame = _Frame(x0=low - pad, x1=high + pad, y0=0, y1=1, width=width, height=height,
                    left=190, top=30)  # fmt: skip
-    description = "; ".join(f"{label}: {e:.3g} ({lo:.3g} to {hi:.3g})" for label, e, lo, hi in rows)
+    description = "; ".join(
+        f"{label}: {e:.3g} "
+        + (
+            f"({lo:.3g} to {hi:.3g})"
+            if math.isfinite(lo) and math.isfinite(hi)
+            else "(no interval)"
+        )
+        for label, e, lo, hi in rows
+    )
     _open(frame, title, description)
     _axes(frame, nice_ticks(frame.x0, frame.x1, 6), [], x_label)
     if reference is not None:

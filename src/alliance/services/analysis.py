@@ -63,10 +63,16 @@ COLUMNS = [*TIDY_COLUMNS, "version", "stance", "clinician", "administration"]
 
 
 def scores_frame(
-    db: Session, registry: Registry, *, organization_id: str, client_id: str | None = None
+    db: Session,
+    registry: Registry,
+    *,
+    organization_id: str,
+    client_id: str | None = None,
+    clinician_id: str | None = None,
 ) -> pd.DataFrame:
-    """Current (not superseded) scores of an organization, or of one client, as a tidy table
-    with the ``risk`` and ``rupture_reported`` pseudo-scales the analytics reads."""
+    """Current (not superseded) scores of an organization, or of one client, or of the
+    episodes one clinician leads (``clinician_id``), as a tidy table with the ``risk`` and
+    ``rupture_reported`` pseudo-scales the analytics reads."""
     superseded = (
         select(Administration.supersedes_id)
         .where(
@@ -78,6 +84,8 @@ def scores_frame(
     where = [Client.organization_id == organization_id]
     if client_id is not None:
         where.append(Client.id == client_id)
+    if clinician_id is not None:
+        where.append(Episode.clinician_id == clinician_id)
     rows = db.execute(
         select(
             Client.code,

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -47,6 +48,10 @@ class Organization(Base):
     feedback_config: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     # instrument ids offered to clinicians; empty means every instrument with a client form
     enabled_instruments: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    # whether supervisors may see their team members' calibration (clinician learning)
+    supervisors_see_calibration: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

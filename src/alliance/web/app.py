@@ -13,13 +13,14 @@ from sqlalchemy import Engine
 
 from alliance.config import Settings
 from alliance.services.errors import RateLimited, ServiceError
-from alliance.web.api import alerts, auth, clinical, links, meta, people
+from alliance.web.api import alerts, auth, clinical, learning, links, meta, people
 from alliance.web.clinic import Clinic
 from alliance.web.pages import admin as page_admin
 from alliance.web.pages import alert_rules as page_alert_rules
 from alliance.web.pages import auth as page_auth
 from alliance.web.pages import clinic as page_clinic
 from alliance.web.pages import forms as page_forms
+from alliance.web.pages import learn as page_learn
 from alliance.web.pages import reports as page_reports
 from alliance.web.pages import team as page_team
 from alliance.web.pages.common import LoginRequired, login_redirect, render
@@ -41,7 +42,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         redoc_url=None,
     )
     app.state.clinic = clinic
-    for module in (auth, people, clinical, alerts, links, meta):
+    for module in (auth, people, clinical, alerts, links, learning, meta):
         app.include_router(module.router, prefix=API_PREFIX)
     for page_module in (
         page_auth,
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         page_alert_rules,
         page_team,
         page_reports,
+        page_learn,
     ):
         app.include_router(page_module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -1,0 +1,73 @@
+"""The demo clinic shows each clinician the prediction gaps the simulator gave them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from alliance.config import Settings
+from alliance.demo import PASSWORD, seed
+from alliance.instruments.registry import Registry
+from alliance.services.calibration import calibration_for
+from alliance.services.context import Actor
+from alliance.simulate import simulate_clinic
+from alliance.store.models import User
+from alliance.web.app import create_app
+from tests.fixtures.database import Database
+
+TODAY = dt.date(2026, 11, 20)
+
+
+@pytest.mark.slow
+def test_demo_calibration_shows_the_simulated_prediction_bias(
+    database: Database, registry: Registry, settings: Settings
+) -> None:
+    if database.backend != "sqlite":
+        pytest.skip("the demo runs on SQLite; the service tests cover PostgreSQL")
+    seed(database.session, registry, base_url="http://demo.test", today=TODAY)
+    defaults = inspect.signature(seed).parameters
+    sim = simulate_clinic(
+        seed=defaults["seed_value"].default,
+        n_clinicians=defaults["n_clinicians"].default,
+        n_clients=defaults["n_clients"].default,
+    )
+    sessions = sim.sessions[sim.sessions["client_rated"] & sim.sessions["clinician_rated"]]
+    covered = {}
+    with database.session() as db:
+        for j, clinician in enumerate(sim.clinicians.itertuples(), start=1):
+            user = db.scalar(select(User).where(User.username == f"clinician{j}"))
+            assert user is not None
+            view = calibration_for(
+                db, Actor.system(user.organization_id), registry, user_id=user.id
+            )
+            c = view.calibration
+            assert c is not None
+            # exactly the gaps the simulator generated for this clinician's clients …
+            truth = sessions[sessions["clinician"] == clinician.clinician]
+            assert c.n == len(truth)
+            assert c.error.clusters == truth["client"].nunique()
+            gap = truth["prediction"] - truth["alliance"]
+            assert c.error.mean == pytest.approx(gap.mean())
+            assert c.direction == "over"
+            # … which sit close to the bias it was given; the ceiling of 60 caps the largest
+            # overestimates and unnoticed ruptures add to them, so they are not equal
+            assert abs(c.error.mean - clinician.prediction_bias) < 1.5
+            assert c.error.low is not None and c.error.high is not None
+            covered[j] = c.error.low <= clinician.prediction_bias <= c.error.high
+        db.rollback()
+    assert covered[1] and covered[2]  # the two clinicians the README shows
+
+    app = create_app(settings, engine=database.engine)
+    with TestClient(app, follow_redirects=False) as client:
+        client.post("/login", data={"username": "clinician1", "password": PASSWORD, "next": "/"})
+        page = client.get("/learn/calibration").text
+    first = sessions[sessions["clinician"] == sim.clinicians["clinician"].iloc[0]]
+    shown = re.search(r'<dd id="fig-mean-error">([^<]+)</dd>', page)
+    assert shown
+    mean = (first["prediction"] - first["alliance"]).mean()
+    assert shown.group(1).startswith(f"{mean:+.1f} points (95% interval +")

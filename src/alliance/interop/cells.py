@@ -276,22 +276,34 @@ class Identity:
         }
 
     def check_group(self, inst: Instrument, group: int, found: Found) -> None:
-        """Perspective and stance against the instrument of one group of rows."""
+        """Perspective and stance against the instrument of one group of rows.
+
+        A rater's own rating uses one of the instrument's perspectives; a prediction is the
+        clinician's guess at the client's answers, so it fills the client's form with the
+        perspective ``clinician`` (as the clinic service stores it), whatever perspectives
+        the instrument has."""
         in_group = self.groups == group
         perspective = self.text["perspective"]
+        prediction = self.text["stance"].isin(["prediction"])
         found.cells(
-            np.flatnonzero(in_group & ~perspective.isin(inst.perspectives)),
+            np.flatnonzero(in_group & ~prediction & ~perspective.isin(inst.perspectives)),
             f"not a perspective of {inst.id}",
             "perspective",
             allowed=", ".join(inst.perspectives),
         )
-        predicted = self.text["stance"].isin(["prediction"]) & ~perspective.isin(["clinician"])
         found.cells(
-            np.flatnonzero(in_group & predicted),
+            np.flatnonzero(in_group & prediction & ~perspective.isin(["clinician"])),
             "a prediction is made by the clinician; perspective is",
             "perspective",
             allowed="clinician",
         )
+        if "client" not in inst.perspectives:
+            found.cells(
+                np.flatnonzero(in_group & prediction),
+                f"{inst.id} has no client form to predict",
+                "stance",
+                allowed="self",
+            )
 
 
 def check_identity(frame: pd.DataFrame, found: Found, stances: Sequence[str]) -> Identity:

@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from alliance.config import Settings
 from alliance.services.errors import RateLimited, ServiceError
-from alliance.web.api import alerts, auth, clinical, links, meta, people
+from alliance.web.api import alerts, auth, clinical, exchange, links, meta, people
 from alliance.web.clinic import Clinic
 from alliance.web.pages import admin as page_admin
 from alliance.web.pages import alert_rules as page_alert_rules
@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         redoc_url=None,
     )
     app.state.clinic = clinic
-    for module in (auth, people, clinical, alerts, links, meta):
+    for module in (auth, people, clinical, alerts, links, meta, exchange):
         app.include_router(module.router, prefix=API_PREFIX)
     for page_module in (
         page_auth,

@@ -220,9 +220,25 @@ def _zip(files: list[Path]) -> bytes:
 
 
 @dataclass(frozen=True)
-class Download:
-    """What a route sends back: the bytes, their media type and a file name."""
+class Holding:
+    """How many current administrations and clients an instrument has in a research export
+    (counts only; a count below ``min_cell`` is a small cell)."""
 
-    content: bytes
-    media_type: str
-    filename: str
+    instrument: str
+    title: str
+    administrations: int
+    clients: int
+
+
+def research_overview(db: Session, actor: Actor, registry: Registry) -> list[Holding]:
+    """What a research export would hold, by instrument (counts only)."""
+    require_role(actor, *RESEARCH_ROLES)
+    scope, params = _scope(actor, research=True)
+    held = holdings(db, registry, organization_id=_organization(actor), scope=scope, params=params)
+    wide = held.administrations
+    out = []
+    for instrument, group in wide.groupby("instrument", sort=True):
+        title = registry.get(str(instrument)).title if str(instrument) in registry else ""
+        out.append(Holding(str(instrument), title, len(group), int(group["client"].nunique())))
+    audit.record(db, actor, "list", "administrations", format="research overview", count=len(wide))
+    return out

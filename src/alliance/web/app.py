@@ -21,6 +21,7 @@ from alliance.web.pages import auth as page_auth
 from alliance.web.pages import clinic as page_clinic
 from alliance.web.pages import forms as page_forms
 from alliance.web.pages import reports as page_reports
+from alliance.web.pages import research as page_research
 from alliance.web.pages import team as page_team
 from alliance.web.pages.common import LoginRequired, login_redirect, render
 from alliance.web.security import SecurityHeaders
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         page_alert_rules,
         page_team,
         page_reports,
+        page_research,
     ):
         app.include_router(page_module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

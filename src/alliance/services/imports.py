@@ -49,12 +49,12 @@ from alliance.interop.report import Problem
 from alliance.interop.sources import SOURCE_FORMATS, Source, SourceFormat, read_source
 from alliance.services import audit
 from alliance.services.access import access_params, require_role, writable_clients
-from alliance.services.administrations import submit_administration
 from alliance.services.clients import CODE
 from alliance.services.context import Actor
-from alliance.services.errors import ImportRejected, Invalid, ServiceError
+from alliance.services.errors import ImportRejected, Invalid
 from alliance.services.exchange import fhir_base
 from alliance.services.placement import Placement, may_assign, place_rows
+from alliance.services.submissions import Pending, submit_many
 from alliance.store.models import Administration, Client, User
 
 CHUNK = 500  # values per IN (…) list
@@ -394,53 +394,47 @@ def _submit_rows(
 ) -> None:
     keys = table[KEY_COLUMN].astype("str").tolist()
     held, signatures = _stored(db, actor, keys, placement.existing_session_ids())
-    touched: set[str] = set()
     columns = ["instrument", "version", "perspective", "stance"]
-    for i, (instrument, version, perspective, stance) in enumerate(
-        table[columns].astype("str").itertuples(index=False)
-    ):
+    forms = table[columns].astype("str").itertuples(index=False)
+    answers_of: dict[tuple[str, str], Any] = {}
+    pending: list[Pending] = []
+    positions: list[int] = []
+    for i, (instrument, version, perspective, stance) in enumerate(forms):
         inst = registry.get(instrument, version)
-        row = table.iloc[i]
-        answers = {item: _answer(float(row[item])) for item in inst.item_ids}
-        session, episode, client = placement.session_of(i)
-        if (
-            keys[i] in held
-            or _signature(
-                session_id=session.id,
-                instrument=inst.id,
-                version=inst.version,
-                perspective=perspective,
-                stance=stance,
-                answers=answers,
-            )
-            in signatures
-        ):
+        if inst.key not in answers_of:
+            answers_of[inst.key] = table[list(inst.item_ids)].to_numpy(dtype=np.float64)
+        answers = {
+            item: _answer(value)
+            for item, value in zip(inst.item_ids, answers_of[inst.key][i], strict=True)
+        }
+        place = placement.session_of(i)
+        signature = _signature(
+            session_id=place[0].id,
+            instrument=inst.id,
+            version=inst.version,
+            perspective=perspective,
+            stance=stance,
+            answers=answers,
+        )
+        if keys[i] in held or signature in signatures:
             result.already_stored += 1
             continue
-        try:
-            submission = submit_administration(
-                db,
-                actor,
-                registry,
-                session_id=session.id,
-                instrument=inst.id,
-                version=inst.version,
-                perspective=perspective,
-                stance=stance,
-                answers=answers,
-                idempotency_key=keys[i],
-                source=origin,
-                authorized_session=(session, episode, client),
-            )
-        except ServiceError as exc:
-            column = (exc.field or "").removeprefix("answers.") or "answers"
-            problems.row(i, exc.message, column, exc.value, exc.allowed)
-            continue
-        if not submission.created:
+        pending.append(Pending(place, inst, perspective, stance, answers, keys[i]))
+        positions.append(i)
+    outcome = submit_many(db, actor, pending, source=origin)
+    for n, exc in sorted(outcome.problems.items()):
+        column = (exc.field or "").removeprefix("answers.") or "answers"
+        problems.row(positions[n], exc.message, column, exc.value, exc.allowed)
+    if outcome.problems:
+        return
+    touched: set[str] = set()
+    for p, stored in zip(pending, outcome.stored, strict=True):
+        if not stored:
             result.already_stored += 1
             continue
         result.stored += 1
-        result.risk_alerts += bool(submission.risk_items)
+        client = p.place[2]
         if client.id not in touched:
             touched.add(client.id)
             result.client_ids.append(client.id)
+    result.risk_alerts += outcome.risk_alerts

@@ -6,6 +6,8 @@ import pytest
 
 from alliance.instruments.registry import Registry, builtin_registry
 
+pytest_plugins = ["tests.fixtures.database"]
+
 
 @pytest.fixture(scope="session")
 def registry() -> Registry:

@@ -80,6 +80,7 @@ def seed(
     seed_value: int = 2026,
     n_clients: int = 100,
     n_clinicians: int = 6,
+    sessions: int = 10,
     today: dt.date | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> DemoLogins:
@@ -89,7 +90,9 @@ def seed(
     with db_factory() as db:
         if db.scalar(select(Organization.id).where(Organization.name == ORGANIZATION)):
             return _existing_logins(db)
-    sim = simulate_clinic(seed=seed_value, n_clinicians=n_clinicians, n_clients=n_clients)
+    sim = simulate_clinic(
+        seed=seed_value, n_clinicians=n_clinicians, n_clients=n_clients, sessions=sessions
+    )
     shift = (today - dt.timedelta(days=3)) - _date(sim.sessions["date"].max())
 
     with db_factory() as db:
@@ -150,15 +153,15 @@ def seed(
             if user is None:
                 raise RuntimeError("a demo clinician vanished")
             actor = actor_for(user)
-            sessions = sim.sessions[sim.sessions["client"] == client_code]
-            last = _date(sessions["date"].max())
+            visits = sim.sessions[sim.sessions["client"] == client_code]
+            last = _date(visits["date"].max())
             ongoing = ep["end_reason"] != "dropped_out" and n % 10 < 7
             # most clients are in care now: their latest session was in the past fortnight
             offset = (today - dt.timedelta(days=1 + n % 13)) - last if ongoing else shift
-            first = _date(sessions["date"].min()) + offset
+            first = _date(visits["date"].min()) + offset
             _, episode = clients.register_client(db, actor, code=str(client_code), started_on=first)
             by_number: dict[int, str] = {}
-            for number, date in zip(sessions["session"], sessions["date"], strict=True):
+            for number, date in zip(visits["session"], visits["date"], strict=True):
                 by_number[int(number)] = record_session(
                     db, actor, episode.id, date=_date(date) + offset, number=int(number)
                 ).id
@@ -198,6 +201,7 @@ def seed(
     with db_factory() as db:
         org_id = db.scalar(select(Organization.id).where(Organization.name == ORGANIZATION))
         client_ids = list(db.scalars(select(Client.id).where(Client.organization_id == org_id)))
+        db.commit()
         for client_id in client_ids:
             analysis.refresh_alerts(db, registry, client_id)
             db.commit()

@@ -16,7 +16,7 @@ import httpx
 from alembic import command
 
 from alliance.store.migrate import alembic_config
-from tests.service.conftest import Database
+from tests.fixtures.database import Database
 
 
 def free_port() -> int:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from alliance.store.models import Administration, Client, Episode, Organization, Score
 from alliance.store.models import Session as SessionRow
-from tests.service.conftest import Database, World
+from tests.fixtures.database import Database, World
 
 API = "/api/v1"
 WAI = [4, 4, 5, 3, None, 3, 4, 3, 4, 4, 4, 4]

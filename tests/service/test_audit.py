@@ -14,7 +14,7 @@ from alliance.cli import app
 from alliance.services import audit
 from alliance.store.audit import AuditEvent
 from alliance.store.migrate import alembic_config
-from tests.service.conftest import Database, World
+from tests.fixtures.database import Database, World
 
 
 def events(database: Database) -> list[AuditEvent]:

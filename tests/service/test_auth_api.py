@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.service.conftest import PASSWORD, World
+from tests.fixtures.database import PASSWORD, World
 
 LOGIN = "/api/v1/auth/login"
 

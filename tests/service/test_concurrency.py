@@ -11,7 +11,7 @@ import httpx
 from sqlalchemy import select
 
 from alliance.store.models import Administration
-from tests.service.conftest import Database, World
+from tests.fixtures.database import Database, World
 from tests.service.live import live_server
 
 GAD = {f"item_{i}": 1 for i in range(1, 8)}

@@ -18,7 +18,7 @@ from alliance.services.context import Actor
 from alliance.services.imports import import_file
 from alliance.store.alerts import Alert
 from alliance.store.models import Administration, Episode, Organization
-from tests.service.conftest import Database, World
+from tests.fixtures.database import Database, World
 from tests.service.records import API, fill, snapshot
 
 BASE = "http://testserver"

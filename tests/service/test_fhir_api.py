@@ -21,7 +21,7 @@ from alliance.instruments.wording import template
 from alliance.store.models import Administration
 from alliance.store.models import Session as SessionRow
 from alliance.web.app import create_app
-from tests.service.conftest import Database, World
+from tests.fixtures.database import Database, World
 
 API = "/api/v1"
 CANONICAL = "http://testserver/api/v1/fhir/Questionnaire/gad-7"

@@ -14,7 +14,7 @@ from alliance.store.alerts import Alert
 from alliance.store.audit import AuditEvent
 from alliance.store.models import Administration, Client, Episode, Score
 from alliance.store.models import Session as SessionRow
-from tests.service.conftest import Database, World
+from tests.fixtures.database import Database, World
 
 API = "/api/v1"
 EXAMPLES = Path(__file__).parents[2] / "examples"

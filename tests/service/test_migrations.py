@@ -10,7 +10,7 @@ from sqlalchemy import inspect, select
 from alliance.store import migrate
 from alliance.store.audit import CHAINS, GENESIS, AuditHead
 from alliance.store.base import Base
-from tests.service.conftest import Database
+from tests.fixtures.database import Database
 
 TABLES = {
     "organizations",

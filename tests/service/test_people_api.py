@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.service.conftest import World
+from tests.fixtures.database import World
 
 
 def test_admin_creates_teams_and_users(api: TestClient, world: World) -> None:

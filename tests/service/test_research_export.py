@@ -15,7 +15,7 @@ from alliance.instruments.registry import builtin_registry
 from alliance.interop.deidentify import Deidentifier
 from alliance.services.exchange import holdings
 from alliance.store.models import Client, Organization
-from tests.service.conftest import Database, World
+from tests.fixtures.database import Database, World
 from tests.service.records import API, fill
 
 KEY = "a study secret of some length"

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from alliance.store.models import User
-from tests.service.conftest import PASSWORD, Database, World, password_hash
+from tests.fixtures.database import PASSWORD, Database, World, password_hash
 from tests.service.records import fill
 
 LOGIN = "/api/v1/auth/login"

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.service.conftest import World
+from tests.fixtures.database import World
 
 API = "/api/v1"
 EVERYONE = ("c2", "c3", "s1", "r1", "a1", "b1", "ba", "c1")  # the owner acts last

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from alliance.store.alerts import Alert
 from alliance.store.models import Administration, Score
-from tests.service.conftest import Database, World
+from tests.fixtures.database import Database, World
 
 API = "/api/v1"
 

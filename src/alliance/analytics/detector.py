@@ -179,32 +179,41 @@ def signals_frame(
     since_session: Any = np.nan,
 ) -> pd.DataFrame:
     """Build the signals for ``rows`` (positions in series order); array arguments are
-    per row, scalars are broadcast."""
-    frame = ordered.meta(rows)
-    frame.index = pd.Index(rows)
+    per row, scalars are broadcast. The frame is built in one go: adding columns one by one
+    costs more than the detection itself for a single client."""
     n = len(rows)
+    if n == 0:
+        return empty_signals()
+    columns: dict[str, Any] = dict(ordered.meta_columns(rows))
 
     def column(v: Any) -> Any:
         return np.broadcast_to(np.asarray(v, dtype=np.float64), (n,)).copy()
 
     values, references = column(value), column(reference)
-    frame["rule"] = rule
-    frame["severity"] = severity
-    frame["value"] = values
-    frame["reference"] = references
-    frame["change"] = values - references
-    frame["threshold"] = column(threshold)
-    frame["spread"] = column(spread)
-    frame["since_session"] = column(since_session)
-    frame["provenance"] = provenance
-    for name in SIGNAL_COLUMNS:
-        if name not in frame.columns:
-            frame[name] = None
-    return frame[list(SIGNAL_COLUMNS)]
+    columns.update(
+        rule=np.full(n, rule, dtype=object),
+        severity=np.full(n, severity, dtype=object),
+        value=values,
+        reference=references,
+        change=values - references,
+        threshold=column(threshold),
+        spread=column(spread),
+        since_session=column(since_session),
+        provenance=np.full(n, provenance, dtype=object),
+    )
+    data = {
+        name: columns[name] if name in columns else np.full(n, None, dtype=object)
+        for name in SIGNAL_COLUMNS
+    }
+    data["session"] = np.asarray(data["session"], dtype=np.int64)
+    return pd.DataFrame(data, index=pd.Index(rows), copy=False)
+
+
+_EMPTY = pd.DataFrame({c: pd.Series(dtype=object) for c in SIGNAL_COLUMNS})
 
 
 def empty_signals() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=object) for c in SIGNAL_COLUMNS})
+    return _EMPTY.copy()
 
 
 def concat_signals(parts: list[pd.DataFrame]) -> pd.DataFrame:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -265,8 +265,19 @@ class Ordered:
 
     def meta(self, rows: IntArray) -> pd.DataFrame:
         """The identifying columns of the given ratings (positions in series order)."""
+        # keep text as numpy objects: inferring a string dtype for every signal costs time
+        return pd.DataFrame(
+            {
+                name: pd.Series(values, dtype=object if name != "session" else np.int64)
+                for name, values in self.meta_columns(rows).items()
+            },
+            copy=False,
+        )
+
+    def meta_columns(self, rows: IntArray) -> dict[str, npt.NDArray[Any]]:
+        """:meth:`meta` as plain arrays, for callers that build one frame of many columns."""
         key = self.key[rows]
-        columns: dict[str, object] = {
+        columns: dict[str, Any] = {
             "client": self.client_labels[self.client_code[rows]],
             "episode": self.episode_labels[self.episode_code[rows]],
             "session": self.session[rows],
@@ -281,14 +292,7 @@ class Ordered:
             columns["clinician"] = labels[codes[rows]]
         else:
             columns["clinician"] = np.full(len(rows), None, dtype=object)
-        # keep text as numpy objects: inferring a string dtype for every signal costs time
-        return pd.DataFrame(
-            {
-                name: pd.Series(values, dtype=object if name != "session" else np.int64)
-                for name, values in columns.items()
-            },
-            copy=False,
-        )
+        return {name: np.asarray(values) for name, values in columns.items()}
 
 
 def order_series(tidy: pd.DataFrame, *, registry: Registry | None = None) -> Ordered:

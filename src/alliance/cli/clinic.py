@@ -274,3 +274,33 @@ def demo_command(
         log_level="warning",
         access_log=False,
     )
+
+
+def remind_command(database: DatabaseOption = None) -> None:
+    """Mail one reminder for each e-mailed client link still unused after
+    ALLIANCE_REMINDER_HOURS (run it from cron, e.g. hourly)."""
+    from alliance.services.links import send_reminders  # noqa: PLC0415
+    from alliance.services.mail import SmtpMailer  # noqa: PLC0415
+
+    settings = _settings(database)
+    if not settings.smtp_host:
+        fail("no mail server is configured (ALLIANCE_SMTP_HOST)")
+    mailer = SmtpMailer(
+        settings.smtp_host,
+        settings.smtp_port,
+        settings.mail_from,
+        settings.smtp_user,
+        settings.smtp_password,
+        settings.smtp_starttls,
+    )
+    with _session(database) as db:
+        sent = send_reminders(
+            db,
+            default_registry(settings.instruments_dir),
+            mailer,
+            base_url=settings.base_url,
+            after_hours=settings.reminder_hours,
+            link_hours=settings.link_hours,
+        )
+        db.commit()
+    out.print(f"Sent {sent} reminder{'s' if sent != 1 else ''}.")

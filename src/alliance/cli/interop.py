@@ -170,7 +170,7 @@ def fhir_import_command(
 
 
 def _write_table(table: object, output: Path, registry: Registry) -> None:
-    clean, problems = check_wide(table, registry)  # type: ignore[arg-type]
+    clean, problems = check_wide(table, registry)
     if problems:
         fail("\n".join(str(p) for p in problems[:50]))
     if output.exists():

@@ -11,7 +11,9 @@ authorization, audit and storage.
   codebook;
 - :mod:`~alliance.interop.deidentify` — study pseudonyms, shifted dates, small-cell report;
 - :mod:`~alliance.interop.wide` — checking a wide table of administrations (every bad cell) and
-  converting between records and tables;
+  converting between records and tables; :mod:`~alliance.interop.cells` and
+  :mod:`~alliance.interop.columns` — the checks' building blocks, reading cells from pandas
+  frames or Arrow tables;
 - :mod:`~alliance.interop.report` — the import report; :mod:`~alliance.interop.keys` — the
   idempotency key of an imported administration.
 """

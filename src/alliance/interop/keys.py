@@ -37,7 +37,7 @@ import pandas as pd
 import pyarrow as pa
 
 from alliance.instruments.model import Instrument
-from alliance.interop.cells import Text
+from alliance.interop.columns import Text
 from alliance.records import Administration
 
 KEY_VERSION = "alliance-administration-key-1"
@@ -64,14 +64,13 @@ def _fmix64(h: U64) -> None:
 
 
 def text_words(text: Text) -> U64:
-    """The first word of each row's field: 8 bytes of BLAKE2b of its (trimmed) text."""
-    table = np.array(
-        [
-            int.from_bytes(hashlib.blake2b(v.encode("utf-8"), digest_size=8).digest(), "little")
-            for v in text.values
-        ],
-        dtype=np.uint64,
-    )
+    """The first word of each row's field: 8 bytes of BLAKE2b of its (trimmed) text, read
+    little-endian. A field with one value gives a read-only view of that one word."""
+    blake2b = hashlib.blake2b
+    digests = b"".join([blake2b(v.encode("utf-8"), digest_size=8).digest() for v in text.values])
+    table = np.frombuffer(digests, dtype="<u8").astype(np.uint64)
+    if len(table) == 1:
+        return np.broadcast_to(table, len(text.codes))
     return table[text.codes] if len(table) else np.zeros(len(text.codes), np.uint64)
 
 
@@ -79,54 +78,125 @@ def key_lanes(
     fields: Sequence[U64],
     session: npt.NDArray[np.int64],
     days: npt.NDArray[np.int64],
-    answers: npt.NDArray[np.float64],
+    answers: npt.NDArray[np.float64] | Sequence[npt.NDArray[np.float64]],
 ) -> U64:
-    """The two 64-bit lanes of every row (n × 2): ``fields`` are the text words in
-    ``TEXT_FIELDS`` order, ``answers`` the n × k answer matrix (NaN = not answered)."""
-    n, k = answers.shape
-    words = np.empty((len(fields) + 3 + k, n), dtype=np.uint64)
-    for j, field in enumerate(fields):
-        words[j] = field
-    words[len(fields)] = session.astype(np.int64).view(np.uint64)
-    words[len(fields) + 1] = days.astype(np.int64).view(np.uint64)
-    words[len(fields) + 2] = np.uint64(k)
-    bits = np.array(answers.T, dtype="<f8", order="C") + 0.0  # + 0.0 turns -0.0 into 0.0
-    bits[np.isnan(bits)] = np.nan  # one canonical NaN
-    words[len(fields) + 3 :] = bits.view(np.uint64)
-    lanes = np.empty((2, n), dtype=np.uint64)
-    primes, seeds = np.array(_PRIMES)[:, None], np.array(_SEEDS)[:, None]
-    shift = np.uint64(32)
+    """The two 64-bit lanes of every row (n × 2, big-endian, the byte order of the key's
+    text): ``fields`` are the text words in ``TEXT_FIELDS`` order, ``answers`` the n × k
+    answer matrix or its k columns (NaN = not answered).
+
+    Rows are hashed in blocks of ``CHUNK_ROWS``, each word made when its block needs it, so
+    that no n × (k + 10) matrix of words is ever built. Leading text fields that are the same
+    in every row (the instrument and version of a group) are absorbed once.
+    """
+    columns = _columns(answers)
+    n, k = len(session), len(columns)
+    head = [
+        *(np.asarray(f, dtype=np.uint64) for f in fields),
+        np.asarray(session, dtype=np.int64).view(np.uint64),
+        np.asarray(days, dtype=np.int64).view(np.uint64),
+    ]
+    start_state = np.array(_SEEDS, dtype=np.uint64)[:, None]
+    lead = 0
+    while n and lead < len(fields) and bool((head[lead] == head[lead][0]).all()):
+        _absorb(start_state, head[lead][:1], np.empty_like(start_state))
+        lead += 1
+    lanes = np.empty((n, 2), dtype=">u8")
+    count = np.uint64(k)
+    width = min(n, CHUNK_ROWS)
+    block, spares, floats = (
+        np.empty((2, width), dtype=np.uint64),
+        np.empty((2, width), dtype=np.uint64),
+        np.empty(width, dtype="<f8"),
+    )
     for start in range(0, n, CHUNK_ROWS):
-        block = words[:, start : start + CHUNK_ROWS]
-        h = np.empty((2, block.shape[1]), dtype=np.uint64)
-        h[:] = seeds  # both lanes at once: row 0 is lane 1, row 1 is lane 2
-        spare = np.empty_like(h)
-        for w in block:
-            h ^= w
-            h *= primes
-            np.right_shift(h, shift, out=spare)
-            h ^= spare
+        stop = min(n, start + CHUNK_ROWS)
+        h, spare, bits = block[:, : stop - start], spares[:, : stop - start], floats[: stop - start]
+        h[:] = start_state  # both lanes at once: row 0 is lane 1, row 1 is lane 2
+        for word in head[lead:]:
+            _absorb(h, word[start:stop], spare)
+        _absorb(h, count, spare)
+        for column in columns:
+            np.add(column[start:stop], 0.0, out=bits)  # + 0.0 turns -0.0 into 0.0
+            np.copyto(bits, np.nan, where=np.isnan(bits))  # one canonical NaN
+            _absorb(h, bits.view(np.uint64), spare)
         _fmix64(h)
-        lanes[:, start : start + CHUNK_ROWS] = h
-    return lanes.T
+        lanes[start:stop] = h.T
+    return lanes
+
+
+_PRIME_COLUMN = np.array(_PRIMES, dtype=np.uint64)[:, None]
+_SHIFT = np.uint64(32)
+
+
+def _absorb(h: U64, word: U64 | np.uint64, spare: U64) -> None:
+    """``h = h xor w; h = h × P; h = h xor (h >> 32)`` in place, for both lanes."""
+    h ^= word
+    h *= _PRIME_COLUMN
+    np.right_shift(h, _SHIFT, out=spare)
+    h ^= spare
+
+
+def _columns(
+    answers: npt.NDArray[np.float64] | Sequence[npt.NDArray[np.float64]],
+) -> list[npt.NDArray[np.float64]]:
+    if isinstance(answers, np.ndarray):
+        return [answers[:, j] for j in range(answers.shape[1])]
+    return list(answers)
+
+
+def table_keys(
+    texts: Sequence[Text],
+    session: npt.NDArray[np.int64],
+    days: npt.NDArray[np.int64],
+    answers: Sequence[npt.NDArray[np.float64]],
+    *,
+    groups: npt.NDArray[np.intp],
+    items: Sequence[int | None],
+) -> tuple[U64, pd.Series, npt.NDArray[np.bool_]]:
+    """The keys of a checked table whose rows fall in instrument groups: its lanes, its keys
+    as text and the rows whose key appeared earlier.
+
+    ``texts`` are the ``TEXT_FIELDS`` columns, ``answers`` the item columns, ``groups`` the
+    group of each row and ``items[g]`` the number of items of group ``g``'s instrument (None:
+    the rows of that group get no key).
+    """
+    fields = [text_words(t) for t in texts]
+    lanes = np.zeros((len(session), 2), dtype=">u8")
+    for g, k in enumerate(items):
+        if k is None:
+            continue
+        if len(items) == 1:
+            lanes = key_lanes(fields, session, days, answers[:k])
+            continue
+        rows = np.flatnonzero(groups == g)
+        lanes[rows] = key_lanes(
+            [f[rows] for f in fields], session[rows], days[rows], [a[rows] for a in answers[:k]]
+        )
+    return lanes, lanes_text(lanes), duplicated_lanes(lanes)
 
 
 def lanes_text(lanes: U64, index: pd.Index | None = None) -> pd.Series:
     """Keys as 32 hexadecimal digits (``str`` dtype)."""
     n = len(lanes)
-    hexed = binascii.hexlify(np.ascontiguousarray(lanes, dtype=">u8").tobytes())
-    text = pa.FixedSizeBinaryArray.from_buffers(pa.binary(32), n, [None, pa.py_buffer(hexed)])
-    return pd.Series(text.cast(pa.large_string()), dtype="str", index=index)
+    hexed = binascii.hexlify(np.ascontiguousarray(lanes, dtype=">u8").data)
+    offsets = np.arange(0, 32 * n + 1, 32, dtype=np.int64)
+    text = pa.Array.from_buffers(
+        pa.large_string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(hexed)]
+    )
+    return pd.Series(text, dtype="str", index=index)
 
 
 def duplicated_lanes(lanes: U64) -> npt.NDArray[np.bool_]:
     """Rows whose key appeared in an earlier row."""
-    first = pd.Series(lanes[:, 0]).duplicated(keep=False).to_numpy()
     out = np.zeros(len(lanes), dtype=bool)
-    if first.any():
-        candidates = np.flatnonzero(first)
-        pairs = pd.DataFrame({"a": lanes[candidates, 0], "b": lanes[candidates, 1]})
-        out[candidates] = pairs.duplicated(keep="first").to_numpy()
+    ordered = lanes[:, 0].astype(np.uint64)
+    ordered.sort()
+    if not bool((ordered[1:] == ordered[:-1]).any()):  # the common case: no repeats
+        return out
+    first = lanes[:, 0].astype(np.uint64)
+    candidates = np.flatnonzero(pd.Series(first).duplicated(keep=False).to_numpy())
+    pairs = pd.DataFrame({"a": first[candidates], "b": lanes[candidates, 1].astype(np.uint64)})
+    out[candidates] = pairs.duplicated(keep="first").to_numpy()
     return out
 
 

@@ -26,6 +26,7 @@ from alliance.files import AtomicTableWriter, TableFileError, read_columns, tabl
 from alliance.instruments.registry import Registry
 from alliance.instruments.scoring import MISSING_TEXT
 from alliance.interop.codebook import administrations_codebook, scores_codebook
+from alliance.interop.columns import needs_pandas
 from alliance.interop.deidentify import ResearchExport
 from alliance.interop.keys import KEY_COLUMN
 from alliance.interop.report import ImportReport, Problem
@@ -130,6 +131,7 @@ def _read(
     *,
     numeric: Callable[[list[str]], list[str]],
 ) -> tuple[pd.DataFrame, ImportReport]:
+    frame: pd.DataFrame | pa.Table
     if isinstance(source, pd.DataFrame):
         frame, name, csv_lines = source, "data frame", False
     else:
@@ -147,17 +149,28 @@ def _read(
     return clean, report
 
 
-def load_table(path: Path, *, numeric: Callable[[list[str]], list[str]]) -> pd.DataFrame:
-    """A CSV or Parquet file as a data frame, before any checking.
+ID_COLUMNS = ("administration",)
+"""Text columns whose values are meant to be distinct: read as plain text, not encoded."""
 
-    CSV is read by Arrow with the ``numeric`` columns as numbers and ``date`` as a date;
-    when a cell does not convert, the file is read again as text so that the checks can name
-    every bad cell.
+
+def load_table(path: Path, *, numeric: Callable[[list[str]], list[str]]) -> pa.Table:
+    """A CSV or Parquet file as an Arrow table, before any checking.
+
+    Text columns other than ``ID_COLUMNS`` are read dictionary-encoded (one copy of each
+    distinct value). CSV is read with the ``numeric`` columns as numbers and ``date`` as a
+    date; when a cell does not convert, the file is read again as text so that the checks
+    can name every bad cell.
     """
     if table_format(path) == "parquet":
         try:
-            frame: pd.DataFrame = pq.read_table(path).to_pandas(date_as_object=False)
-            return frame
+            schema = pq.read_schema(path)
+            strings = [
+                f.name
+                for f in schema
+                if (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
+                and f.name not in ID_COLUMNS
+            ]
+            return pq.read_table(path, read_dictionary=[] if needs_pandas(schema) else strings)
         except (pa.ArrowInvalid, OSError) as exc:
             raise TableFileError(f"{path}: not a readable Parquet file ({exc})") from None
     columns = read_columns(path)
@@ -165,8 +178,9 @@ def load_table(path: Path, *, numeric: Callable[[list[str]], list[str]]) -> pd.D
     typed: dict[str, pa.DataType] = {c: pa.float64() for c in columns if c in wanted}
     if "date" in columns:
         typed["date"] = pa.date32()
-    text = {c: pa.string() for c in columns}
-    for types in ({**text, **typed}, text):
+    text = {c: pa.large_string() for c in columns}
+    encoded = {c: pa.dictionary(pa.int32(), pa.string()) for c in columns if c not in ID_COLUMNS}
+    for types in ({**text, **encoded, **typed}, text):
         options = pa_csv.ConvertOptions(
             column_types=types,
             null_values=list(MISSING_TEXT),
@@ -174,12 +188,9 @@ def load_table(path: Path, *, numeric: Callable[[list[str]], list[str]]) -> pd.D
             quoted_strings_can_be_null=False,
         )
         try:
-            table = pa_csv.read_csv(path, convert_options=options)
+            return pa_csv.read_csv(path, convert_options=options)
         except pa.ArrowInvalid as exc:
             problem = str(exc)
-            continue
-        loaded: pd.DataFrame = table.to_pandas(date_as_object=False)
-        return loaded
     raise TableFileError(f"{path}: not a well-formed UTF-8 CSV file ({problem})")
 
 

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from alliance.instruments.registry import Registry
 from alliance.instruments.scoring import MISSING_TEXT, score
-from alliance.interop.cells import Found, Text, as_numbers, check_identity, resolve_instrument
+from alliance.interop.cells import Found, check_identity, resolve_instrument
+from alliance.interop.columns import Cells, Text, as_numbers
 from alliance.interop.keys import (
     KEY_COLUMN,
     TEXT_FIELDS,
@@ -71,7 +73,11 @@ def scores_long(administrations: pd.DataFrame, registry: Registry) -> pd.DataFra
 
 
 def check_tidy(
-    frame: pd.DataFrame, registry: Registry, *, first_row: int = 0, csv_lines: bool = False
+    frame: pd.DataFrame | pa.Table,
+    registry: Registry,
+    *,
+    first_row: int = 0,
+    csv_lines: bool = False,
 ) -> tuple[pd.DataFrame, list[Problem]]:
     """Check every cell of a tidy scores table; return the clean table and every problem.
 
@@ -79,10 +85,10 @@ def check_tidy(
     gets an ``idempotency_key``: the administration key of :mod:`alliance.interop.keys` with
     ``<instrument>/<scale>`` as the instrument and the score as the only answer.
     """
-    columns = [str(c) for c in frame.columns]
-    frame = frame.set_axis(columns, axis=1).reset_index(drop=True)
+    table = Cells(frame)
+    columns = table.names
     order = {c: i for i, c in enumerate(SCORE_COLUMNS)}
-    found = Found(frame, order, first_row=first_row, csv_lines=csv_lines)
+    found = Found(table, order, first_row=first_row, csv_lines=csv_lines)
     required = (*TIDY_COLUMNS, "version")
     for column in columns:
         if column not in SCORE_COLUMNS and column != KEY_COLUMN:
@@ -91,12 +97,12 @@ def check_tidy(
     for column in absent:
         found.file(f"missing column {column}", column=column)
     if absent:
-        return frame.iloc[0:0], found.sorted()
+        return table.empty(), found.sorted()
 
-    identity = check_identity(frame, found, STANCES)
-    scale_text = Text.of(frame["scale"])
+    identity = check_identity(table, found, STANCES)
+    scale_text = Text.of(table["scale"])
     found.cells(np.flatnonzero(scale_text.blank()), "missing value", "scale")
-    values, bad_score = as_numbers(frame["score"], MISSING_TEXT)
+    values, bad_score = as_numbers(table["score"], MISSING_TEXT)
     found.cells(np.flatnonzero(bad_score), "not a number", "score")
     for g, (inst_id, version) in enumerate(identity.pairs):
         rows = np.flatnonzero(identity.groups == g)

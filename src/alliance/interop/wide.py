@@ -18,27 +18,15 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from alliance.instruments.model import ITEM_ID, Instrument, OptionsFormat, VisualAnalogueFormat
 from alliance.instruments.registry import Registry
 from alliance.instruments.scoring import MISSING_TEXT
-from alliance.interop.cells import (
-    DATE_DTYPE,
-    Found,
-    arrow_array,
-    as_numbers,
-    check_identity,
-    resolve_instrument,
-)
-from alliance.interop.keys import (
-    KEY_COLUMN,
-    TEXT_FIELDS,
-    duplicated_lanes,
-    key_lanes,
-    lanes_text,
-    text_words,
-)
+from alliance.interop.cells import Found, check_identity, resolve_instrument
+from alliance.interop.columns import DATE_DTYPE, Cells, arrow_array, as_numbers, may_repeat
+from alliance.interop.keys import KEY_COLUMN, TEXT_FIELDS, table_keys
 from alliance.interop.report import Problem
 from alliance.records import ADMINISTRATION_COLUMNS, STANCES, Administration
 
@@ -114,7 +102,7 @@ def from_wide(frame: pd.DataFrame, registry: Registry) -> list[Administration]:
 
 
 def check_wide(
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | pa.Table,
     registry: Registry,
     *,
     first_row: int = 0,
@@ -123,16 +111,17 @@ def check_wide(
 ) -> tuple[pd.DataFrame, list[Problem]]:
     """Check every cell of a wide table; return the clean table and every problem.
 
-    ``first_row`` is added to row numbers (for callers reading in chunks); ``csv_lines``
-    adds the CSV line of each problem (the header is line 1); ``source_rows`` gives the
-    0-based data row each row came from when the caller left some rows out. The clean
-    table is only meaningful when there are no problems.
+    ``frame`` is a data frame or an Arrow table as read from a file. ``first_row`` is added
+    to row numbers (for callers reading in chunks); ``csv_lines`` adds the CSV line of each
+    problem (the header is line 1); ``source_rows`` gives the 0-based data row each row came
+    from when the caller left some rows out. The clean table is only meaningful when there
+    are no problems.
     """
-    columns = [str(c) for c in frame.columns]
-    frame = frame.set_axis(columns, axis=1).reset_index(drop=True)
+    table = Cells(frame)
+    columns = table.names
     items = item_columns(columns)
     order = {c: i for i, c in enumerate([*ADMINISTRATION_COLUMNS, *items])}
-    found = Found(frame, order, first_row=first_row, csv_lines=csv_lines, source_rows=source_rows)
+    found = Found(table, order, first_row=first_row, csv_lines=csv_lines, source_rows=source_rows)
     known = set(REQUIRED) | set(OPTIONAL) | set(items)
     for column in columns:
         if column not in known:
@@ -145,54 +134,61 @@ def check_wide(
     for column in absent:
         found.file(f"missing column {column}", column=column)
     if absent:
-        return frame.iloc[0:0], found.sorted()
+        return table.empty(), found.sorted()
 
-    identity = check_identity(frame, found, STANCES)
-    answers = _Answers(frame, items)
-    resolved: list[Instrument | None] = []
-    for g, (inst_id, version) in enumerate(identity.pairs):
-        rows = np.flatnonzero(identity.groups == g)
-        inst = resolve_instrument(registry, inst_id, version, rows, found)
-        resolved.append(inst)
-        if inst is not None:
-            identity.check_group(inst, g, found)
-            answers.check(inst, rows, found)
-
-    clean = pd.DataFrame(identity.columns())
-    for j, column in enumerate(items):
-        clean[column] = answers.matrix[:, j]
-    if found.items:
-        return clean, found.sorted()
-    fields = [text_words(identity.text[c]) for c in TEXT_FIELDS]
-    session, days = clean["session"].to_numpy(), identity.days()
-    lanes = np.zeros((len(clean), 2), dtype=np.uint64)
+    identity = check_identity(table, found, STANCES)
+    answers = _Answers(table, items)
+    pairs = identity.pairs
+    resolved = [
+        resolve_instrument(registry, inst_id, version, _rows(identity.groups, g, pairs), found)
+        for g, (inst_id, version) in enumerate(pairs)
+    ]
     for g, inst in enumerate(resolved):
         if inst is not None:
-            rows = np.flatnonzero(identity.groups == g)
-            lanes[rows] = key_lanes(
-                [f[rows] for f in fields],
-                session[rows],
-                days[rows],
-                answers.matrix[rows, : len(inst.items)],
-            )
-    clean[KEY_COLUMN] = lanes_text(lanes)
-    _duplicates(clean, lanes, found)
+            identity.check_group(inst, g, found)
+            answers.check(inst, _rows(identity.groups, g, pairs), found)
+    clean = pd.DataFrame(
+        {**identity.columns(), **dict(zip(items, answers.values, strict=True))}, copy=False
+    )
+    if found.items:
+        return clean, found.sorted()
+    lanes, clean[KEY_COLUMN], repeated = table_keys(
+        [identity.text[c] for c in TEXT_FIELDS],
+        identity.sessions,
+        identity.day_numbers,
+        answers.values,
+        groups=identity.groups,
+        items=[None if inst is None else len(inst.items) for inst in resolved],
+    )
+    ids = clean["administration"]
+    ids_may_repeat = ids.dtype != "str" or may_repeat(ids)
+    _duplicates(clean, lanes, repeated, ids_may_repeat, found)
     return clean, found.sorted()
 
 
-class _Answers:
-    """The item columns as one float matrix, with a mask of cells that are not numbers."""
+def _rows(
+    groups: npt.NDArray[np.intp], g: int, pairs: list[tuple[str, str]]
+) -> npt.NDArray[np.intp]:
+    """The rows of group ``g`` (every row when there is one group)."""
+    return np.arange(len(groups)) if len(pairs) == 1 else np.flatnonzero(groups == g)
 
-    def __init__(self, frame: pd.DataFrame, items: list[str]) -> None:
+
+class _Answers:
+    """The item columns as floats (NaN = not answered), with masks of cells that are not
+    numbers."""
+
+    def __init__(self, table: Cells, items: list[str]) -> None:
         self.items = items
-        self.matrix = np.full((len(frame), len(items)), np.nan, order="F")
-        self.bad_text = np.zeros((len(frame), len(items)), dtype=bool, order="F")
-        for j, column in enumerate(items):
-            self.matrix[:, j], self.bad_text[:, j] = as_numbers(frame[column], MISSING_TEXT)
+        self.values: list[npt.NDArray[np.float64]] = []
+        self.bad_text: list[npt.NDArray[np.bool_]] = []
+        for column in items:
+            values, bad = as_numbers(table[column], MISSING_TEXT)
+            self.values.append(values)
+            self.bad_text.append(bad)
 
     def check(self, inst: Instrument, rows: npt.NDArray[np.intp], found: Found) -> None:
         k = len(inst.items)
-        whole = len(rows) == len(self.matrix)
+        whole = len(rows) == found.table.n
         for j, item in enumerate(inst.items):
             if j >= len(self.items) or self.items[j] != item.id:
                 found.file(
@@ -201,8 +197,8 @@ class _Answers:
                 )
                 continue
             fmt = inst.format_of(item)
-            values = self.matrix[:, j] if whole else self.matrix[rows, j]
-            texts = self.bad_text[:, j] if whole else self.bad_text[rows, j]
+            values = self.values[j] if whole else self.values[j][rows]
+            texts = self.bad_text[j] if whole else self.bad_text[j][rows]
             if texts.any():
                 found.cells(rows[texts], "not a number", item.id, allowed=fmt.describe())
             if _fine(values, fmt):
@@ -216,31 +212,43 @@ class _Answers:
                     problem = "out of range"
             found.cells(rows[wrong], problem, item.id, allowed=fmt.describe())
         for j in range(k, len(self.items)):
-            extra = rows[~np.isnan(self.matrix[rows, j]) | self.bad_text[rows, j]]
+            extra = rows[~np.isnan(self.values[j][rows]) | self.bad_text[j][rows]]
             found.cells(
                 extra, f"{inst.id} has only {k} items; leave this cell empty", self.items[j]
             )
 
 
 def _fine(values: npt.NDArray[np.float64], fmt: OptionsFormat | VisualAnalogueFormat) -> bool:
-    """The common case in a few cheap passes: within range and, for options with every
-    whole number from lowest to highest, whole numbers (NaN never equals itself, so the
-    count of cells that differ from their rounded value must equal the count of NaN)."""
-    if values.size == 0:
-        return True
-    if np.fmin.reduce(values) < fmt.low or np.fmax.reduce(values) > fmt.high:
-        return False
-    if isinstance(fmt, VisualAnalogueFormat):
-        return True
-    if not fmt.contiguous:
-        return False
-    nan = int(np.count_nonzero(np.isnan(values)))
-    return int(np.count_nonzero(np.rint(values) != values)) == nan
+    """The common case in a few cheap passes over cache-sized blocks: within range and, for
+    options with every whole number from lowest to highest, whole numbers (NaN, a blank,
+    is ignored: ``fmin``/``fmax`` skip it, and its distance from a whole number is NaN)."""
+    spare = np.empty(min(len(values), BLOCK_ROWS))
+    for start in range(0, len(values), BLOCK_ROWS):
+        block = values[start : start + BLOCK_ROWS]
+        if np.fmin.reduce(block) < fmt.low or np.fmax.reduce(block) > fmt.high:
+            return False
+        if isinstance(fmt, VisualAnalogueFormat):
+            continue
+        if not fmt.contiguous:
+            return False
+        off = spare[: len(block)]
+        np.subtract(block, np.rint(block, out=off), out=off)
+        if np.fmax.reduce(np.abs(off, out=off)) > 0:  # NaN when every cell is blank
+            return False
+    return True
 
 
-def _duplicates(clean: pd.DataFrame, lanes: npt.NDArray[np.uint64], found: Found) -> None:
-    ids = clean["administration"]
-    repeated = duplicated_lanes(lanes)
+BLOCK_ROWS = 65_536
+
+
+def _duplicates(
+    clean: pd.DataFrame,
+    lanes: npt.NDArray[np.uint64],
+    repeated: npt.NDArray[np.bool_],
+    ids_may_repeat: bool,
+    found: Found,
+) -> None:
+    """Report rows that repeat an earlier row, and administration ids used twice."""
     if repeated.any():
         keys = clean[KEY_COLUMN]
         first = pd.Series(np.arange(len(keys)), index=keys.to_numpy()).groupby(level=0).min()
@@ -252,6 +260,9 @@ def _duplicates(clean: pd.DataFrame, lanes: npt.NDArray[np.uint64], found: Found
                 "administration",
                 show_value=False,
             )
+    if not ids_may_repeat:
+        return
+    ids = clean["administration"]
     encoded = pc.dictionary_encode(arrow_array(ids))
     given = len(ids) - encoded.indices.null_count
     if len(encoded.dictionary) < given:  # only then locate the repeats

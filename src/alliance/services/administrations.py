@@ -231,7 +231,14 @@ def submit_administration(
     risk_items = risk_items_of(inst, scores, 0)
     if risk_items:
         raise_risk_alert(
-            db, row, inst, answers=clean, risk_items=risk_items, episode=episode, client=client
+            db,
+            row,
+            inst,
+            answers=clean,
+            risk_items=risk_items,
+            episode=episode,
+            client=client,
+            session_number=session.number,
         )
     db.flush()
     audit.record(
@@ -334,8 +341,11 @@ def raise_risk_alert(
     risk_items: list[str],
     episode: Episode,
     client: Client,
+    session_number: int,
 ) -> None:
-    reason, steps, provenance = risk_alert_text(inst, answers, risk_items)
+    reason, steps, provenance = risk_alert_text(
+        inst, answers, risk_items, session_number=session_number
+    )
     raise_alert(
         db,
         organization_id=client.organization_id,

@@ -14,13 +14,15 @@ Risk answers are not alerted here: they raise an urgent alert at submission, syn
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from alliance.analytics.expected import ExpectedTrajectory
@@ -262,15 +264,58 @@ def config_of(organization: Organization) -> FeedbackConfig:
         return FeedbackConfig.default()
 
 
+_signals_cache: OrderedDict[tuple[Any, ...], pd.DataFrame] = OrderedDict()
+SIGNALS_CACHED = 512
+
+
+def _data_marker(db: Session, client_id: str) -> tuple[Any, ...]:
+    """Changes whenever the client's administrations or rupture reports change."""
+    admins = db.execute(
+        select(func.count(Administration.id), func.max(Administration.entered_at))
+        .join(SessionRow, SessionRow.id == Administration.session_id)
+        .join(Episode, Episode.id == SessionRow.episode_id)
+        .where(Episode.client_id == client_id)
+    ).one()
+    reports = db.scalar(
+        select(func.count(RuptureReport.id))
+        .join(SessionRow, SessionRow.id == RuptureReport.session_id)
+        .join(Episode, Episode.id == SessionRow.episode_id)
+        .where(Episode.client_id == client_id)
+    )
+    return (admins[0], admins[1], reports)
+
+
 def client_signals(db: Session, registry: Registry, client: Client) -> pd.DataFrame:
-    """Every signal of the client's current scores, judged against the clinic's history."""
+    """Every signal of the client's current scores, judged against the clinic's history.
+
+    Results are cached per client until its data (or the clinic's reference) changes: the
+    before-the-session view is read far more often than new answers arrive."""
+    ref = reference(db, registry, client.organization_id)
+    organization = db.get(Organization, client.organization_id)
+    rules = json.dumps(organization.feedback_config if organization else {}, sort_keys=True)
+    key = (client.id, _data_marker(db, client.id), id(ref), rules)
+    with _lock:
+        hit = _signals_cache.get(key)
+        if hit is not None:
+            _signals_cache.move_to_end(key)
+            return hit.copy()
+    signals = _client_signals(db, registry, client, ref)
+    with _lock:
+        _signals_cache[key] = signals
+        while len(_signals_cache) > SIGNALS_CACHED:
+            _signals_cache.popitem(last=False)
+    return signals.copy()
+
+
+def _client_signals(
+    db: Session, registry: Registry, client: Client, ref: Reference
+) -> pd.DataFrame:
     organization = db.get(Organization, client.organization_id)
     if organization is None:
         raise RuntimeError(f"client {client.id} has no organization")
     frame = scores_frame(db, registry, organization_id=client.organization_id, client_id=client.id)
     if frame.empty:
         return frame
-    ref = reference(db, registry, client.organization_id)
     ordered = order_series(frame, registry=registry)
     ordered.use_reference_spreads(ref.spreads)
     detectors = config_of(organization).detectors(reference=ref.trajectories)
@@ -314,10 +359,10 @@ def refresh_alerts(db: Session, registry: Registry, client_id: str) -> int:
     """Open an alert for each new signal at the latest session of each of the client's
     episodes (earlier signals stay visible on the charts); returns how many were opened.
 
-    Call it with a session that holds no uncommitted changes (it starts by reading in a
+    Call it with a session that has no transaction open (it starts by reading in a
     read-only transaction); commit afterwards to keep the alerts."""
-    if db.new or db.dirty or db.deleted:
-        raise RuntimeError("refresh_alerts needs a session without uncommitted changes")
+    if db.in_transaction():
+        raise RuntimeError("refresh_alerts needs a session with no transaction open")
     # reading and analysing run in a read-only transaction, so that on SQLite the write lock
     # is taken only for the few inserts at the end
     db.connection(execution_options={READ_ONLY: True})

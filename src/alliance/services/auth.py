@@ -128,6 +128,7 @@ def login(
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(24)
     expires = now + dt.timedelta(hours=session_hours)
+    needs_code = user.totp_secret is not None
     db.add(
         LoginSession(
             token_hash=token_digest(token),
@@ -135,10 +136,15 @@ def login(
             csrf_token=csrf,
             created_at=now,
             expires_at=expires,
+            second_factor_done=not needs_code,
         )
     )
-    audit.record(db, actor_for(user, address=address), "login", "user", user.id)
-    return LoginResult(token=token, csrf_token=csrf, user=user, expires_at=expires)
+    audit.record(
+        db, actor_for(user, address=address), "login", "user", user.id, second_factor=needs_code
+    )
+    return LoginResult(
+        token=token, csrf_token=csrf, user=user, expires_at=expires, needs_code=needs_code
+    )
 
 
 @dataclass(frozen=True)

@@ -312,7 +312,7 @@ def send_reminders(
             with db.begin_nested():
                 new = send_link(
                     db,
-                    Actor.system(old.organization_id),
+                    actor,  # the system, on behalf of the clinician who made the first link
                     registry,
                     mailer,
                     session_id=old.session_id,

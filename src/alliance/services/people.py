@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass
 
@@ -32,7 +33,9 @@ def create_organization(db: Session, actor: Actor, name: str) -> Organization:
         raise Invalid("an organization needs a name", field="name")
     if db.scalar(select(Organization).where(Organization.name == name)):
         raise Conflict(f"an organization named {name!r} exists", field="name")
-    org = Organization(name=name, terms={}, feedback_config=DEFAULT_RULES, enabled_instruments=[])
+    org = Organization(
+        name=name, terms={}, feedback_config=copy.deepcopy(DEFAULT_RULES), enabled_instruments=[]
+    )
     db.add(org)
     db.flush()
     audit.record(db, Actor.system(org.id), "create", "organization", org.id)

@@ -8,7 +8,11 @@ from alliance.instruments.model import Instrument
 
 
 def risk_alert_text(
-    inst: Instrument, answers: dict[str, float | None], risk_items: list[str]
+    inst: Instrument,
+    answers: dict[str, float | None],
+    risk_items: list[str],
+    *,
+    session_number: int | None = None,
 ) -> tuple[str, list[str], str]:
     """The reason (with the answers), the next steps and the sources behind them."""
     parts, sources = [], set()
@@ -20,6 +24,7 @@ def risk_alert_text(
             f"{item.risk.at_or_above:g}: {item.risk.meaning}"
         )
         sources.add(inst.sources[item.risk.source])
-    reason = "Risk item answered: " + "; ".join(parts)
+    where = f" in session {session_number}" if session_number is not None else ""
+    reason = f"Risk item answered{where}: " + "; ".join(parts)
     steps = [step.text for step in GUIDANCE["risk_item"]]
     return reason, steps, "published: " + "; ".join(sorted(sources))

@@ -164,6 +164,7 @@ def _store(
                 risk_items=risk,
                 episode=episode,
                 client=client,
+                session_number=session.number,
             )
             outcome.risk_alerts += 1
         audit.record(

@@ -41,8 +41,9 @@ class SecurityHeaders:
                 for name, value in _COMMON.items():
                     if name not in headers:
                         headers[name] = value
-                if not static and "cache-control" not in headers:
-                    headers["Cache-Control"] = "no-store"
+                if "cache-control" not in headers:
+                    # pages carry client data: never cached; the stylesheet and script may be
+                    headers["Cache-Control"] = "public, max-age=3600" if static else "no-store"
                 if self.https:
                     headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
             await send(message)

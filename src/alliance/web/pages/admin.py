@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from alliance.services import organization, people
 from alliance.services.access import require_role
-from alliance.services.errors import ServiceError
+from alliance.services.errors import Forbidden, ServiceError
 from alliance.web.api.deps import ClinicDep, DbDep
 from alliance.web.pages.alert_rules import rule_rows
 from alliance.web.pages.common import FormDep, PageDep, check_csrf, redirect, render
@@ -54,6 +54,8 @@ def _done(db: DbDep, what: str) -> Response:
 
 
 def _failed(exc: ServiceError) -> Response:
+    if isinstance(exc, Forbidden):
+        raise exc
     field = f"{exc.field}: " if exc.field else ""
     return redirect("/admin", notice=f"Not saved — {field}{exc.message}")
 
@@ -61,6 +63,7 @@ def _failed(exc: ServiceError) -> Response:
 @router.post("/admin/users")
 def add_user(page: PageDep, db: DbDep, form: FormDep) -> Response:
     check_csrf(page, form)
+    require_role(page.actor, "admin")
     try:
         user = people.create_user(
             db,
@@ -80,6 +83,7 @@ def add_user(page: PageDep, db: DbDep, form: FormDep) -> Response:
 @router.post("/admin/users/{user_id}")
 def change_user(user_id: str, page: PageDep, db: DbDep, form: FormDep) -> Response:
     check_csrf(page, form)
+    require_role(page.actor, "admin")
     try:
         user = people.update_user(
             db,
@@ -99,6 +103,7 @@ def change_user(user_id: str, page: PageDep, db: DbDep, form: FormDep) -> Respon
 @router.post("/admin/teams")
 def add_team(page: PageDep, db: DbDep, form: FormDep) -> Response:
     check_csrf(page, form)
+    require_role(page.actor, "admin")
     try:
         team = people.create_team(db, page.actor, form.get("name", ""))
     except ServiceError as exc:
@@ -109,6 +114,7 @@ def add_team(page: PageDep, db: DbDep, form: FormDep) -> Response:
 @router.post("/admin/terms")
 def set_terms(page: PageDep, db: DbDep, form: FormDep) -> Response:
     check_csrf(page, form)
+    require_role(page.actor, "admin")
     try:
         organization.set_terms(
             db, page.actor, client=form.get("client", ""), clinician=form.get("clinician", "")
@@ -123,6 +129,7 @@ async def set_instruments(
     request: Request, page: PageDep, db: DbDep, clinic: ClinicDep
 ) -> Response:
     form = await request.form()
+    require_role(page.actor, "admin")
     check_csrf(page, {"csrf_token": form.get("csrf_token")})
     chosen = [str(v) for v in form.getlist("instrument")]
     try:

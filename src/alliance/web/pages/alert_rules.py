@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from alliance.feedback.config import ALWAYS_ON, describe_parameters
 from alliance.services import organization
+from alliance.services.access import require_role
 from alliance.services.analysis import config_of
 from alliance.services.errors import ServiceError
 from alliance.store.models import Organization
@@ -75,6 +76,7 @@ def _value(text: str, default: Any) -> Any:
 @router.post("/admin/alert-rules")
 def save_rules(page: PageDep, db: DbDep, form: FormDep) -> Response:
     check_csrf(page, form)
+    require_role(page.actor, "admin")
     org = organization.organization(db, page.actor)
     rules: dict[str, dict[str, Any]] = {}
     for row in rule_rows(org):

@@ -12,7 +12,7 @@ from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from alliance.instruments.model import OptionsFormat
-from alliance.services import alerting, analysis, care, clients, links, timeline
+from alliance.services import alerting, analysis, care, clients, links, organization, timeline
 from alliance.services.access import session_for
 from alliance.services.administrations import submit_administration
 from alliance.services.errors import Invalid, ServiceError
@@ -109,7 +109,10 @@ def client_page(
             can_write=_owns(page, t),
             mail_ready=clinic.mailer is not None,
             open_alerts=[a for a in t.alerts if a.state != "resolved"],
-            instruments=[i for i in clinic.registry if "client" in i.perspectives],
+            instruments=[
+                clinic.registry.get(i)
+                for i in organization.offered_instruments(page.organization, clinic.registry)
+            ],
             today=dt.date.today(),
         ),
     )

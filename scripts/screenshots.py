@@ -1,0 +1,110 @@
+"""Save screenshots of the main pages of the demo under docs/screenshots/.
+
+    alliance demo --no-serve && python scripts/screenshots.py
+
+It serves the demo database on a free port, logs in as demo users in Debian's Chromium and
+saves one PNG per page (a phone-sized one for the client's form).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).parents[1]
+OUT = ROOT / "docs" / "screenshots"
+DATABASE = os.environ.get("ALLIANCE_DATABASE_URL", "sqlite:///alliance-demo.sqlite3")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def main() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "ALLIANCE_DATABASE_URL": DATABASE, "ALLIANCE_BASE_URL": base}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "alliance", "serve", "--port", str(port)],
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        for _ in range(100):
+            try:
+                httpx.get(f"{base}/api/v1/health", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        shoot(base)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait()
+
+
+def login(page, base: str, username: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{base}/login")
+    page.fill("#username", username)
+    page.fill("#password", "demo-password")
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+
+
+def shoot(base: str) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        desk = browser.new_page(viewport={"width": 1280, "height": 900})
+        busiest = "clinician3"
+        login(desk, base, busiest)
+        desk.goto(f"{base}/caseload")
+        desk.screenshot(path=str(OUT / "caseload.png"), full_page=True)
+        client = desk.locator("table a").first.get_attribute("href")
+        desk.goto(f"{base}{client}")
+        desk.screenshot(path=str(OUT / "client.png"), full_page=True)
+        session = re.search(r'href="(/sessions/[^"]+/rate)"', desk.content())
+        if session:
+            desk.goto(f"{base}{session.group(1)}")
+            desk.screenshot(path=str(OUT / "session-form.png"), full_page=True)
+        desk.goto(f"{base}{client}")
+        desk.get_by_role("button", name="Make the link").click()
+        desk.screenshot(path=str(OUT / "link-qr.png"))
+        link = desk.locator("a[href*='/f/']").first.get_attribute("href")
+        phone = browser.new_page(
+            viewport={"width": 390, "height": 844},
+            is_mobile=True,
+            has_touch=True,
+            device_scale_factor=2,
+        )
+        phone.goto(str(link))
+        phone.screenshot(path=str(OUT / "client-form-phone.png"), full_page=True)
+        team = browser.new_page(viewport={"width": 1280, "height": 900})
+        login(team, base, "supervisor1")
+        team.goto(f"{base}/team")
+        team.screenshot(path=str(OUT / "team.png"), full_page=True)
+        admin = browser.new_page(viewport={"width": 1280, "height": 900})
+        login(admin, base, "admin")
+        admin.goto(f"{base}/admin")
+        admin.screenshot(path=str(OUT / "admin.png"), full_page=True)
+        browser.close()
+    for path in sorted(OUT.glob("*.png")):
+        print(path.relative_to(ROOT))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""Fixtures for page and browser tests: the service tests' world, logged-in page clients, a
+live server and Debian's Chromium driven by Playwright (never a downloaded browser)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from alliance.config import Settings
+from alliance.web.app import create_app
+from tests.fixtures.database import PASSWORD, Database, World
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    if not match:
+        raise AssertionError("the page has no CSRF field")
+    return match.group(1)
+
+
+class PageClient:
+    """A browser-like client: cookies, and the CSRF token of the last page it read."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+        self.csrf = ""
+
+    def get(self, path: str, **kwargs: object):  # type: ignore[no-untyped-def]
+        response = self.client.get(path, **kwargs)  # type: ignore[arg-type]
+        if "csrf_token" in response.text:
+            self.csrf = csrf_of(response.text)
+        return response
+
+    def post(
+        self, path: str, data: dict[str, str] | None = None, *, csrf: bool = True, **kwargs: object
+    ):  # type: ignore[no-untyped-def]
+        form = dict(data or {})
+        if csrf and "csrf_token" not in form:
+            if not self.csrf:
+                self.get("/account")
+            form["csrf_token"] = self.csrf
+        return self.client.post(path, data=form, **kwargs)  # type: ignore[arg-type]
+
+
+def make_app(settings: Settings, database: Database):  # type: ignore[no-untyped-def]
+    return create_app(settings, engine=database.engine)
+
+
+@pytest.fixture
+def pages(settings: Settings, database: Database) -> Iterator[TestClient]:
+    """An anonymous browser on the app (no redirects followed)."""
+    with TestClient(make_app(settings, database), follow_redirects=False) as client:
+        yield client
+
+
+def login(client: TestClient, username: str, password: str = PASSWORD) -> PageClient:
+    response = client.post("/login", data={"username": username, "password": password, "next": "/"})
+    assert response.status_code == 303, response.text
+    page = PageClient(client)
+    page.get("/account")
+    return page
+
+
+@pytest.fixture
+def clinician(settings: Settings, database: Database, world: World) -> Iterator[PageClient]:
+    """c1 (it has a password in the world), logged in."""
+    with TestClient(make_app(settings, database), follow_redirects=False) as client:
+        yield login(client, "c1")
+
+
+@pytest.fixture
+def admin(settings: Settings, database: Database, world: World) -> Iterator[PageClient]:
+    with TestClient(make_app(settings, database), follow_redirects=False) as client:
+        yield login(client, "a1")
+
+
+@pytest.fixture(scope="session")
+def chromium():  # type: ignore[no-untyped-def]
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is missing: .ci/run installs Debian's chromium package")
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

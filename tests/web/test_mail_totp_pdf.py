@@ -1,0 +1,232 @@
+"""Links by e-mail through a real SMTP server on loopback, reminders, one-time codes at login,
+and the PDF report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import socket
+from collections.abc import Iterator
+from email import message_from_bytes
+from email.message import Message
+
+import pyotp
+import pytest
+from aiosmtpd.controller import Controller
+from fastapi.testclient import TestClient
+from pypdf import PdfReader
+from sqlalchemy import select, update
+from typer.testing import CliRunner
+
+from alliance.cli import app as cli
+from alliance.config import Settings
+from alliance.store.security import ClientLink
+from alliance.web.app import create_app
+from tests.fixtures.database import PASSWORD, Database, World
+from tests.web.conftest import PageClient, login
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
+        self.messages.append(message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    inbox = Inbox()
+    port = _free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def mailing(
+    settings: Settings, database: Database, world: World, smtp: tuple[Inbox, int]
+) -> Iterator[tuple[PageClient, Inbox, Settings]]:
+    inbox, port = smtp
+    mail_settings = settings.model_copy(
+        update={"smtp_host": "127.0.0.1", "smtp_port": port, "mail_from": "clinic@example.org"}
+    )
+    with TestClient(
+        create_app(mail_settings, engine=database.engine), follow_redirects=False
+    ) as client:
+        page = login(client, "c1")
+        page.client.put(
+            f"/api/v1/clients/{world.clients['c1']}/contact",
+            json={"email": "client@example.org"},
+            headers={**world["c1"].headers},
+        )
+        yield page, inbox, mail_settings
+
+
+def _link_in(message: Message) -> str:
+    body = message.get_payload(decode=True)
+    assert isinstance(body, bytes)
+    match = re.search(r"http://testserver/f/[A-Za-z0-9_-]+", body.decode())
+    assert match, body
+    return match.group(0)
+
+
+def test_link_sent_by_email(mailing: tuple[PageClient, Inbox, Settings], world: World) -> None:
+    page, inbox, _ = mailing
+    response = page.post(
+        f"/sessions/{world.sessions['c1']}/links",
+        {"instrument": "wai-sr", "how": "email", "client_id": world.clients["c1"]},
+    )
+    assert response.status_code == 303
+    assert "sent to the client" in response.headers["location"].replace("%20", " ")
+    [message] = inbox.messages
+    assert message["To"] == "client@example.org"
+    assert message["From"] == "clinic@example.org"
+    assert "a few questions about your session" in message["Subject"]
+    url = _link_in(message)
+    form = page.client.get(url.removeprefix("http://testserver"))
+    assert form.status_code == 200
+    assert "Working Alliance Inventory" in form.text
+
+
+def test_no_address_no_mail(
+    settings: Settings, database: Database, world: World, smtp: tuple[Inbox, int]
+) -> None:
+    inbox, port = smtp
+    with TestClient(
+        create_app(
+            settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": port}),
+            engine=database.engine,
+        ),
+        follow_redirects=False,
+    ) as client:
+        page = login(client, "c1")
+        response = page.post(
+            f"/sessions/{world.sessions['c1']}/links",
+            {"instrument": "wai-sr", "how": "email", "client_id": world.clients["c1"]},
+        )
+    assert "no e-mail address" in response.headers["location"].replace("%20", " ")
+    assert inbox.messages == []
+
+
+def test_reminder_for_an_unused_link(
+    mailing: tuple[PageClient, Inbox, Settings], world: World, database: Database
+) -> None:
+    page, inbox, mail_settings = mailing
+    page.post(
+        f"/sessions/{world.sessions['c1']}/links",
+        {"instrument": "wai-sr", "how": "email", "client_id": world.clients["c1"]},
+    )
+    first = _link_in(inbox.messages[0])
+    with database.session() as db:
+        db.execute(
+            update(ClientLink).values(created_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=50))
+        )
+        db.commit()
+    from alembic import command
+
+    from alliance.store.migrate import alembic_config
+
+    command.stamp(alembic_config(database.engine), "head")  # built with create_all
+    env = {
+        "ALLIANCE_SMTP_HOST": "127.0.0.1",
+        "ALLIANCE_SMTP_PORT": str(mail_settings.smtp_port),
+        "ALLIANCE_BASE_URL": "http://testserver",
+    }
+    result = CliRunner().invoke(cli, ["remind", "--database", database.url], env=env)
+    assert result.exit_code == 0, result.stderr
+    assert "Sent 1 reminder." in result.stdout
+    assert len(inbox.messages) == 2
+    second = _link_in(inbox.messages[1])
+    assert second != first
+    assert page.client.get(first.removeprefix("http://testserver")).status_code == 410
+    assert page.client.get(second.removeprefix("http://testserver")).status_code == 200
+    again = CliRunner().invoke(cli, ["remind", "--database", database.url], env=env)
+    assert "Sent 0 reminders." in again.stdout  # one reminder only
+    with database.session() as db:
+        assert len(list(db.scalars(select(ClientLink)))) == 2
+
+
+def test_one_time_codes_at_login(
+    admin: PageClient, settings: Settings, database: Database, world: World
+) -> None:
+    account = admin.get("/account")
+    secret = re.search(r'name="secret" value="([A-Z2-7]+)"', account.text)
+    assert secret and "<svg" in account.text
+    wrong = admin.post("/account/second-factor", {"secret": secret.group(1), "code": "000000"})
+    assert "does not match" in wrong.headers["location"].replace("%20", " ")
+    code = pyotp.TOTP(secret.group(1)).now()
+    on = admin.post("/account/second-factor", {"secret": secret.group(1), "code": code})
+    assert "One-time codes are on" in on.headers["location"].replace("%20", " ")
+
+    with TestClient(create_app(settings, engine=database.engine), follow_redirects=False) as client:
+        step = client.post(
+            "/login", data={"username": "a1", "password": PASSWORD, "next": "/admin"}
+        )
+        assert step.headers["location"].startswith("/login/code")
+        assert client.get("/admin").headers["location"].startswith("/login/code")
+        assert client.get("/api/v1/me").status_code == 401
+        bad = client.post("/login/code", data={"code": "123456", "next": "/admin"})
+        assert bad.status_code == 401
+        good = client.post(
+            "/login/code", data={"code": pyotp.TOTP(secret.group(1)).now(), "next": "/admin"}
+        )
+        assert good.headers["location"] == "/admin"
+        assert client.get("/admin").status_code == 200
+
+
+def test_pdf_report_has_the_code_on_every_page(
+    clinician: PageClient, api: TestClient, world: World
+) -> None:
+    for n in range(1, 9):
+        session = (
+            world.sessions["c1"]
+            if n == 1
+            else api.post(
+                f"/api/v1/episodes/{world.episodes['c1']}/sessions",
+                headers=world["c1"].headers,
+                json={"date": f"2026-09-{8 + n:02d}"},
+            ).json()["id"]
+        )
+        api.post(
+            f"/api/v1/sessions/{session}/administrations",
+            headers=world["c1"].headers,
+            json={
+                "instrument": "wai-sr",
+                "idempotency_key": f"p{n}",
+                "answers": {f"item_{i}": 3 + n % 3 for i in range(1, 13)},
+            },
+        )
+        api.post(
+            f"/api/v1/sessions/{session}/administrations",
+            headers=world["c1"].headers,
+            json={
+                "instrument": "phq-9",
+                "idempotency_key": f"q{n}",
+                "answers": {f"item_{i}": n % 3 for i in range(1, 10)},
+            },
+        )
+    response = clinician.get(f"/clients/{world.clients['c1']}/report.pdf")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF")
+    reader = PdfReader(io.BytesIO(response.content))
+    pages = [p.extract_text() for p in reader.pages]
+    assert len(pages) >= 2
+    for number, text in enumerate(pages, start=1):
+        assert "Client C1-01" in text
+        assert f"Page {number} of {len(pages)}" in text
+    whole = " ".join(pages)
+    assert "WAI-SR total" in whole and "PHQ-9 total" in whole
+    assert "Sessions" in whole

@@ -1,0 +1,261 @@
+"""The clinician's and admin's pages, over HTTP (no browser): what each page shows, the forms
+and their CSRF protection, and the organization's words."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from alliance.store.alerts import Alert
+from alliance.store.models import Administration, RuptureReport
+from tests.fixtures.database import Database, World
+from tests.web.conftest import PageClient
+
+GAD = {f"item_{i}": "1" for i in range(1, 8)}
+
+
+def risky(api: TestClient, world: World, who: str = "c1") -> None:
+    answers = {f"item_{i}": 0 for i in range(1, 10)} | {"item_9": 2}
+    response = api.post(
+        f"/api/v1/sessions/{world.sessions[who]}/administrations",
+        headers=world[who].headers,
+        json={"instrument": "phq-9", "answers": answers, "idempotency_key": "r"},
+    )
+    assert response.status_code == 201
+
+
+def test_pages_need_a_login(pages: TestClient, world: World) -> None:
+    response = pages.get(f"/clients/{world.clients['c1']}")
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/login?next=/clients/{world.clients['c1']}"
+
+
+def test_login_page_and_errors(pages: TestClient, world: World) -> None:
+    assert pages.get("/login").status_code == 200
+    wrong = pages.post("/login", data={"username": "c1", "password": "nope", "next": "/"})
+    assert wrong.status_code == 401
+    assert "wrong username or password" in wrong.text
+    assert 'value="c1"' in wrong.text
+    evil = pages.post(
+        "/login",
+        data={"username": "c1", "password": "correct horse battery", "next": "//evil.example/"},
+    )
+    assert evil.headers["location"] == "/"  # never redirected to another site
+
+
+def test_caseload_puts_urgent_risk_first(
+    clinician: PageClient, api: TestClient, world: World
+) -> None:
+    clinician.post("/clients", {"code": "Z-NEW", "started_on": "2026-09-01"})
+    risky(api, world)
+    page = clinician.get("/caseload")
+    assert page.status_code == 200
+    assert "banner-urgent" in page.text
+    codes = re.findall(r'<th scope="row"><a href="/clients/[^"]+">([^<]+)</a>', page.text)
+    assert codes == ["C1-01", "Z-NEW"]
+    assert "1 urgent" in page.text
+
+
+def test_before_the_session_view(clinician: PageClient, api: TestClient, world: World) -> None:
+    session = world.sessions["c1"]
+    for n, level in enumerate((5, 5, 3), start=1):
+        if n > 1:
+            response = api.post(
+                f"/api/v1/episodes/{world.episodes['c1']}/sessions",
+                headers=world["c1"].headers,
+                json={"date": f"2026-09-{8 + 7 * n}"},
+            )
+            session = response.json()["id"]
+        api.post(
+            f"/api/v1/sessions/{session}/administrations",
+            headers=world["c1"].headers,
+            json={
+                "instrument": "wai-sr",
+                "idempotency_key": f"w{n}",
+                "answers": {f"item_{i}": level for i in range(1, 13)},
+            },
+        )
+    risky(api, world)
+    page = clinician.get(f"/clients/{world.clients['c1']}")
+    assert page.status_code == 200
+    text = page.text
+    assert "C1-01" in text
+    assert text.index("Urgent:") < text.index("Open alerts")
+    assert "risk item" in text
+    assert "WAI-SR total" in text
+    assert "<svg" in text and "Data table" in text
+    assert "WAI-SR agreement on tasks" not in text  # charts show totals only
+    assert "60 at session 2 → 36 at session 3, down 24 (worse)" in text
+    assert "Record a session" in text
+
+
+def test_session_form_saves_prediction_and_rupture(
+    clinician: PageClient, world: World, database: Database
+) -> None:
+    session = world.sessions["c1"]
+    form = clinician.get(f"/sessions/{session}/rate")
+    assert form.status_code == 200
+    key = re.search(r'name="form_key" value="([^"]+)"', form.text)
+    assert key
+    data = {f"item_{i}": "4" for i in range(1, 13)} | {
+        "rupture": "1",
+        "note": "went quiet when we talked about work",
+        "form_key": key.group(1),
+    }
+    saved = clinician.post(f"/sessions/{session}/rate", data)
+    assert saved.status_code == 303
+    assert "Saved your prediction and the rupture you noticed" in saved.headers["location"].replace(
+        "%20", " "
+    )
+    with database.session() as db:
+        admin = db.scalar(select(Administration))
+        assert admin is not None
+        assert (admin.perspective, admin.stance) == ("clinician", "prediction")
+        assert db.scalar(select(RuptureReport.note)) == "went quiet when we talked about work"
+    again = clinician.post(f"/sessions/{session}/rate", data)  # a double click stores nothing new
+    assert again.status_code == 303
+    with database.session() as db:
+        assert len(list(db.scalars(select(Administration)))) == 1
+
+
+def test_forms_need_their_csrf_token(clinician: PageClient, world: World) -> None:
+    refused = clinician.post("/clients", {"code": "X-1", "csrf_token": "forged"})
+    assert refused.status_code == 403
+    assert "this form has expired" in refused.text
+    missing = clinician.client.post("/clients", data={"code": "X-2"})
+    assert missing.status_code == 403
+
+
+def test_link_with_qr_code_and_kiosk(clinician: PageClient, world: World) -> None:
+    session = world.sessions["c1"]
+    shown = clinician.post(
+        f"/sessions/{session}/links",
+        {"instrument": "srs", "how": "show", "client_id": world.clients["c1"]},
+    )
+    assert shown.status_code == 200
+    assert "<svg" in shown.text
+    url = re.search(r'<a href="(http://testserver/f/[^"]+)">', shown.text)
+    assert url
+    kiosk = clinician.post(
+        f"/sessions/{session}/links",
+        {"instrument": "wai-sr", "how": "kiosk", "client_id": world.clients["c1"]},
+    )
+    assert kiosk.status_code == 303
+    assert re.fullmatch(r"/f/[A-Za-z0-9_-]+\?kiosk=true", kiosk.headers["location"])
+
+
+def test_alert_workflow_on_the_page(
+    clinician: PageClient, api: TestClient, world: World, database: Database
+) -> None:
+    risky(api, world)
+    with database.session() as db:
+        alert_id = db.scalar(select(Alert.id))
+    back = f"/clients/{world.clients['c1']}"
+    for action, extra in (("acknowledge", {}), ("note", {"note": "called; safe"}), ("resolve", {})):
+        response = clinician.post(f"/alerts/{alert_id}/{action}", {"back": back, **extra})
+        assert response.status_code == 303
+        assert response.headers["location"].startswith(back)
+    page = clinician.get(back)
+    assert "Open alerts (0)" in page.text
+    history = api.get(f"/api/v1/alerts/{alert_id}/history", headers=world["c1"].headers).json()
+    assert [h["action"] for h in history] == ["raised", "acknowledge", "note", "resolve"]
+
+
+def test_words_that_fit_the_setting(admin: PageClient, clinician: PageClient) -> None:
+    saved = admin.post("/admin/terms", {"client": "patient", "clinician": "nurse"})
+    assert saved.status_code == 303
+    page = clinician.get("/caseload")
+    assert "My patients" in page.text
+    assert "Register a patient" in page.text
+    assert "My clients" not in page.text
+    refused = admin.post("/admin/terms", {"client": "customer", "clinician": "nurse"})
+    assert "Not saved" in refused.headers["location"].replace("%20", " ")
+
+
+def test_admin_pages(admin: PageClient, world: World) -> None:
+    page = admin.get("/admin")
+    assert page.status_code == 200
+    for text in (
+        "c1",
+        "Add a user",
+        "Alert rules",
+        "risk item",
+        "always on",
+        "Instruments offered",
+        "Wording packs loaded",
+    ):
+        assert text in page.text
+    added = admin.post(
+        "/admin/users",
+        {"username": "n.nurse", "role": "clinician", "password": "long enough password"},
+    )
+    assert "Added n.nurse" in added.headers["location"].replace("%20", " ")
+    rules = admin.get("/admin")
+    assert 'name="drop_from_baseline.k"' in rules.text
+    bad = admin.post(
+        "/admin/alert-rules", {"drop_from_baseline.enabled": "true", "drop_from_baseline.k": "-1"}
+    )
+    assert "Alert rules not saved" in bad.headers["location"].replace("%20", " ")
+    instruments = admin.client.post(
+        "/admin/instruments", data={"csrf_token": admin.csrf, "instrument": ["wai-sr", "phq-9"]}
+    )
+    assert instruments.status_code == 303
+
+
+def test_admin_pages_are_for_admins(clinician: PageClient) -> None:
+    assert clinician.get("/admin").status_code == 403
+    assert clinician.post("/admin/teams", {"name": "T"}).status_code == 403
+
+
+def test_security_headers_and_no_other_hosts(clinician: PageClient, world: World) -> None:
+    page = clinician.get(f"/clients/{world.clients['c1']}")
+    csp = page.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert page.headers["referrer-policy"] == "no-referrer"
+    assert page.headers["cache-control"] == "no-store"
+    assert "<script>" not in page.text and " style=" not in page.text
+    external = re.findall(r'(?:src|href)="(https?://[^"]+)"', page.text)
+    assert external == []
+    static = clinician.get("/static/alliance.css")
+    assert static.status_code == 200
+    assert static.headers["cache-control"] != "no-store"
+
+
+def test_team_view_shows_uncertainty_not_a_ranking(
+    api: TestClient,
+    world: World,
+    database: Database,
+    settings,
+    pages: TestClient,  # type: ignore[no-untyped-def]
+) -> None:
+    from alliance.store.models import User
+    from tests.fixtures.database import password_hash
+    from tests.web.conftest import login
+
+    with database.session() as db:
+        supervisor = db.scalar(select(User).where(User.username == "s1"))
+        assert supervisor is not None
+        supervisor.password_hash = password_hash()
+        db.commit()
+    for who, level in (("c1", 5), ("c2", 3)):
+        api.post(
+            f"/api/v1/sessions/{world.sessions[who]}/administrations",
+            headers=world[who].headers,
+            json={
+                "instrument": "wai-sr",
+                "idempotency_key": f"t-{who}",
+                "answers": {f"item_{i}": level for i in range(1, 13)},
+            },
+        )
+    page = login(pages, "s1").get("/team")
+    assert page.status_code == 200
+    assert "It is not a ranking" in page.text
+    names = re.findall(r'<h2 id="c-[^"]+">([^<]+)</h2>', page.text)
+    assert names == sorted(names)
+    assert "alliance: 60.0 (n = 1)" in page.text
+    assert "alliance: 36.0 (n = 1)" in page.text
+    assert "Whole team: 48.0 (95% interval" in page.text

@@ -219,3 +219,19 @@ def test_a_tidy_table_is_refused_with_the_reason(api: TestClient, world: World) 
     assert error["code"] == "import_rejected"
     assert "import the administrations (wide) table" in error["problems"][0]["problem"]
     assert upload(api, world, "c1", tidy, name="f.txt").json()["error"]["field"] == "file"
+
+
+def test_a_core_10_risk_answer_raises_its_alert(
+    api: TestClient, world: World, database: Database
+) -> None:
+    """Its sources run past 200 characters (migration 0002 on PostgreSQL)."""
+    rows = csv("R-1,E1,3,2026-09-15,core-10,1.0,client,self,,1,4,0,2,2,1,1,3,2,1")
+    response = upload(api, world, "c1", rows)
+    assert response.status_code == 200, response.text
+    assert response.json()["risk_alerts"] == 1
+    with database.session() as db:
+        alert = db.scalar(select(Alert).where(Alert.rule == "risk_item"))
+        assert alert is not None
+        assert alert.priority == "urgent"
+        assert "in session 3" in alert.reason and "core-10 item_6" in alert.reason
+        assert alert.provenance is not None and len(alert.provenance) > 200

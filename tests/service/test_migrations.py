@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, text
 
 from alliance.store import migrate
 from alliance.store.audit import CHAINS, GENESIS, AuditHead
@@ -62,3 +62,35 @@ def test_models_and_migrations_agree(empty_database: Database) -> None:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         differences = compare_metadata(context, Base.metadata)
     assert differences == []
+
+
+def test_0002_stores_long_alert_provenance_and_downgrades(empty_database: Database) -> None:
+    """An alert's sources may run past 200 characters (the CORE-10 risk item's do); before
+    0002 PostgreSQL refused such an alert, so the risk answer could not be stored."""
+    engine = empty_database.engine
+    migrate.upgrade(engine)
+    long = "published: " + "a source, " * 40
+    rows = {
+        "organizations": "INSERT INTO organizations (id, name, terms, feedback_config, "
+        "enabled_instruments, created_at) VALUES ('o', 'O', '{}', '{}', '[]', '2026-01-01')",
+        "users": "INSERT INTO users (id, organization_id, username, display_name, role, active, "
+        "created_at) VALUES ('u', 'o', 'u', 'U', 'clinician', true, '2026-01-01')",
+        "clients": "INSERT INTO clients (id, organization_id, code, clinician_id, language, "
+        "created_at) VALUES ('c', 'o', 'C', 'u', 'en', '2026-01-01')",
+        "alerts": "INSERT INTO alerts (id, organization_id, client_id, key, rule, priority, "
+        "reason, next_steps, numbers, provenance, state, created_at, updated_at) VALUES "
+        "('a', 'o', 'c', 'k', 'risk_item', 'urgent', 'r', '[]', '{}', :long, 'open', "
+        "'2026-01-01', '2026-01-01')",
+    }
+    with engine.begin() as connection:
+        for statement in rows.values():
+            connection.execute(text(statement), {"long": long})
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT provenance FROM alerts")).scalar() == long
+    migrate.downgrade(engine, "0001")
+    with engine.connect() as connection:
+        kept = connection.execute(text("SELECT provenance FROM alerts")).scalar()
+    expected = long if empty_database.backend == "sqlite" else long[:200]
+    assert kept == expected
+    migrate.upgrade(engine)
+    assert migrate.current_revision(engine) == "0002"

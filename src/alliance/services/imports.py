@@ -45,14 +45,14 @@ from sqlalchemy.orm import Session
 
 from alliance.instruments.registry import Registry
 from alliance.interop.keys import KEY_COLUMN
-from alliance.interop.report import Problem
 from alliance.interop.sources import SOURCE_FORMATS, Source, SourceFormat, read_source
 from alliance.services import audit
 from alliance.services.access import access_params, require_role, writable_clients
 from alliance.services.clients import CODE
 from alliance.services.context import Actor
-from alliance.services.errors import ImportRejected, Invalid
+from alliance.services.errors import Invalid
 from alliance.services.exchange import fhir_base
+from alliance.services.import_problems import Problems, rejected
 from alliance.services.placement import Placement, may_assign, place_rows
 from alliance.services.submissions import Pending, submit_many
 from alliance.store.models import Administration, Client, User
@@ -96,68 +96,6 @@ class ImportResult:
         if self.skipped:
             parts.append(f"{self.skipped:,} empty row(s) skipped")
         return "; ".join(parts)
-
-
-class Problems:
-    """Problems of rows, each with the line and row of the file it came from."""
-
-    def __init__(self, source: Source) -> None:
-        self.source = source
-        self.items: list[tuple[int, Problem]] = []
-
-    def row(
-        self,
-        i: int,
-        problem: str,
-        column: str,
-        value: object = None,
-        allowed: str | None = None,
-    ) -> None:
-        lines, rows = self.source.lines, self.source.rows
-        self.items.append(
-            (
-                i,
-                Problem(
-                    problem,
-                    row=rows[i] if i < len(rows) else i + 1,
-                    line=lines[i] if i < len(lines) else None,
-                    column=column,
-                    value=None if value is None else str(value),
-                    allowed=allowed,
-                ),
-            )
-        )
-
-    def whole(
-        self, problem: str, column: str, value: object = None, allowed: str | None = None
-    ) -> None:
-        shown = None if value is None else str(value)
-        self.items.append((-1, Problem(problem, column=column, value=shown, allowed=allowed)))
-
-    def __bool__(self) -> bool:
-        return bool(self.items)
-
-    def reject(self) -> ImportRejected:
-        problems = [p for _, p in sorted(self.items, key=lambda t: t[0])]
-        report = self.source.report
-        bad_rows = len({i for i, _ in self.items if i >= 0})
-        message = (
-            f"{report.source}: nothing imported; {len(problems):,} problem(s)"
-            + (f" in {bad_rows:,} row(s)" if bad_rows else "")
-            + f" of {len(self.source.table):,}"
-        )
-        return ImportRejected(message, source=report.source, rows=report.rows, problems=problems)
-
-
-def rejected(source: Source) -> ImportRejected:
-    """The error for a file whose reader found problems."""
-    report = source.report
-    return ImportRejected(
-        report.summary(limit=1).splitlines()[0],
-        source=report.source,
-        rows=report.rows,
-        problems=report.problems,
-    )
 
 
 def import_source(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from sqlalchemy import select
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from alliance.services import audit
 from alliance.services.context import Actor
 from alliance.services.exchange import EPISODE_ALLOWED, episode_label, episode_number, episode_order
+from alliance.services.import_problems import Problems
 from alliance.store.base import utcnow
 from alliance.store.models import Client, Episode, User
 from alliance.store.models import Session as SessionRow
@@ -29,12 +30,6 @@ if TYPE_CHECKING:
 
 CLINICAL = ("clinician", "supervisor")
 CLINICIAN_ALLOWED = "the username of an active clinician or supervisor of this organization"
-
-
-class RowProblems(Protocol):
-    def row(
-        self, i: int, problem: str, column: str, value: object = None, allowed: str | None = None
-    ) -> None: ...
 
 
 @dataclass
@@ -161,7 +156,7 @@ def place_rows(
     db: Session,
     actor: Actor,
     table: pd.DataFrame,
-    problems: RowProblems,
+    problems: Problems,
     *,
     chosen: User | None,
     clients: dict[str, Client | None],

@@ -40,8 +40,7 @@ def downgrade() -> None:
         return
     # the older column holds 200 characters: keep the start of a longer text
     op.execute(
-        "UPDATE alerts SET provenance = substr(provenance, 1, 200) "
-        "WHERE length(provenance) > 200"
+        "UPDATE alerts SET provenance = substr(provenance, 1, 200) WHERE length(provenance) > 200"
     )
     op.alter_column(
         "alerts",

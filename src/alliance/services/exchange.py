@@ -17,6 +17,7 @@ stays in the database (answers are never overwritten) but its correction stands 
 
 from __future__ import annotations
 
+import math
 import re
 from collections import defaultdict
 from collections.abc import Mapping
@@ -202,6 +203,13 @@ def holdings(
         db, wide, registry, organization_id=organization_id, scope=scope, params=params
     )
     return Holdings(wide, scores, records, client_ids)
+
+
+def stored_answer(value: float | None) -> float | int | None:
+    """An answer as the service stores it: whole numbers as integers, as a form sends them."""
+    if value is None or math.isnan(value):  # not answered
+        return None
+    return int(value) if float(value).is_integer() else float(value)
 
 
 def _number(value: object) -> float | None:

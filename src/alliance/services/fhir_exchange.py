@@ -53,6 +53,7 @@ from alliance.services.exchange import (
     episode_number,
     episode_order,
     fhir_base,
+    stored_answer,
 )
 from alliance.store.models import ROLES, Client, Episode
 from alliance.store.models import Session as SessionRow
@@ -181,7 +182,7 @@ def receive_response(
         version=inst.version,
         perspective=record.perspective,
         stance=record.stance,
-        answers=dict(record.answers),
+        answers={k: stored_answer(v) for k, v in record.answers.items()},
         idempotency_key=idempotency_key(record, inst),
         source="api",
         authorized_session=(row, ep, owner),

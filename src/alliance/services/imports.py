@@ -51,9 +51,9 @@ from alliance.services.access import access_params, require_role, writable_clien
 from alliance.services.clients import CODE
 from alliance.services.context import Actor
 from alliance.services.errors import Invalid
-from alliance.services.exchange import fhir_base
+from alliance.services.exchange import fhir_base, stored_answer
 from alliance.services.import_problems import Problems, rejected
-from alliance.services.placement import Placement, may_assign, place_rows
+from alliance.services.placement import ASSIGN_RULE, Placement, may_assign, place_rows
 from alliance.services.submissions import Pending, submit_many
 from alliance.store.models import Administration, Client, User
 
@@ -204,7 +204,7 @@ def _chosen_clinician(
         return None
     if not may_assign(actor, user):
         problems.whole(
-            "only a supervisor may give clients to another clinician, in their team",
+            ASSIGN_RULE,
             "clinician",
             username,
         )
@@ -313,12 +313,6 @@ def _stored(
     return held, signatures
 
 
-def _answer(value: float) -> float | int | None:
-    if np.isnan(value):
-        return None
-    return int(value) if float(value).is_integer() else float(value)
-
-
 def _submit_rows(
     db: Session,
     actor: Actor,
@@ -342,7 +336,7 @@ def _submit_rows(
         if inst.key not in answers_of:
             answers_of[inst.key] = table[list(inst.item_ids)].to_numpy(dtype=np.float64)
         answers = {
-            item: _answer(value)
+            item: stored_answer(value)
             for item, value in zip(inst.item_ids, answers_of[inst.key][i], strict=True)
         }
         place = placement.session_of(i)

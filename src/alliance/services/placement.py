@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 CLINICAL = ("clinician", "supervisor")
 CLINICIAN_ALLOWED = "the username of an active clinician or supervisor of this organization"
+ASSIGN_RULE = "a new client or episode may go to you or, for a supervisor, to the team; not to"
 
 
 @dataclass
@@ -208,7 +209,7 @@ def place_rows(
         elif not may_assign(actor, user):
             problems.row(
                 i,
-                "only a supervisor may give clients to another clinician, in their team",
+                ASSIGN_RULE,
                 "clinician",
                 name,
             )
@@ -233,8 +234,8 @@ def place_rows(
                 for i in rows:
                     problems.row(
                         i,
-                        f"the client has an open episode ({episode_label(len(held))}); close it "
-                        f"before importing a new one",
+                        f"the client's episode {episode_label(len(held))} is open; close it "
+                        "before importing the new episode",
                         "episode",
                         labels[i],
                         allowed=", ".join(episode_label(m) for m in range(1, len(held) + 1)),
@@ -244,11 +245,11 @@ def place_rows(
                 for i in rows:
                     problems.row(
                         i,
-                        f"episode {episode_label(n)} would leave a gap: the client has "
-                        f"{following - 1} episode(s) before it",
+                        f"the client has {following - 1} episode(s) before this one, so it "
+                        "cannot be",
                         "episode",
                         labels[i],
-                        allowed=f"E1 … {episode_label(following)}",
+                        allowed=episode_label(following),
                     )
                 continue
             start = min(dates[i] for i in rows)
@@ -256,8 +257,7 @@ def place_rows(
                 first = min(rows, key=lambda i: dates[i])
                 problems.row(
                     first,
-                    f"episode {episode_label(n)} would start before the episode before it "
-                    f"({previous.isoformat()})",
+                    f"episode {episode_label(n)} would start before the episode before it, on",
                     "date",
                     start.isoformat(),
                     allowed=f"{previous.isoformat()} or later",
@@ -285,7 +285,7 @@ def place_rows(
             if seen.date != dates[i]:
                 problems.row(
                     i,
-                    f"{where} has another date earlier in the file",
+                    f"{where} has another date earlier in the file than",
                     "date",
                     dates[i].isoformat(),
                     allowed=seen.date.isoformat(),
@@ -296,7 +296,7 @@ def place_rows(
             if stored.date != dates[i]:
                 problems.row(
                     i,
-                    f"the database has {where} on another date",
+                    f"{where} has another date in the database than",
                     "date",
                     dates[i].isoformat(),
                     allowed=stored.date.isoformat(),
@@ -306,15 +306,15 @@ def place_rows(
         elif episode.row is not None and episode.row.ended_on is not None:
             problems.row(
                 i,
-                f"{episode_label(episode.number)} is closed "
-                f"(ended {episode.row.ended_on.isoformat()}); no session can be added to it",
+                f"episode {episode_label(episode.number)} was closed on "
+                f"{episode.row.ended_on.isoformat()}, so it cannot get a new session",
                 "session",
                 numbers[i],
             )
         elif episode.row is not None and dates[i] < episode.row.started_on:
             problems.row(
                 i,
-                "a session cannot be before its episode started",
+                "a session cannot be dated before its episode started:",
                 "date",
                 dates[i].isoformat(),
                 allowed=f"{episode.row.started_on.isoformat()} or later",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 
 import pandas as pd
@@ -37,6 +38,15 @@ def test_the_page_shows_counts_and_small_cells_only(
     html = page.text
     assert '<a href="/research" aria-current="page">Research export</a>' in html
     assert "Working Alliance Inventory" in html
+    wai = re.search(
+        r"\(wai-sr\)</span></th>\s*<td class=\"num\">(\d+)</td>\s*<td class=\"num\">(\d+)", html
+    )
+    assert wai is not None and wai.groups() == (
+        "5",
+        "2",
+    )  # 4 of C1-01 (one a prediction), 1 of C2-01
+    gad = re.search(r"\(gad-7\)</span></th>\s*<td class=\"num\">(\d+)</td>", html)
+    assert gad is not None and gad.group(1) == "1"  # the corrected one only
     assert html.count("small cell") >= 5  # two clients: every instrument is a small cell
     for secret in ("C1-01", "C2-01", "2026-09-08"):
         assert secret not in html

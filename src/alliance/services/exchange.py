@@ -100,7 +100,8 @@ class Holdings:
         return len(self.client_ids)
 
 
-def _superseded(organization_id: str) -> Any:
+def superseded(organization_id: str) -> Any:
+    """The ids of the organization's administrations that a correction replaced."""
     return (
         select(Administration.supersedes_id)
         .where(
@@ -143,7 +144,7 @@ def holdings(
         .where(
             scope,
             Client.organization_id == organization_id,
-            Administration.id.not_in(_superseded(organization_id)),
+            Administration.id.not_in(superseded(organization_id)),
         )
         .order_by(
             Client.code,

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fhir.resources.R4B.bundle import Bundle
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, distinct, func, select
 from sqlalchemy.orm import Session
 
 from alliance.instruments.registry import Registry
@@ -41,8 +41,9 @@ from alliance.services.access import (
 )
 from alliance.services.context import Actor
 from alliance.services.errors import Invalid
-from alliance.services.exchange import Holdings, fhir_base, holdings
-from alliance.store.models import Client, ClientContact
+from alliance.services.exchange import Holdings, fhir_base, holdings, superseded
+from alliance.store.models import Administration, Client, ClientContact, Episode
+from alliance.store.models import Session as SessionRow
 
 TableKind = Literal["csv", "parquet"]
 IDENTIFIED_ROLES = ("clinician", "supervisor")
@@ -231,14 +232,44 @@ class Holding:
 
 
 def research_overview(db: Session, actor: Actor, registry: Registry) -> list[Holding]:
-    """What a research export would hold, by instrument (counts only)."""
+    """What a research export would hold, by instrument (counts only, counted in the
+    database)."""
     require_role(actor, *RESEARCH_ROLES)
+    organization_id = _organization(actor)
     scope, params = _scope(actor, research=True)
-    held = holdings(db, registry, organization_id=_organization(actor), scope=scope, params=params)
-    wide = held.administrations
-    out = []
-    for instrument, group in wide.groupby("instrument", sort=True):
-        title = registry.get(str(instrument)).title if str(instrument) in registry else ""
-        out.append(Holding(str(instrument), title, len(group), int(group["client"].nunique())))
-    audit.record(db, actor, "list", "administrations", format="research overview", count=len(wide))
+    rows = db.execute(
+        select(
+            Administration.instrument,
+            func.count(Administration.id),
+            func.count(distinct(Client.id)),
+        )
+        .join(SessionRow, SessionRow.id == Administration.session_id)
+        .join(Episode, Episode.id == SessionRow.episode_id)
+        .join(Client, Client.id == Episode.client_id)
+        .where(
+            scope,
+            Client.organization_id == organization_id,
+            Administration.id.not_in(superseded(organization_id)),
+        )
+        .group_by(Administration.instrument)
+        .order_by(Administration.instrument),
+        params,
+    ).all()
+    out = [
+        Holding(
+            instrument,
+            registry.get(instrument).title if instrument in registry else "",
+            int(n),
+            int(clients),
+        )
+        for instrument, n, clients in rows
+    ]
+    audit.record(
+        db,
+        actor,
+        "list",
+        "administrations",
+        format="research overview",
+        count=sum(h.administrations for h in out),
+    )
     return out

@@ -161,3 +161,14 @@ def test_scores_of_unknown_clients_are_refused(registry: Registry, clinic: pd.Da
         worker.transform(clinic)
     with pytest.raises(RuntimeError, match="fit"):
         Deidentifier().transform(clinic)
+
+
+@pytest.mark.parametrize("date_mode", ["shift", "days"])
+def test_an_empty_table_gives_an_empty_export(
+    registry: Registry, clinic: pd.DataFrame, date_mode: str
+) -> None:
+    empty = clinic.iloc[0:0]
+    export = deidentify(empty, scores_long(empty, registry), date_mode=date_mode)  # type: ignore[arg-type]
+    assert export.administrations.empty and export.scores is not None and export.scores.empty
+    assert ("day" in export.administrations.columns) == (date_mode == "days")
+    assert export.summary.clients == 0

@@ -292,3 +292,27 @@ def test_a_bundle_with_one_bad_response_imports_nothing(
     assert back == [] and report.rows == 3 and len(report.problems) == 1
     assert report.problems[0].problem.startswith("entry[")
     assert report.problems[0].allowed == "a number from 0 to 10"
+
+
+def test_a_prediction_of_a_client_only_form_round_trips(registry: Registry) -> None:
+    prediction = Administration(
+        client="C001",
+        episode="E1",
+        session=1,
+        date=dt.date(2026, 9, 3),
+        instrument="wai-sr",
+        version="1.0",
+        perspective="clinician",
+        stance="prediction",
+        answers={f"item_{i}": 4 for i in range(1, 13)},
+    )
+    inst = registry.get("wai-sr")
+    text = fhir.to_json(fhir.questionnaire_response(prediction, inst))
+    assert parse_questionnaire_response(text, registry) == prediction
+    data = json.loads(text)
+    for ext in data["extension"]:
+        if ext["url"].endswith("/perspective"):
+            ext["valueCode"] = "client"
+    with pytest.raises(RejectedImportError) as caught:
+        parse_questionnaire_response(data, registry)
+    assert [(p.value, p.allowed) for p in caught.value.report.problems] == [("client", "clinician")]

@@ -95,6 +95,54 @@ def test_a_prediction_must_be_the_clinicians(registry: Registry, administrations
     assert [(p.row, p.column, p.allowed) for p in problems] == [(6, "perspective", "clinician")]
 
 
+def test_a_prediction_fills_the_clients_form(registry: Registry) -> None:
+    """The WAI-SR has only a client form; the clinician's prediction of it is stored with the
+    perspective ``clinician`` (as the clinic service and the simulator write it)."""
+    answers = {f"item_{i}": 4 for i in range(1, 13)}
+    prediction = Administration(
+        client="C001",
+        episode="E1",
+        session=1,
+        date=dt.date(2026, 9, 3),
+        instrument="wai-sr",
+        version="1.0",
+        perspective="clinician",
+        stance="prediction",
+        answers=answers,
+    )
+    clean, problems = check_wide(to_wide([prediction]), registry)
+    assert problems == []
+    assert from_wide(clean, registry) == [prediction]
+    own = dataclasses.replace(prediction, stance="self")
+    _, problems = check_wide(to_wide([own]), registry)
+    assert [(p.column, p.value, p.allowed) for p in problems] == [
+        ("perspective", "clinician", "client")
+    ]
+
+
+def test_a_prediction_needs_a_client_form(registry: Registry) -> None:
+    table = to_wide(
+        [
+            Administration(
+                client="C001",
+                episode="E1",
+                session=1,
+                date=dt.date(2026, 9, 3),
+                instrument="wai-sr",
+                version="1.0",
+                perspective="clinician",
+                stance="prediction",
+                answers={f"item_{i}": 4 for i in range(1, 13)},
+            )
+        ]
+    )
+    site = registry.get("wai-sr").model_copy(update={"perspectives": ("clinician",)})
+    _, problems = check_wide(table, Registry([site]))
+    assert [(p.column, p.problem) for p in problems] == [
+        ("stance", "wai-sr has no client form to predict")
+    ]
+
+
 def test_repeated_rows_and_ids_are_refused(registry: Registry, administrations: list) -> None:
     table = text_table(administrations)
     table = pd.concat([table, table.iloc[[0]]], ignore_index=True)

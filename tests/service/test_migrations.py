@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import column, insert, inspect, select, table
+from sqlalchemy import column, insert, inspect, select, table, text
 
 from alliance.store import migrate
 from alliance.store.audit import CHAINS, GENESIS, AuditHead
@@ -99,3 +99,35 @@ def test_0002_adds_quiz_results_and_the_supervisor_setting_and_removes_them(
     with engine.connect() as connection:
         names = connection.execute(select(organizations.c.name)).scalars().all()
     assert names == ["Before 0002"]  # the downgrade kept the organization
+
+
+def test_0003_stores_long_alert_provenance_and_downgrades(empty_database: Database) -> None:
+    """An alert's sources may run past 200 characters (the CORE-10 risk item's do); before
+    0003 PostgreSQL refused such an alert, so the risk answer could not be stored."""
+    engine = empty_database.engine
+    migrate.upgrade(engine)
+    long = "published: " + "a source, " * 40
+    rows = {
+        "organizations": "INSERT INTO organizations (id, name, terms, feedback_config, "
+        "enabled_instruments, created_at) VALUES ('o', 'O', '{}', '{}', '[]', '2026-01-01')",
+        "users": "INSERT INTO users (id, organization_id, username, display_name, role, active, "
+        "created_at) VALUES ('u', 'o', 'u', 'U', 'clinician', true, '2026-01-01')",
+        "clients": "INSERT INTO clients (id, organization_id, code, clinician_id, language, "
+        "created_at) VALUES ('c', 'o', 'C', 'u', 'en', '2026-01-01')",
+        "alerts": "INSERT INTO alerts (id, organization_id, client_id, key, rule, priority, "
+        "reason, next_steps, numbers, provenance, state, created_at, updated_at) VALUES "
+        "('a', 'o', 'c', 'k', 'risk_item', 'urgent', 'r', '[]', '{}', :long, 'open', "
+        "'2026-01-01', '2026-01-01')",
+    }
+    with engine.begin() as connection:
+        for statement in rows.values():
+            connection.execute(text(statement), {"long": long})
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT provenance FROM alerts")).scalar() == long
+    migrate.downgrade(engine, "0002")
+    with engine.connect() as connection:
+        kept = connection.execute(text("SELECT provenance FROM alerts")).scalar()
+    expected = long if empty_database.backend == "sqlite" else long[:200]
+    assert kept == expected
+    migrate.upgrade(engine)
+    assert migrate.current_revision(engine) == "0003"

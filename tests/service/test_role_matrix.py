@@ -31,6 +31,7 @@ class Route:
     expected: dict[str, int]
     body: Callable[[World, str], dict[str, Any]] | None = None
     setup: Callable[[TestClient, World], dict[str, Any]] | None = None
+    files: Callable[[World, str], dict[str, Any]] | None = None
 
 
 def only(owner: int, **others: int) -> dict[str, int]:
@@ -75,6 +76,23 @@ def _answers(who: str) -> dict[str, Any]:
         "idempotency_key": f"q-{who}",
     }
 
+
+CLINICAL_200 = {"c1": 200, "c2": 200, "c3": 200, "s1": 200, "b1": 200}
+NOT_CLINICAL_403 = {"r1": 403, "a1": 403, "ba": 403}
+RESPONSE = {
+    "resourceType": "QuestionnaireResponse",
+    "status": "completed",
+    "questionnaire": "http://testserver/api/v1/fhir/Questionnaire/gad-7|1.0",
+    "authored": "2026-09-08",
+    "item": [{"linkId": f"item_{i}", "answer": [{"valueInteger": 1}]} for i in range(1, 8)],
+}
+IMPORT = (
+    "client,episode,session,date,instrument,version,perspective,"
+    + ",".join(f"item_{i}" for i in range(1, 8))
+    + "\nC1-01,E1,1,2026-09-08,gad-7,1.0,client,"
+    + ",".join(["2"] * 7)
+    + "\n"
+)
 
 ROUTES = [
     Route("read client", "GET", lambda w, s: f"{API}/clients/{w.clients['c1']}", only(200, s1=200)),
@@ -252,6 +270,46 @@ ROUTES = [
         lambda w, s: f"{API}/audit/verify",
         {"a1": 200, "ba": 200, "s1": 403, "c1": 403, "c2": 403, "c3": 403, "r1": 403, "b1": 403},
     ),
+    Route(
+        "client's FHIR bundle",
+        "GET",
+        lambda w, s: f"{API}/clients/{w.clients['c1']}/fhir",
+        only(200, s1=200, r1=403, a1=403, ba=403),
+    ),
+    Route(
+        "export tables",
+        "GET",
+        lambda w, s: f"{API}/exports/tables",
+        CLINICAL_200 | NOT_CLINICAL_403,
+    ),
+    Route(
+        "research export",
+        "POST",
+        lambda w, s: f"{API}/exports/research",
+        CLINICAL_200 | {"r1": 200, "a1": 403, "ba": 403},
+        body=lambda w, who: {"date_mode": "days"},
+    ),
+    Route(
+        "import a file",
+        "POST",
+        lambda w, s: f"{API}/imports",
+        # C1-01 is c1's; in organization B the same code is a new client of b1's
+        {"c1": 200, "c2": 422, "c3": 422, "s1": 422, "b1": 200} | NOT_CLINICAL_403,
+        files=lambda w, who: {"file": ("visits.csv", IMPORT.encode())},
+    ),
+    Route(
+        "FHIR Questionnaire",
+        "GET",
+        lambda w, s: f"{API}/fhir/Questionnaire/wai-sr",
+        CLINICAL_200 | {"r1": 200, "a1": 200, "ba": 200},
+    ),
+    Route(
+        "FHIR QuestionnaireResponse",
+        "POST",
+        lambda w, s: f"{API}/fhir/QuestionnaireResponse?session_id={w.sessions['c1']}",
+        only(201, r1=403, a1=403, ba=403),
+        body=lambda w, who: RESPONSE,
+    ),
 ]
 
 
@@ -267,6 +325,7 @@ def test_route_by_role(api: TestClient, world: World, route: Route) -> None:
             route.path(world, state),
             headers=world[who].headers,
             json=route.body(world, who) if route.body else None,
+            files=route.files(world, who) if route.files else None,
         )
         got[who] = response.status_code
         if response.status_code == 404:

@@ -7,6 +7,7 @@ import typer
 from alliance.cli import (
     analyze,
     clinic,
+    exchange,
     instruments,
     interop,
     learn,
@@ -34,6 +35,7 @@ app.add_typer(clinic.org_app, name="org")
 app.add_typer(clinic.user_app, name="user")
 app.add_typer(clinic.audit_app, name="audit")
 interop.register(app)
+exchange.register(app)
 app.command("analyze")(analyze.analyze_command)
 app.command("simulate")(simulate.simulate_command)
 

@@ -74,6 +74,9 @@ def _session(database: str | None) -> Iterator[Session]:
             yield db
 
 
+database_session = _session  # for the other service commands (export, import)
+
+
 def init_command(database: DatabaseOption = None) -> None:
     """Create the database, or migrate it to the current schema."""
     settings = _settings(database)

@@ -15,5 +15,6 @@ authorization, audit and storage.
   :mod:`~alliance.interop.columns` — the checks' building blocks, reading cells from pandas
   frames or Arrow tables;
 - :mod:`~alliance.interop.report` — the import report; :mod:`~alliance.interop.keys` — the
-  idempotency key of an imported administration.
+  idempotency key of an imported administration; :mod:`~alliance.interop.sources` — any
+  importable file read into the clean wide table, each row with its line.
 """

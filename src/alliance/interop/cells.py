@@ -213,21 +213,35 @@ class Identity:
         return rows if len(self.pairs) == 1 else rows[self.groups[rows] == group]
 
     def check_group(self, inst: Instrument, group: int, found: Found) -> None:
-        """Perspective and stance against the instrument of one group of rows."""
-        perspective = self.text["perspective"]
+        """Perspective and stance against the instrument of one group of rows.
+
+        A rater's own rating uses one of the instrument's perspectives; a prediction is the
+        clinician's guess at the client's answers, so it fills the client's form with the
+        perspective ``clinician`` (as the clinic service stores it), whatever perspectives
+        the instrument has."""
+        perspective, stance = self.text["perspective"], self.text["stance"]
+        outside = perspective.rows_in(inst.perspectives, inside=False)
+        own = self._in_group(outside[~stance.isin(["prediction"], outside)], group)
         found.cells(
-            self._in_group(perspective.rows_in(inst.perspectives, inside=False), group),
+            own,
             f"not a perspective of {inst.id}",
             "perspective",
             allowed=", ".join(inst.perspectives),
         )
-        predicted = self._in_group(self.text["stance"].rows_in(["prediction"]), group)
+        predicted = self._in_group(stance.rows_in(["prediction"]), group)
         found.cells(
             predicted[~perspective.isin(["clinician"], predicted)],
             "a prediction is made by the clinician; perspective is",
             "perspective",
             allowed="clinician",
         )
+        if "client" not in inst.perspectives:
+            found.cells(
+                predicted,
+                f"{inst.id} has no client form to predict",
+                "stance",
+                allowed="self",
+            )
 
 
 def check_identity(table: Cells, found: Found, stances: Sequence[str]) -> Identity:

@@ -193,7 +193,9 @@ class Deidentifier:
             shift = _by_unique(clients, self.offset)
             out["date"] = dates + pd.to_timedelta(shift, unit="D")
         else:
-            starts = pd.Series([self.starts_[p] for p in pairs], index=out.index)
+            starts = pd.Series(
+                [self.starts_[p] for p in pairs], index=out.index, dtype="datetime64[ns]"
+            )
             position = list(out.columns).index("date")
             out.insert(position, "day", (dates - starts).dt.days.astype("int64"))
             out = out.drop(columns=["date"])

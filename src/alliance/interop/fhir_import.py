@@ -220,15 +220,28 @@ def _parse(
     answers: dict[str, float | None] = {}
     perspective = fields.get("perspective")
     if inst is not None:
-        if perspective is None and len(inst.perspectives) == 1:
-            perspective = inst.perspectives[0]
-        if perspective not in inst.perspectives:
-            bad(
-                f"not a perspective of {inst.id}",
-                "extension(perspective)",
-                perspective,
-                ", ".join(inst.perspectives),
-            )
+        if stance == "prediction":
+            # the clinician's guess at the client's answers, on the client's form
+            perspective = perspective or "clinician"
+            if perspective != "clinician":
+                bad(
+                    "a prediction is made by the clinician; perspective is",
+                    "extension(perspective)",
+                    perspective,
+                    "clinician",
+                )
+            if "client" not in inst.perspectives:
+                bad(f"{inst.id} has no client form to predict", "extension(stance)", stance, "self")
+        else:
+            if perspective is None and len(inst.perspectives) == 1:
+                perspective = inst.perspectives[0]
+            if perspective not in inst.perspectives:
+                bad(
+                    f"not a perspective of {inst.id}",
+                    "extension(perspective)",
+                    perspective,
+                    ", ".join(inst.perspectives),
+                )
         answers = _answers(response, inst, base_url, bad)
     if problems or inst is None or date is None:
         return None, problems

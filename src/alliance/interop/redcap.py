@@ -272,7 +272,8 @@ def read_records(
 
     Rows where every item field is empty (other instruments or events of the project) are
     skipped and counted. Problems name the REDCap field and the line of the file; any problem
-    means nothing is imported.
+    means nothing is imported. The clean table's index is the 0-based data row of the export
+    each record came from (its CSV line is the index + 2).
     """
     plan = mapping if isinstance(mapping, RecordsMapping) else load_mapping(mapping)
     name = str(source) if isinstance(source, Path) else "data frame"
@@ -323,6 +324,7 @@ def read_records(
     if report.problems:
         return clean.iloc[0:0], report
     report.imported = len(clean)
+    clean.index = pd.Index(kept, dtype=np.int64)  # the export's data row of each record
     return clean, report
 
 

@@ -9,8 +9,9 @@ copies race each other.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -19,7 +20,13 @@ from sqlalchemy.orm import Session
 
 from alliance.instruments.model import Instrument
 from alliance.instruments.registry import Registry
-from alliance.instruments.scoring import SCORING_VERSION, AnswerError, Scores, score_answers
+from alliance.instruments.scoring import (
+    SCORING_VERSION,
+    AnswerError,
+    ScaleScores,
+    Scores,
+    score_answers,
+)
 from alliance.services import audit
 from alliance.services.access import access_params, session_for, visible_clients
 from alliance.services.alerting import raise_alert
@@ -107,7 +114,8 @@ def _plain(value: object) -> object:
     return value.item() if hasattr(value, "item") else value  # numpy scalars
 
 
-def _check_form(inst: Instrument, perspective: str, stance: str) -> None:
+def check_form(inst: Instrument, perspective: str, stance: str) -> None:
+    """The perspective and stance a form of ``inst`` may be filled from."""
     if stance not in STANCES:
         raise Invalid("unknown stance", field="stance", value=stance, allowed=", ".join(STANCES))
     if stance == "prediction":
@@ -157,7 +165,7 @@ def submit_administration(
         )
     session, episode, client = authorized_session or session_for(db, actor, session_id, write=True)
     inst = resolve_instrument(registry, instrument, version)
-    _check_form(inst, perspective, stance)
+    check_form(inst, perspective, stance)
     clean, scores = check_answers(inst, answers)
 
     existing = db.scalar(
@@ -218,25 +226,11 @@ def submit_administration(
         )
     row = Administration(**values)  # as stored; for the answer and the alerts
 
-    stored = [
-        Score(
-            administration_id=row.id,
-            scale=scale_id,
-            value=None if math.isnan(s.values[0]) else float(s.values[0]),
-            band=s.band_ids()[0],
-            answered=int(s.answered[0]),
-            scoring_version=SCORING_VERSION,
-        )
-        for scale_id, s in scores.scales.items()
-    ]
+    stored = [Score(**v) for v in score_values(row.id, scores, 0)]
     db.add_all(stored)
-    risk_items = (
-        [item.id for item, hit in zip(inst.risk_items, scores.risk[0], strict=True) if hit]
-        if scores.risk is not None
-        else []
-    )
+    risk_items = risk_items_of(inst, scores, 0)
     if risk_items:
-        _raise_risk_alert(
+        raise_risk_alert(
             db,
             row,
             inst,
@@ -260,16 +254,54 @@ def submit_administration(
     return Submission(row, stored, True, client.id, dict(scores.refused), risk_items)
 
 
-def _insert_once(db: Session, values: Mapping[str, object]) -> bool:
-    """Insert unless the idempotency key exists (one statement, no savepoint)."""
+def score_values(administration_id: str, scores: Scores, row: int) -> list[dict[str, Any]]:
+    """The stored scores of row ``row`` of ``scores`` (every computed scale; an empty one
+    with no value)."""
+    return [
+        {
+            "administration_id": administration_id,
+            "scale": scale_id,
+            "value": None if math.isnan(s.values[row]) else float(s.values[row]),
+            "band": _band(s, row),
+            "answered": int(s.answered[row]),
+            "scoring_version": SCORING_VERSION,
+        }
+        for scale_id, s in scores.scales.items()
+    ]
+
+
+def _band(scale: ScaleScores, row: int) -> str | None:
+    """The band id of one row (as ``ScaleScores.band_ids()`` gives it, without building the
+    whole column for every row of a batch)."""
+    if scale.band is None or scale.scale.bands is None or scale.band[row] < 0:
+        return None
+    return scale.scale.bands.bands[int(scale.band[row])].id
+
+
+def risk_items_of(inst: Instrument, scores: Scores, row: int) -> list[str]:
+    """The risk items answered at or above their threshold in row ``row``."""
+    if scores.risk is None:
+        return []
+    return [item.id for item, hit in zip(inst.risk_items, scores.risk[row], strict=True) if hit]
+
+
+def insert_new(db: Session, rows: Sequence[Mapping[str, object]]) -> set[str]:
+    """Insert the administrations whose idempotency key the organization does not hold yet
+    (one statement, no savepoint); return the ids inserted."""
+    if not rows:
+        return set()
     insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = (
         insert(Administration)
-        .values(**values)
         .on_conflict_do_nothing(index_elements=["organization_id", "idempotency_key"])
         .returning(Administration.id)
     )
-    return db.execute(statement).scalar() is not None
+    return set(db.scalars(statement, list(rows)))  # one cached statement, batched
+
+
+def _insert_once(db: Session, values: Mapping[str, object]) -> bool:
+    """Insert unless the idempotency key exists."""
+    return bool(insert_new(db, [values]))
 
 
 def _replay(
@@ -300,7 +332,7 @@ def _replay(
     return Submission(existing, stored, False)
 
 
-def _raise_risk_alert(
+def raise_risk_alert(
     db: Session,
     row: Administration,
     inst: Instrument,

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from alliance.interop.report import Problem
+
 
 class ServiceError(Exception):
     """Base class: ``code`` is a stable machine-readable name, the message is for people."""
@@ -76,3 +80,39 @@ class RateLimited(ServiceError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class ImportRejected(Invalid):
+    """An import with problems: nothing was stored. ``problems`` lists every bad row (line,
+    row, column, value, allowed values) so that the file can be fixed in one pass."""
+
+    code = "import_rejected"
+
+    def __init__(
+        self, message: str, *, source: str, rows: int, problems: Sequence[Problem]
+    ) -> None:
+        super().__init__(message)
+        self.source = source
+        self.rows = rows
+        self.problems = list(problems)
+
+    def as_dict(self) -> dict[str, object]:
+        body = super().as_dict()
+        body["source"] = self.source
+        body["rows"] = self.rows
+        body["problems"] = [
+            {
+                key: value
+                for key, value in (
+                    ("line", p.line),
+                    ("row", p.row),
+                    ("column", p.column),
+                    ("value", p.value),
+                    ("allowed", p.allowed),
+                    ("problem", p.problem),
+                )
+                if value is not None
+            }
+            for p in self.problems
+        ]
+        return body

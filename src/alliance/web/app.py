@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from alliance.config import Settings
 from alliance.services.errors import RateLimited, ServiceError
-from alliance.web.api import alerts, auth, clinical, learning, links, meta, people
+from alliance.web.api import alerts, auth, clinical, exchange, learning, links, meta, people
 from alliance.web.clinic import Clinic
 from alliance.web.pages import admin as page_admin
 from alliance.web.pages import alert_rules as page_alert_rules
@@ -22,6 +22,7 @@ from alliance.web.pages import clinic as page_clinic
 from alliance.web.pages import forms as page_forms
 from alliance.web.pages import learn as page_learn
 from alliance.web.pages import reports as page_reports
+from alliance.web.pages import research as page_research
 from alliance.web.pages import team as page_team
 from alliance.web.pages.common import LoginRequired, login_redirect, render
 from alliance.web.security import SecurityHeaders
@@ -42,7 +43,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         redoc_url=None,
     )
     app.state.clinic = clinic
-    for module in (auth, people, clinical, alerts, links, learning, meta):
+    for module in (auth, people, clinical, alerts, links, learning, meta, exchange):
         app.include_router(module.router, prefix=API_PREFIX)
     for page_module in (
         page_auth,
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         page_team,
         page_reports,
         page_learn,
+        page_research,
     ):
         app.include_router(page_module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

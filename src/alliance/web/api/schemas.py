@@ -294,3 +294,35 @@ class TimelinePublic(BaseModel):
     clinician: UserPublic
     episodes: list[TimelineEpisode]
     alerts: list[AlertPublic]
+
+
+class ResearchExportIn(_In):
+    date_mode: Literal["shift", "days"] = Field(
+        default="shift",
+        description="shift: each client's dates move by a secret offset; days: days since the "
+        "episode's start replace dates.",
+    )
+    min_cell: int = Field(
+        default=5, ge=1, le=1000, description="Cells with fewer clients are listed."
+    )
+    study_key: str | None = Field(
+        default=None,
+        min_length=16,
+        max_length=500,
+        description="A study's secret: the same key gives the same pseudonyms in every export. "
+        "Without it pseudonyms cannot be linked across exports.",
+    )
+
+
+class ImportOut(BaseModel):
+    source: str
+    format: str
+    rows: int
+    stored: int
+    already_stored: int
+    clients_created: int
+    episodes_created: int
+    sessions_created: int
+    risk_alerts: int
+    skipped: int
+    summary: str

@@ -1,0 +1,236 @@
+"""Exports from and imports into the clinic's database: ``alliance export fhir | tables |
+research`` and ``alliance import``. The command line acts for the installation on the
+organization it names; every export and import writes its audit events."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from alliance.cli.clinic import DatabaseOption, database_session
+from alliance.cli.common import DefinitionsOption, err, fail, load_registry, out
+from alliance.config import Settings
+from alliance.interop import fhir
+from alliance.interop.sources import SOURCE_FORMATS
+from alliance.services import clients, exports, imports, people
+from alliance.services.analysis import refresh_alerts
+from alliance.services.context import Actor
+from alliance.services.errors import ImportRejected, ServiceError
+
+export_app = typer.Typer(
+    help="Exports from the clinic's database (FHIR, tables, research).", no_args_is_help=True
+)
+
+OrgOption = Annotated[str, typer.Option("--org", help="The organization's name.")]
+OutputOption = Annotated[Path, typer.Option("-o", "--output", dir_okay=False, help="Write here.")]
+BaseUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--base-url",
+        envvar="ALLIANCE_BASE_URL",
+        help="The service's public address; FHIR canonical URLs are <base-url>/api/v1/fhir/….",
+    ),
+]
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``alliance export …`` and ``alliance import`` to the ``alliance`` app."""
+    app.add_typer(export_app, name="export")
+    app.command("import")(import_command)
+
+
+def _base(base_url: str | None) -> str:
+    return base_url or Settings().base_url
+
+
+def _free(*paths: Path) -> None:
+    for path in paths:
+        if path.exists():
+            fail(f"{path} exists; choose another name or remove it first")
+
+
+def _service_failure(exc: ServiceError) -> None:
+    fail(f"{exc.field + ': ' if exc.field else ''}{exc.message}")
+
+
+@export_app.command("fhir")
+def export_fhir(
+    client: Annotated[str, typer.Option(help="The client's code.")],
+    organization: OrgOption,
+    output: OutputOption,
+    contact: Annotated[
+        bool, typer.Option(help="Add the client's name and contact details to the Patient.")
+    ] = False,
+    base_url: BaseUrlOption = None,
+    database: DatabaseOption = None,
+    definitions: DefinitionsOption = None,
+) -> None:
+    """Write a client's whole record as a FHIR R4 Bundle (JSON)."""
+    registry = load_registry(definitions)
+    _free(output)
+    with database_session(database) as db:
+        try:
+            org = people.organization_named(db, organization)
+            actor = Actor.system(org.id)
+            found = clients.find_client(db, actor, client)
+            bundle = exports.client_bundle(
+                db, actor, registry, found.id, base_url=_base(base_url), contact=contact
+            )
+        except ServiceError as exc:
+            _service_failure(exc)
+        output.write_text(fhir.to_json(bundle) + "\n", encoding="utf-8")
+        db.commit()
+    kinds = [e.resource.get_resource_type() for e in bundle.entry or [] if e.resource]
+    responses = kinds.count("QuestionnaireResponse")
+    out.print(
+        f"Wrote the record of {client} ({responses} administrations) to {output}", soft_wrap=True
+    )
+
+
+@export_app.command("tables")
+def export_tables(
+    organization: OrgOption,
+    output: Annotated[
+        Path,
+        typer.Option(
+            "-o",
+            "--output",
+            dir_okay=False,
+            help="The administrations table (.csv or .parquet); the scores go beside it.",
+        ),
+    ],
+    database: DatabaseOption = None,
+    definitions: DefinitionsOption = None,
+) -> None:
+    """Write the organization's current administrations (wide, one row each) and scores
+    (tidy long, <name>.scores.csv), each with its codebook."""
+    registry = load_registry(definitions)
+    if output.suffix.lower() not in (".csv", ".parquet"):
+        fail(f"{output}: use a .csv or .parquet file name")
+    scores = output.with_name(f"{output.stem}.scores{output.suffix}")
+    _free(output, scores)
+    with database_session(database) as db:
+        try:
+            org = people.organization_named(db, organization)
+            held = exports.export_holdings(db, Actor.system(org.id), registry)
+        except ServiceError as exc:
+            _service_failure(exc)
+        written = exports.write_tables(held, output, registry)
+        db.commit()
+    out.print(
+        f"Wrote {len(held.records):,} administrations of {held.clients:,} clients and "
+        f"{len(held.scores):,} scores: {', '.join(p.name for p in written)}",
+        soft_wrap=True,
+    )
+
+
+@export_app.command("research")
+def export_research(
+    organization: OrgOption,
+    output: Annotated[
+        Path, typer.Option("-o", "--output", dir_okay=False, help="The zip file to write.")
+    ],
+    study_key_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="A file holding the study's secret key, to link exports.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    date_mode: Annotated[str, typer.Option(help="shift (per-client offset) or days.")] = "shift",
+    min_cell: Annotated[int, typer.Option(help="Report cells with fewer clients.")] = 5,
+    database: DatabaseOption = None,
+    definitions: DefinitionsOption = None,
+) -> None:
+    """Write the de-identified research export of the organization: a zip of CSV tables,
+    codebooks and a summary listing the dropped columns and the small cells."""
+    registry = load_registry(definitions)
+    _free(output)
+    key = study_key_file.read_text(encoding="utf-8").strip() if study_key_file else None
+    with database_session(database) as db:
+        try:
+            org = people.organization_named(db, organization)
+            export = exports.research_export(
+                db,
+                Actor.system(org.id),
+                registry,
+                study_key=key,
+                date_mode=date_mode,
+                min_cell=min_cell,
+            )
+        except ServiceError as exc:
+            _service_failure(exc)
+        output.write_bytes(exports.research_zip(export, registry))
+        db.commit()
+    summary = export.summary
+    out.print(
+        f"Wrote {len(export.administrations):,} de-identified administrations of "
+        f"{summary.clients:,} clients to {output}; {len(summary.small_cells)} small cell(s) "
+        "listed in research.summary.json",
+        soft_wrap=True,
+    )
+
+
+def import_command(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV, Parquet, REDCap export or FHIR JSON.", exists=True, dir_okay=False
+        ),
+    ],
+    organization: OrgOption,
+    format: Annotated[str, typer.Option("--format", help=" | ".join(SOURCE_FORMATS))] = "auto",
+    mapping: Annotated[
+        Path | None,
+        typer.Option(help="REDCap mapping file (YAML).", exists=True, dir_okay=False),
+    ] = None,
+    clinician: Annotated[
+        str | None,
+        typer.Option(
+            help="Username of the clinician new clients and episodes go to (default: the "
+            "clinician each row names)."
+        ),
+    ] = None,
+    base_url: BaseUrlOption = None,
+    database: DatabaseOption = None,
+    definitions: DefinitionsOption = None,
+) -> None:
+    """Import administrations into the organization, all or nothing: a file with any bad row
+    stores nothing and every problem is listed. Clients, episodes and sessions are created
+    as needed; answers are scored and risk answers alerted as for any submission; importing
+    the same file again stores nothing twice."""
+    registry = load_registry(definitions)
+    with database_session(database) as db:
+        try:
+            org = people.organization_named(db, organization)
+            _, result = imports.import_file(
+                db,
+                Actor.system(org.id),
+                registry,
+                file,
+                format=format,
+                mapping=mapping,
+                base_url=_base(base_url),
+                name=file.name,
+                clinician=clinician,
+            )
+        except ImportRejected as exc:
+            db.rollback()
+            lines = [exc.message, *(f"  {p}" for p in exc.problems[:100])]
+            if len(exc.problems) > 100:
+                lines.append(f"  … {len(exc.problems) - 100:,} more")
+            fail("\n".join(lines))
+        except ServiceError as exc:
+            db.rollback()
+            _service_failure(exc)
+        db.commit()
+        opened = 0
+        for client_id in result.client_ids:
+            opened += refresh_alerts(db, registry, client_id)
+            db.commit()
+    err.print(result.summary(), soft_wrap=True)
+    if opened:
+        err.print(f"{opened:,} alert(s) opened by the analysis of the imported ratings")

@@ -1,0 +1,275 @@
+"""Exports from the clinic's database: a client's record as a FHIR Bundle, the
+organization's tables (wide administrations and tidy long scores, with codebooks), and the
+de-identified research export.
+
+Who may take what (``services/access.py``):
+
+- **clinicians and supervisors** — identified exports (FHIR, tables) of the clients they may
+  see (a supervisor: the team's), and the research export of the same clients;
+- **researchers** — the research export only, of the whole organization: pseudonyms instead
+  of codes, shifted dates, no free text, small cells listed;
+- **admins** — none: they manage users and settings, not client records;
+- the **installation** (the command line) — anything of the organization it names.
+
+Every export writes an audit event naming what left and for how many clients.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from fhir.resources.R4B.bundle import Bundle
+from sqlalchemy import ColumnElement, distinct, func, select
+from sqlalchemy.orm import Session
+
+from alliance.instruments.registry import Registry
+from alliance.instruments.wording import Wording
+from alliance.interop import fhir
+from alliance.interop.deidentify import DateMode, ResearchExport, deidentify
+from alliance.interop.tabular import write_administrations, write_research, write_scores
+from alliance.services import audit
+from alliance.services.access import (
+    access_params,
+    client_for,
+    require_role,
+    visible_clients,
+)
+from alliance.services.context import Actor
+from alliance.services.errors import Invalid
+from alliance.services.exchange import Holdings, fhir_base, holdings, superseded
+from alliance.store.models import Administration, Client, ClientContact, Episode
+from alliance.store.models import Session as SessionRow
+
+TableKind = Literal["csv", "parquet"]
+IDENTIFIED_ROLES = ("clinician", "supervisor")
+RESEARCH_ROLES = ("researcher", "clinician", "supervisor")
+DATE_MODES = ("shift", "days")
+
+
+def _organization(actor: Actor) -> str:
+    if actor.organization_id is None:
+        raise Invalid("no organization given", field="organization")
+    return actor.organization_id
+
+
+def client_bundle(
+    db: Session,
+    actor: Actor,
+    registry: Registry,
+    client_id: str,
+    *,
+    base_url: str,
+    contact: bool = False,
+    wordings: dict[str, Wording] | None = None,
+) -> Bundle:
+    """The client's whole record (current administrations with their score Observations)
+    as a FHIR ``collection`` Bundle. The Patient carries only the client code unless
+    ``contact`` is asked for, which only the client's own clinicians may do."""
+    require_role(actor, *IDENTIFIED_ROLES)
+    client = client_for(db, actor, client_id, write=contact)
+    scope = Client.id == client.id
+    held = holdings(db, registry, organization_id=client.organization_id, scope=scope, params={})
+    identifying = _patient_contact(db.get(ClientContact, client.id)) if contact else None
+    resource = fhir.bundle(
+        client.code,
+        held.records,
+        registry,
+        identifying=identifying,
+        wordings=wordings,
+        base_url=fhir_base(base_url),
+    )
+    if contact:
+        audit.record(db, actor, "read", "client_contact", client.id)
+    audit.record(
+        db,
+        actor,
+        "export",
+        "client",
+        client.id,
+        format="fhir",
+        administrations=len(held.records),
+        contact=contact,
+    )
+    return resource
+
+
+def _patient_contact(contact: ClientContact | None) -> dict[str, Any] | None:
+    if contact is None:
+        return None
+    elements: dict[str, Any] = {}
+    if contact.name:
+        elements["name"] = [{"text": contact.name}]
+    telecom = [
+        {"system": system, "value": value}
+        for system, value in (("email", contact.email), ("phone", contact.phone))
+        if value
+    ]
+    if telecom:
+        elements["telecom"] = telecom
+    return elements or None
+
+
+def _scope(actor: Actor, *, research: bool) -> tuple[ColumnElement[bool], dict[str, Any]]:
+    """The clients an export covers: the organization for a researcher's research export,
+    otherwise the clients the actor may see."""
+    if research and actor.role == "researcher":
+        return Client.organization_id == _organization(actor), {}
+    return visible_clients(actor), access_params(actor)
+
+
+def export_holdings(db: Session, actor: Actor, registry: Registry) -> Holdings:
+    """The identified tables: current administrations (wide) and stored scores (tidy) of
+    every client the actor may see."""
+    require_role(actor, *IDENTIFIED_ROLES)
+    scope, params = _scope(actor, research=False)
+    held = holdings(db, registry, organization_id=_organization(actor), scope=scope, params=params)
+    audit.record(
+        db,
+        actor,
+        "export",
+        "administrations",
+        format="tables",
+        administrations=len(held.records),
+        clients=held.client_ids,
+    )
+    return held
+
+
+def write_tables(held: Holdings, path: Path, registry: Registry) -> list[Path]:
+    """Write the administrations at ``path`` (.csv or .parquet) and the scores at
+    ``<name>.scores<suffix>``, each with its codebook; return every file written."""
+    scores = path.with_name(f"{path.stem}.scores{path.suffix}")
+    books = [
+        write_administrations(held.administrations, path, registry),
+        write_scores(held.scores, scores, registry),
+    ]
+    return [path, books[0], scores, books[1]]
+
+
+def tables_zip(held: Holdings, registry: Registry, *, kind: TableKind = "csv") -> bytes:
+    """The identified tables as a zip: ``administrations.<kind>``, ``administrations.scores.<kind>``
+    and their codebooks."""
+    if kind not in ("csv", "parquet"):
+        raise Invalid("unknown table format", field="format", value=kind, allowed="csv, parquet")
+    with tempfile.TemporaryDirectory(prefix="alliance-export-") as folder:
+        files = write_tables(held, Path(folder) / f"administrations.{kind}", registry)
+        return _zip(files)
+
+
+def research_export(
+    db: Session,
+    actor: Actor,
+    registry: Registry,
+    *,
+    study_key: str | None = None,
+    date_mode: str = "shift",
+    min_cell: int = 5,
+) -> ResearchExport:
+    """The de-identified research export (see :mod:`alliance.interop.deidentify`): study
+    pseudonyms, dates shifted per client (or days since the episode's start), only known
+    non-identifying columns, and the small cells listed in the summary."""
+    require_role(actor, *RESEARCH_ROLES)
+    if date_mode not in DATE_MODES:
+        raise Invalid(
+            "unknown date mode", field="date_mode", value=date_mode, allowed=", ".join(DATE_MODES)
+        )
+    if min_cell < 1:
+        raise Invalid("a cell needs at least one client", field="min_cell", value=min_cell)
+    key = (study_key or "").strip() or None
+    if key is not None and len(key) < 16:
+        raise Invalid(
+            "a study key is a secret of at least 16 characters", field="study_key", value=None
+        )
+    scope, params = _scope(actor, research=True)
+    held = holdings(db, registry, organization_id=_organization(actor), scope=scope, params=params)
+    mode: DateMode = "days" if date_mode == "days" else "shift"
+    export = deidentify(
+        held.administrations, held.scores, study_key=key, date_mode=mode, min_cell=min_cell
+    )
+    audit.record(
+        db,
+        actor,
+        "export",
+        "administrations",
+        format="research",
+        administrations=len(held.records),
+        clients=len(held.client_ids),
+        date_mode=date_mode,
+        linkable=key is not None,
+    )
+    return export
+
+
+def research_zip(export: ResearchExport, registry: Registry) -> bytes:
+    """The research export as a zip: ``research.csv`` (administrations), ``research.scores.csv``,
+    their codebooks and ``research.summary.json`` (dropped columns, small cells)."""
+    with tempfile.TemporaryDirectory(prefix="alliance-research-") as folder:
+        return _zip(write_research(export, Path(folder) / "research.csv", registry))
+
+
+def _zip(files: list[Path]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path in files:
+            archive.write(path, arcname=path.name)
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class Holding:
+    """How many current administrations and clients an instrument has in a research export
+    (counts only; a count below ``min_cell`` is a small cell)."""
+
+    instrument: str
+    title: str
+    administrations: int
+    clients: int
+
+
+def research_overview(db: Session, actor: Actor, registry: Registry) -> list[Holding]:
+    """What a research export would hold, by instrument (counts only, counted in the
+    database)."""
+    require_role(actor, *RESEARCH_ROLES)
+    organization_id = _organization(actor)
+    scope, params = _scope(actor, research=True)
+    rows = db.execute(
+        select(
+            Administration.instrument,
+            func.count(Administration.id),
+            func.count(distinct(Client.id)),
+        )
+        .join(SessionRow, SessionRow.id == Administration.session_id)
+        .join(Episode, Episode.id == SessionRow.episode_id)
+        .join(Client, Client.id == Episode.client_id)
+        .where(
+            scope,
+            Client.organization_id == organization_id,
+            Administration.id.not_in(superseded(organization_id)),
+        )
+        .group_by(Administration.instrument)
+        .order_by(Administration.instrument),
+        params,
+    ).all()
+    out = [
+        Holding(
+            instrument,
+            registry.get(instrument).title if instrument in registry else "",
+            int(n),
+            int(clients),
+        )
+        for instrument, n, clients in rows
+    ]
+    audit.record(
+        db,
+        actor,
+        "list",
+        "administrations",
+        format="research overview",
+        count=sum(h.administrations for h in out),
+    )
+    return out

@@ -1,0 +1,372 @@
+"""Importing administrations from a file into the clinic's database: all or nothing.
+
+The file is read into the clean wide table by :mod:`alliance.interop.sources` (every bad
+cell reported there). This use case then places each row in the database and stores it
+through :func:`~alliance.services.administrations.submit_administration`, the path every
+submission takes, so answers are validated and scored, risk answers raise their urgent alert
+and each administration writes its audit event exactly as if it had been entered.
+
+Placing a row:
+
+- the **client** by its code in the organization: an existing client must be one the
+  importing person may change; a new code creates a client;
+- the **episode** by its number (``E<n>`` or ``<n>``, :mod:`alliance.services.exchange`):
+  an existing episode, or the client's next one, which starts on its first session date. A
+  client keeps at most one open episode, as in the service: an imported episode followed by
+  another in the same file is closed (``other``) on its last session date, and a new episode
+  cannot be imported while the client has an open one in the database;
+- the **session** by its number in the episode: an existing session must have the row's
+  date; a new one is recorded (numbers start at 1, not before the episode's start, not in a
+  closed episode);
+- new clients and episodes go to ``clinician`` (a username) when given, else to the
+  clinician the row names (a user of the organization), else to the importing clinician; a
+  clinician may only give clients to themselves, a supervisor to their team, as when
+  registering a client.
+
+An administration whose ``idempotency_key`` (the content key of :mod:`alliance.interop.keys`)
+is stored, or whose session already holds the same instrument, perspective, stance and
+answers (an export of this database coming back), is counted as already stored. Any problem
+anywhere raises :class:`~alliance.services.errors.ImportRejected` listing every bad row, and
+the caller rolls back: nothing is stored.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from alliance.instruments.registry import Registry
+from alliance.interop.keys import KEY_COLUMN
+from alliance.interop.sources import SOURCE_FORMATS, Source, SourceFormat, read_source
+from alliance.services import audit
+from alliance.services.access import access_params, require_role, writable_clients
+from alliance.services.clients import CODE
+from alliance.services.context import Actor
+from alliance.services.errors import Invalid
+from alliance.services.exchange import fhir_base, stored_answer
+from alliance.services.import_problems import Problems, rejected
+from alliance.services.placement import ASSIGN_RULE, Placement, may_assign, place_rows
+from alliance.services.submissions import Pending, submit_many
+from alliance.store.models import Administration, Client, User
+
+CHUNK = 500  # values per IN (…) list
+CLINICAL = ("clinician", "supervisor")
+
+
+@dataclass
+class ImportResult:
+    """What an import stored."""
+
+    source: str
+    rows: int
+    stored: int = 0
+    already_stored: int = 0
+    clients_created: int = 0
+    episodes_created: int = 0
+    sessions_created: int = 0
+    risk_alerts: int = 0
+    skipped: int = 0
+    client_ids: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        parts = [f"{self.source}: {self.stored:,} of {self.rows:,} administrations stored"]
+        if self.already_stored:
+            parts.append(f"{self.already_stored:,} already stored")
+        made = [
+            f"{n:,} new {what}"
+            for n, what in (
+                (self.clients_created, "client(s)"),
+                (self.episodes_created, "episode(s)"),
+                (self.sessions_created, "session(s)"),
+            )
+            if n
+        ]
+        if made:
+            parts.append(", ".join(made))
+        if self.risk_alerts:
+            parts.append(f"{self.risk_alerts:,} urgent risk alert(s) raised")
+        if self.skipped:
+            parts.append(f"{self.skipped:,} empty row(s) skipped")
+        return "; ".join(parts)
+
+
+def import_source(
+    db: Session,
+    actor: Actor,
+    registry: Registry,
+    source: Source,
+    *,
+    clinician: str | None = None,
+    origin: str = "import",
+) -> ImportResult:
+    """Store every administration of ``source`` (as
+    :func:`~alliance.interop.sources.read_source` reads it), or raise :class:`ImportRejected`
+    with every problem; the caller commits or rolls back."""
+    require_role(actor, *CLINICAL)
+    if actor.organization_id is None:
+        raise Invalid("no organization given", field="organization")
+    if not source.ok:
+        raise rejected(source)
+    table = source.table
+    result = ImportResult(
+        source=source.report.source, rows=len(table), skipped=source.report.skipped
+    )
+    problems = Problems(source)
+    chosen = _chosen_clinician(db, actor, clinician, problems)
+    placement = place_rows(
+        db, actor, table, problems, chosen=chosen, clients=_clients(db, actor, table, problems)
+    )
+    if problems:
+        raise problems.reject()
+    placement.create(db, actor, result)
+    _submit_rows(
+        db,
+        actor,
+        registry,
+        table,
+        placement=placement,
+        problems=problems,
+        result=result,
+        origin=origin,
+    )
+    if problems:
+        raise problems.reject()
+    audit.record(
+        db,
+        actor,
+        "import",
+        "administrations",
+        format=source.format,
+        rows=result.rows,
+        stored=result.stored,
+        already_stored=result.already_stored,
+        clients=result.client_ids,
+    )
+    return result
+
+
+def import_file(
+    db: Session,
+    actor: Actor,
+    registry: Registry,
+    path: Path,
+    *,
+    format: str = "auto",
+    mapping: Path | None = None,
+    base_url: str,
+    name: str | None = None,
+    clinician: str | None = None,
+) -> tuple[Source, ImportResult]:
+    """Read ``path`` (:func:`~alliance.interop.sources.read_source`; FHIR canonical URLs
+    under ``fhir_base(base_url)``) and import it with :func:`import_source`."""
+    require_role(actor, *CLINICAL)
+    if format not in SOURCE_FORMATS:
+        raise Invalid(
+            "unknown format", field="format", value=format, allowed=", ".join(SOURCE_FORMATS)
+        )
+    chosen: SourceFormat = next(f for f in SOURCE_FORMATS if f == format)
+    try:
+        source = read_source(
+            path, registry, format=chosen, mapping=mapping, base_url=fhir_base(base_url), name=name
+        )
+    except ValueError as exc:  # a REDCap import without a mapping, or a broken mapping
+        raise Invalid(str(exc), field="mapping") from None
+    return source, import_source(db, actor, registry, source, clinician=clinician)
+
+
+def _chosen_clinician(
+    db: Session, actor: Actor, username: str | None, problems: Problems
+) -> User | None:
+    if not username:
+        return None
+    user = db.scalar(
+        select(User).where(
+            User.organization_id == actor.organization_id,
+            User.username == username.strip().lower(),
+            User.role.in_(CLINICAL),
+            User.active,
+        )
+    )
+    if user is None:
+        problems.whole(
+            "no active clinician or supervisor of this organization has this username",
+            "clinician",
+            username,
+        )
+        return None
+    if not may_assign(actor, user):
+        problems.whole(
+            ASSIGN_RULE,
+            "clinician",
+            username,
+        )
+        return None
+    return user
+
+
+def _chunks(values: Sequence[str]) -> Iterable[list[str]]:
+    for start in range(0, len(values), CHUNK):
+        yield list(values[start : start + CHUNK])
+
+
+def _clients(
+    db: Session, actor: Actor, table: pd.DataFrame, problems: Problems
+) -> dict[str, Client | None]:
+    """Code → the existing client the actor may change, or None for a new code; problems for
+    codes in use by clients the actor may not change and for codes that are not codes."""
+    codes = table["client"].astype("str").str.strip().tolist()
+    distinct = sorted(set(codes))
+    found: dict[str, Client] = {}
+    for chunk in _chunks(distinct):
+        for client in db.scalars(
+            select(Client).where(
+                Client.organization_id == actor.organization_id, Client.code.in_(chunk)
+            )
+        ):
+            found[client.code] = client
+    writable: set[str] = set()
+    ids = [c.id for c in found.values()]
+    for chunk in _chunks(ids):
+        writable.update(
+            db.scalars(
+                select(Client.id).where(Client.id.in_(chunk), writable_clients(actor)),
+                access_params(actor),
+            )
+        )
+    out: dict[str, Client | None] = {}
+    for i, code in enumerate(codes):
+        known = found.get(code)
+        if known is not None and known.id not in writable:
+            problems.row(
+                i, "the client code is in use by a client you may not change", "client", code
+            )
+        elif known is None and not CODE.match(code):
+            problems.row(
+                i,
+                "a client code is 1–64 letters, digits, '.', '_' or '-', starting with a "
+                "letter or digit",
+                "client",
+                code,
+            )
+        out[code] = known
+    return out
+
+
+def _signature(
+    *,
+    session_id: str,
+    instrument: str,
+    version: str,
+    perspective: str,
+    stance: str,
+    answers: dict[str, Any],
+) -> str:
+    given = {k: float(v) for k, v in sorted(answers.items()) if v is not None}
+    return json.dumps([session_id, instrument, version, perspective, stance, given])
+
+
+def _stored(
+    db: Session, actor: Actor, keys: list[str], sessions: list[str]
+) -> tuple[set[str], set[str]]:
+    """The keys already stored in the organization, and the signatures of the
+    administrations already in ``sessions``."""
+    held: set[str] = set()
+    for chunk in _chunks(sorted(set(keys))):
+        held.update(
+            db.scalars(
+                select(Administration.idempotency_key).where(
+                    Administration.organization_id == actor.organization_id,
+                    Administration.idempotency_key.in_(chunk),
+                )
+            )
+        )
+    signatures: set[str] = set()
+    for chunk in _chunks(sessions):
+        for row in db.execute(
+            select(
+                Administration.session_id,
+                Administration.instrument,
+                Administration.version,
+                Administration.perspective,
+                Administration.stance,
+                Administration.answers,
+            ).where(Administration.session_id.in_(chunk))
+        ).all():
+            signatures.add(
+                _signature(
+                    session_id=row[0],
+                    instrument=row[1],
+                    version=row[2],
+                    perspective=row[3],
+                    stance=row[4],
+                    answers=row[5],
+                )
+            )
+    return held, signatures
+
+
+def _submit_rows(
+    db: Session,
+    actor: Actor,
+    registry: Registry,
+    table: pd.DataFrame,
+    *,
+    placement: Placement,
+    problems: Problems,
+    result: ImportResult,
+    origin: str,
+) -> None:
+    keys = table[KEY_COLUMN].astype("str").tolist()
+    held, signatures = _stored(db, actor, keys, placement.existing_session_ids())
+    columns = ["instrument", "version", "perspective", "stance"]
+    forms = table[columns].astype("str").itertuples(index=False)
+    answers_of: dict[tuple[str, str], Any] = {}
+    pending: list[Pending] = []
+    positions: list[int] = []
+    for i, (instrument, version, perspective, stance) in enumerate(forms):
+        inst = registry.get(instrument, version)
+        if inst.key not in answers_of:
+            answers_of[inst.key] = table[list(inst.item_ids)].to_numpy(dtype=np.float64)
+        answers = {
+            item: stored_answer(value)
+            for item, value in zip(inst.item_ids, answers_of[inst.key][i], strict=True)
+        }
+        place = placement.session_of(i)
+        signature = _signature(
+            session_id=place[0].id,
+            instrument=inst.id,
+            version=inst.version,
+            perspective=perspective,
+            stance=stance,
+            answers=answers,
+        )
+        if keys[i] in held or signature in signatures:
+            result.already_stored += 1
+            continue
+        pending.append(Pending(place, inst, perspective, stance, answers, keys[i]))
+        positions.append(i)
+    outcome = submit_many(db, actor, pending, source=origin)
+    for n, exc in sorted(outcome.problems.items()):
+        column = (exc.field or "").removeprefix("answers.") or "answers"
+        problems.row(positions[n], exc.message, column, exc.value, exc.allowed)
+    if outcome.problems:
+        return
+    touched: set[str] = set()
+    for p, stored in zip(pending, outcome.stored, strict=True):
+        if not stored:
+            result.already_stored += 1
+            continue
+        result.stored += 1
+        client = p.place[2]
+        if client.id not in touched:
+            touched.add(client.id)
+            result.client_ids.append(client.id)
+    result.risk_alerts += outcome.risk_alerts

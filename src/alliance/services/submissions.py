@@ -1,0 +1,205 @@
+"""Submitting many administrations at once (imports): the same checks, scoring, storage,
+risk alerts and audit events as :func:`~alliance.services.administrations.submit_administration`,
+done per instrument over whole matrices instead of once per form.
+
+Each step is the single submission's own code: :func:`check_form` for the perspective and
+stance, the core scorer (:func:`alliance.instruments.scoring.score`, which
+``score_answers`` runs on one row) for the answers, :func:`score_values` for the stored
+scores, :func:`risk_items_of` and :func:`raise_risk_alert` for the urgent alert, and one
+``create administration`` audit event each. Only the storing is batched: one ``INSERT``
+for up to ``CHUNK`` administrations (skipping keys already held) and one for their scores.
+When the scorer refuses a group, every row of it is checked on its own with
+:func:`check_answers`, so each bad row gets the message a single submission would get.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from alliance.instruments.model import Instrument
+from alliance.instruments.scoring import AnswerError, Scores, score
+from alliance.services import audit
+from alliance.services.administrations import (
+    check_answers,
+    check_form,
+    insert_new,
+    raise_risk_alert,
+    risk_items_of,
+    score_values,
+)
+from alliance.services.context import Actor
+from alliance.services.errors import Conflict, Invalid, ServiceError
+from alliance.store.base import new_id, utcnow
+from alliance.store.models import Administration, Client, Episode, Score
+from alliance.store.models import Session as SessionRow
+
+CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Pending:
+    """One administration to store, in a session already authorized for the actor."""
+
+    place: tuple[SessionRow, Episode, Client]
+    instrument: Instrument
+    perspective: str
+    stance: str
+    answers: Mapping[str, float | int | None]
+    key: str
+
+
+@dataclass
+class Outcome:
+    """Per pending row: stored (True), already stored (False), or refused (in ``problems``)."""
+
+    stored: list[bool | None]
+    problems: dict[int, ServiceError] = field(default_factory=dict)
+    risk_alerts: int = 0
+
+
+def submit_many(db: Session, actor: Actor, pending: Sequence[Pending], *, source: str) -> Outcome:
+    """Check every row, then store those that are new; nothing is stored when any row is
+    refused (the caller rolls back on ``problems``)."""
+    outcome = Outcome(stored=[None] * len(pending))
+    scored = _check(pending, outcome)
+    if outcome.problems:
+        return outcome
+    for start in range(0, len(pending), CHUNK):
+        rows = range(start, min(start + CHUNK, len(pending)))
+        _store(db, actor, pending, rows, scored=scored, outcome=outcome, source=source)
+    return outcome
+
+
+def _check(pending: Sequence[Pending], outcome: Outcome) -> dict[int, tuple[Scores, int]]:
+    """Form and answer checks; the scores of each row (its group's result and its row)."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, p in enumerate(pending):
+        try:
+            check_form(p.instrument, p.perspective, p.stance)
+        except Invalid as exc:
+            outcome.problems[i] = exc
+            continue
+        groups.setdefault(p.instrument.key, []).append(i)
+    scored: dict[int, tuple[Scores, int]] = {}
+    for rows in groups.values():
+        inst = pending[rows[0]].instrument
+        matrix = np.array(
+            [[_number(pending[i].answers.get(item)) for item in inst.item_ids] for i in rows],
+            dtype=np.float64,
+        ).reshape(len(rows), len(inst.items))
+        empty = np.isnan(matrix).all(axis=1)
+        try:
+            if empty.any() or any(set(pending[i].answers) - set(inst.item_ids) for i in rows):
+                raise AnswerError("checked one by one below")
+            result = score(inst, matrix)
+        except AnswerError:
+            for i in rows:  # the single submission's checks name each bad row
+                try:
+                    scored[i] = (check_answers(inst, pending[i].answers)[1], 0)
+                except Invalid as exc:
+                    outcome.problems[i] = exc
+            continue
+        scored.update({i: (result, n) for n, i in enumerate(rows)})
+    return scored
+
+
+def _number(value: float | int | None) -> float:
+    return np.nan if value is None else float(value)
+
+
+def _store(
+    db: Session,
+    actor: Actor,
+    pending: Sequence[Pending],
+    rows: range,
+    *,
+    scored: dict[int, tuple[Scores, int]],
+    outcome: Outcome,
+    source: str,
+) -> None:
+    values = {}
+    for i in rows:
+        p = pending[i]
+        session, _, client = p.place
+        values[i] = {
+            "id": new_id(),
+            "organization_id": client.organization_id,
+            "session_id": session.id,
+            "instrument": p.instrument.id,
+            "version": p.instrument.version,
+            "perspective": p.perspective,
+            "stance": p.stance,
+            "answers": dict(p.answers),
+            "language": None,
+            "licensed_wording": False,
+            "source": source,
+            "entered_by": actor.user_id,
+            "entered_at": utcnow(),
+            "idempotency_key": p.key,
+            "supersedes_id": None,
+            "correction_reason": None,
+        }
+    inserted = insert_new(db, list(values.values()))
+    scores: list[dict[str, object]] = []
+    for i, v in values.items():
+        p = pending[i]
+        session, episode, client = p.place
+        if v["id"] not in inserted:
+            _already(db, i, p, outcome)
+            continue
+        result, n = scored[i]
+        scores += score_values(str(v["id"]), result, n)
+        risk = risk_items_of(p.instrument, result, n)
+        if risk:
+            raise_risk_alert(
+                db,
+                Administration(**v),
+                p.instrument,
+                answers=dict(p.answers),
+                risk_items=risk,
+                episode=episode,
+                client=client,
+                session_number=session.number,
+            )
+            outcome.risk_alerts += 1
+        audit.record(
+            db,
+            actor,
+            "create",
+            "administration",
+            str(v["id"]),
+            session=session.id,
+            instrument=p.instrument.id,
+            source=source,
+        )
+        outcome.stored[i] = True
+    if scores:
+        db.execute(insert(Score), scores)
+
+
+def _already(db: Session, i: int, p: Pending, outcome: Outcome) -> None:
+    """A key another transaction stored meanwhile: the same content is a resubmission,
+    other content a conflict (as for a single submission)."""
+    existing = db.scalar(
+        select(Administration).where(
+            Administration.organization_id == p.place[2].organization_id,
+            Administration.idempotency_key == p.key,
+        )
+    )
+    same = existing is not None and (
+        existing.session_id == p.place[0].id
+        and (existing.instrument, existing.version) == p.instrument.key
+        and (existing.perspective, existing.stance) == (p.perspective, p.stance)
+        and existing.answers == dict(p.answers)
+    )
+    if same:
+        outcome.stored[i] = False
+    else:
+        outcome.problems[i] = Conflict(
+            "this idempotency key was used for a different submission", field="idempotency_key"
+        )

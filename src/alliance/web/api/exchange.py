@@ -1,0 +1,217 @@
+"""Exports, imports and FHIR: a client's Bundle, the organization's tables, the research
+export, file imports, Questionnaires and incoming QuestionnaireResponses."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, BackgroundTasks, Body, File, UploadFile
+from fastapi.responses import JSONResponse, Response
+
+from alliance.interop import fhir
+from alliance.services import exports, fhir_exchange, imports
+from alliance.services.errors import Invalid
+from alliance.web.api.clinical import _submission_out
+from alliance.web.api.deps import ActorDep, ClinicDep, DbDep
+from alliance.web.api.schemas import ImportOut, ResearchExportIn, SubmissionOut
+from alliance.web.clinic import analyse
+
+router = APIRouter(tags=["exchange"])
+FHIR_JSON = "application/fhir+json"
+UPLOAD_SUFFIXES = (".csv", ".parquet", ".pq", ".json")
+MAX_UPLOAD = 200 * 1024 * 1024
+
+
+def _download(content: bytes, media_type: str, filename: str) -> Response:
+    return Response(
+        content,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/clients/{client_id}/fhir", response_class=JSONResponse)
+def client_bundle(
+    client_id: str, db: DbDep, actor: ActorDep, clinic: ClinicDep, contact: bool = False
+) -> Response:
+    """The client's whole record as a FHIR R4 Bundle (``collection``): the Patient (the client
+    code; name and contact details only with ``contact=true``, for the client's own
+    clinicians), the Questionnaires used, every current administration as a
+    QuestionnaireResponse and its scores as Observations."""
+    bundle = exports.client_bundle(
+        db,
+        actor,
+        clinic.registry,
+        client_id,
+        base_url=clinic.settings.base_url,
+        contact=contact,
+    )
+    db.commit()
+    return Response(fhir.to_json(bundle, indent=None), media_type=FHIR_JSON)
+
+
+@router.get("/exports/tables")
+def export_tables(
+    db: DbDep, actor: ActorDep, clinic: ClinicDep, format: Literal["csv", "parquet"] = "csv"
+) -> Response:
+    """A zip of the administrations (wide) and scores (tidy long) of the clients you may see,
+    each with its codebook."""
+    held = exports.export_holdings(db, actor, clinic.registry)
+    content = exports.tables_zip(held, clinic.registry, kind=format)
+    db.commit()
+    return _download(content, "application/zip", f"alliance-tables-{format}.zip")
+
+
+@router.post("/exports/research")
+def export_research(
+    db: DbDep, actor: ActorDep, clinic: ClinicDep, body: ResearchExportIn | None = None
+) -> Response:
+    """The de-identified research export (a zip of CSV files, codebooks and a summary listing
+    the small cells): the organization's data for a researcher, the clients you may see for a
+    clinician or supervisor."""
+    options = body or ResearchExportIn()
+    export = exports.research_export(
+        db,
+        actor,
+        clinic.registry,
+        study_key=options.study_key,
+        date_mode=options.date_mode,
+        min_cell=options.min_cell,
+    )
+    content = exports.research_zip(export, clinic.registry)
+    db.commit()
+    return _download(content, "application/zip", "alliance-research.zip")
+
+
+def _save(upload: UploadFile, target: Path, field: str, allowed: tuple[str, ...]) -> Path:
+    """Keep an uploaded file under ``target`` with its own suffix (one of ``allowed``)."""
+    suffix = Path(upload.filename or "").suffix.lower()
+    if suffix not in allowed:
+        raise Invalid(
+            "unknown file type", field=field, value=upload.filename, allowed=", ".join(allowed)
+        )
+    data = upload.file.read(MAX_UPLOAD + 1)
+    if len(data) > MAX_UPLOAD:
+        raise Invalid(f"the file is larger than {MAX_UPLOAD // 2**20} MB", field=field)
+    path = target.with_suffix(suffix)
+    path.write_bytes(data)
+    return path
+
+
+@router.post("/imports", response_model=ImportOut)
+def import_file(
+    file: Annotated[UploadFile, File(description="CSV, Parquet or FHIR JSON.")],
+    db: DbDep,
+    actor: ActorDep,
+    clinic: ClinicDep,
+    background: BackgroundTasks,
+    mapping: Annotated[UploadFile | None, File(description="REDCap mapping (YAML).")] = None,
+    format: Literal["auto", "wide", "tidy", "redcap", "fhir"] = "auto",
+    clinician: str | None = None,
+) -> ImportOut:
+    """Import administrations from a file, all or nothing: a file with any bad row stores
+    nothing and the answer (422, ``import_rejected``) lists every problem with its line,
+    column, value and allowed values. Re-importing a file stores nothing twice."""
+    shown = re.sub(r"[^\w.\- ]", "_", Path(file.filename or "upload").name)[:200]
+    with tempfile.TemporaryDirectory(prefix="alliance-import-") as folder:
+        path = _save(file, Path(folder) / "upload", "file", UPLOAD_SUFFIXES)
+        rules = (
+            _save(mapping, Path(folder) / "mapping", "mapping", (".yaml", ".yml"))
+            if mapping is not None
+            else None
+        )
+        source, result = imports.import_file(
+            db,
+            actor,
+            clinic.registry,
+            path,
+            format=format,
+            mapping=rules,
+            base_url=clinic.settings.base_url,
+            name=shown,
+            clinician=clinician,
+        )
+    db.commit()
+    for client_id in result.client_ids:
+        background.add_task(analyse, clinic, client_id)
+    return ImportOut(
+        source=result.source,
+        format=source.format,
+        rows=result.rows,
+        stored=result.stored,
+        already_stored=result.already_stored,
+        clients_created=result.clients_created,
+        episodes_created=result.episodes_created,
+        sessions_created=result.sessions_created,
+        risk_alerts=result.risk_alerts,
+        skipped=result.skipped,
+        summary=result.summary(),
+    )
+
+
+@router.get("/fhir/Questionnaire/{instrument_id}", response_class=JSONResponse)
+def questionnaire(
+    instrument_id: str,
+    db: DbDep,
+    actor: ActorDep,
+    clinic: ClinicDep,
+    version: str | None = None,
+    language: str | None = None,
+    perspective: Literal["client", "clinician", "observer"] | None = None,
+) -> Response:
+    """An instrument as a FHIR R4 Questionnaire: the project's own short labels, or with
+    ``language`` the site's wording pack for that language when one is loaded."""
+    resource = fhir_exchange.questionnaire_resource(
+        db,
+        actor,
+        clinic.registry,
+        clinic.wording_packs,
+        instrument_id,
+        base_url=clinic.settings.base_url,
+        version=version,
+        language=language,
+        perspective=perspective,
+    )
+    db.commit()
+    return JSONResponse(resource, media_type=FHIR_JSON)
+
+
+@router.post("/fhir/QuestionnaireResponse", response_model=SubmissionOut, status_code=201)
+def questionnaire_response(
+    resource: Annotated[dict[str, Any], Body(description="A FHIR R4 QuestionnaireResponse.")],
+    db: DbDep,
+    actor: ActorDep,
+    clinic: ClinicDep,
+    background: BackgroundTasks,
+    session_id: str | None = None,
+    client: str | None = None,
+    episode: str | None = None,
+    session: int | None = None,
+    perspective: Literal["client", "clinician", "observer"] | None = None,
+    stance: Literal["self", "prediction"] | None = None,
+) -> SubmissionOut:
+    """Store a QuestionnaireResponse written by another system: matched to the instrument by
+    its canonical URL, validated, scored and stored for the session named by ``session_id``
+    (or an ``Encounter/<session id>`` reference), or by the client (``client`` or the
+    subject's identifier) and ``session`` number (docs/fhir.md). Posting the same response
+    again returns the stored one (``created: false``)."""
+    result = fhir_exchange.receive_response(
+        db,
+        actor,
+        clinic.registry,
+        resource,
+        base_url=clinic.settings.base_url,
+        session_id=session_id,
+        client=client,
+        episode=episode,
+        session=session,
+        perspective=perspective,
+        stance=stance,
+    )
+    db.commit()
+    if result.created:
+        background.add_task(analyse, clinic, result.client_id)
+    return _submission_out(result)

@@ -1,0 +1,183 @@
+"""The de-identified research export from the service: nothing identifying survives, and it
+is the only export a researcher may take."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import pandas as pd
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from alliance.instruments.registry import builtin_registry
+from alliance.interop.deidentify import Deidentifier
+from alliance.services.exchange import holdings
+from alliance.store.models import Client, Organization
+from tests.fixtures.database import Database, World
+from tests.service.records import API, fill
+
+KEY = "a study secret of some length"
+CONTACTS = {
+    "c1": {"name": "Robin Example", "email": "robin@example.org", "phone": "+44 7700 900123"},
+    "c2": {"name": "Kai Sample", "email": "kai.sample@example.net", "phone": "0161 496 0000"},
+}
+
+
+def research(api: TestClient, world: World, who: str, **options: object) -> dict[str, bytes]:
+    response = api.post(f"{API}/exports/research", headers=world[who].headers, json=options)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def originals(database: Database) -> pd.DataFrame:
+    with database.session() as db:
+        org = db.scalar(select(Organization.id).where(Organization.name == "Clinic A"))
+        assert org is not None
+        return holdings(
+            db,
+            builtin_registry(),
+            organization_id=org,
+            scope=Client.organization_id == org,
+            params={},
+        ).administrations
+
+
+def test_no_code_name_contact_or_exact_date_survives(
+    api: TestClient, world: World, database: Database
+) -> None:
+    fill(api, world)
+    for who, contact in CONTACTS.items():
+        put = api.put(
+            f"{API}/clients/{world.clients[who]}/contact", headers=world[who].headers, json=contact
+        )
+        assert put.status_code == 200
+    files = research(api, world, "r1", study_key=KEY)
+    assert sorted(files) == [
+        "research.codebook.csv",
+        "research.csv",
+        "research.scores.codebook.csv",
+        "research.scores.csv",
+        "research.summary.json",
+    ]
+    text = b"\n".join(files.values()).decode("utf-8")
+    source = originals(database)
+    identifying = {*source["client"], *source["administration"]}
+    identifying |= {value for contact in CONTACTS.values() for value in contact.values()}
+    identifying |= {"Robin", "Example", "robin", "kai.sample"}
+    assert [value for value in identifying if value in text] == []
+
+    table = pd.read_csv(io.BytesIO(files["research.csv"]), dtype=str, keep_default_na=False)
+    scores = pd.read_csv(io.BytesIO(files["research.scores.csv"]), dtype=str, keep_default_na=False)
+    worker = Deidentifier(study_key=KEY).fit(source)
+    for code, real in source.groupby("client"):
+        pseudonym = worker.pseudonym("client", str(code))
+        real_dates = set(real["date"].dt.strftime("%Y-%m-%d"))
+        assert (table["client"] == pseudonym).sum() == len(real)
+        for frame in (table, scores):
+            mine = frame[frame["client"] == pseudonym]
+            assert len(mine) > 0
+            assert real_dates.isdisjoint(mine["date"])
+            assert set(mine["episode"]) <= {"E1", "E2"}
+    assert len(table) == len(source) == 9  # the whole organization's current administrations
+    summary = json.loads(files["research.summary.json"])
+    assert summary["clients"] == 2
+    assert summary["linkable_across_exports"] is True
+    assert summary["small_cells"]  # two clients: every cell is small, and each is listed
+    assert all(cell["clients"] < 5 for cell in summary["small_cells"])
+
+
+def test_days_since_the_episode_replace_dates(api: TestClient, world: World) -> None:
+    fill(api, world)
+    files = research(api, world, "r1", date_mode="days", min_cell=1)
+    table = pd.read_csv(io.BytesIO(files["research.csv"]), dtype=str, keep_default_na=False)
+    assert "date" not in table.columns
+    assert sorted(set(table["day"].astype(int))) == [0, 7]  # sessions a week apart
+    assert json.loads(files["research.summary.json"])["small_cells"] == []
+
+
+def test_without_a_study_key_exports_cannot_be_linked(api: TestClient, world: World) -> None:
+    fill(api, world)
+    first, second = (
+        pd.read_csv(io.BytesIO(research(api, world, "r1")["research.csv"]), dtype=str)
+        for _ in range(2)
+    )
+    assert set(first["client"]).isdisjoint(second["client"])
+    linked = [
+        set(
+            pd.read_csv(io.BytesIO(research(api, world, "r1", study_key=KEY)["research.csv"]))[
+                "client"
+            ]
+        )
+        for _ in range(2)
+    ]
+    assert linked[0] == linked[1]
+
+
+def test_who_takes_which_export(api: TestClient, world: World) -> None:
+    fill(api, world)
+    client = world.clients["c1"]
+    for who in ("r1", "a1", "ba"):
+        bundle = api.get(f"{API}/clients/{client}/fhir", headers=world[who].headers)
+        tables = api.get(f"{API}/exports/tables", headers=world[who].headers)
+        assert (bundle.status_code, tables.status_code) == (403, 403), who
+    for who in ("a1", "ba"):
+        assert api.post(f"{API}/exports/research", headers=world[who].headers).status_code == 403
+    # the researcher: every client of organization A, none of B
+    assert (
+        len(set(pd.read_csv(io.BytesIO(research(api, world, "r1")["research.csv"]))["client"])) == 2
+    )
+    # a clinician of organization B: B's clients only (none rated yet), and no FHIR of A's
+    empty = pd.read_csv(io.BytesIO(research(api, world, "b1")["research.csv"]))
+    assert empty.empty
+    assert api.get(f"{API}/clients/{client}/fhir", headers=world["b1"].headers).status_code == 404
+    # c2 (same team) sees nothing of c1's client; the supervisor sees the team
+    for who, clients in (("c2", 1), ("s1", 2), ("c3", 0)):
+        found = pd.read_csv(io.BytesIO(research(api, world, who)["research.csv"]))
+        assert found["client"].nunique() == clients, who
+
+
+def test_contact_in_a_bundle_only_for_the_clients_own_clinician(
+    api: TestClient, world: World
+) -> None:
+    fill(api, world)
+    client = world.clients["c1"]
+    api.put(f"{API}/clients/{client}/contact", headers=world["c1"].headers, json=CONTACTS["c1"])
+    plain = api.get(f"{API}/clients/{client}/fhir", headers=world["c1"].headers).json()
+    patient = plain["entry"][0]["resource"]
+    assert patient["resourceType"] == "Patient" and "name" not in patient
+    assert "Robin" not in json.dumps(plain)
+    full = api.get(
+        f"{API}/clients/{client}/fhir", params={"contact": "true"}, headers=world["c1"].headers
+    ).json()["entry"][0]["resource"]
+    assert full["name"] == [{"text": "Robin Example"}]
+    assert {t["value"] for t in full["telecom"]} == {"robin@example.org", "+44 7700 900123"}
+    supervisor = api.get(
+        f"{API}/clients/{client}/fhir", params={"contact": "true"}, headers=world["s1"].headers
+    )
+    assert supervisor.status_code == 404  # the team's supervisor reads the record, not contact
+    assert api.get(f"{API}/clients/{client}/fhir", headers=world["s1"].headers).status_code == 200
+
+
+def test_every_export_is_audited(api: TestClient, world: World, database: Database) -> None:
+    from alliance.store.audit import AuditEvent
+
+    fill(api, world)
+    api.get(f"{API}/clients/{world.clients['c1']}/fhir", headers=world["c1"].headers)
+    api.get(f"{API}/exports/tables", headers=world["s1"].headers)
+    research(api, world, "r1")
+    with database.session() as db:
+        events = db.execute(
+            select(AuditEvent.actor_id, AuditEvent.record_type, AuditEvent.detail).where(
+                AuditEvent.action == "export"
+            )
+        ).all()
+    got = {(actor, kind, detail["format"]) for actor, kind, detail in events}
+    assert got == {
+        (world["c1"].id, "client", "fhir"),
+        (world["s1"].id, "administrations", "tables"),
+        (world["r1"].id, "administrations", "research"),
+    }

@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     reminder_hours: float = Field(
         default=48, gt=0, description="Remind a client once when a link is unused this long."
     )
+    analysis_delay: float = Field(
+        default=5.0,
+        ge=0,
+        description="Seconds between a client's new answers and the analysis that raises "
+        "alerts (one analysis per burst); 0 analyses right after each response.",
+    )
     secure_cookies: bool | None = Field(
         default=None, description="Mark cookies Secure; default: when base_url is https."
     )

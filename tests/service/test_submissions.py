@@ -245,3 +245,45 @@ def test_alert_workflow_keeps_history(api: TestClient, world: World) -> None:
     assert history[2]["note"] == "called, safe, plan agreed"
     foreign = api.post(f"{API}/alerts/{alert['id']}/resolve", headers=world["c3"].headers, json={})
     assert foreign.status_code == 404
+
+
+def test_two_ratings_in_one_session_do_not_break_the_analysis(
+    api: TestClient, world: World, database: Database
+) -> None:
+    """A session may hold two client ratings of one form (entered twice, or by link and by
+    hand); the analytics take the latest, and every analysis of the clinic keeps working."""
+    from alliance.instruments.registry import builtin_registry
+    from alliance.services import analysis
+    from alliance.store.models import Client
+
+    for key, level in (("first", 5), ("second", 2)):
+        submit(
+            api,
+            world,
+            {
+                "instrument": "wai-sr",
+                "idempotency_key": key,
+                "answers": {f"item_{i}": level for i in range(1, 13)},
+            },
+        )
+    api.post(
+        f"{API}/sessions/{world.sessions['c1']}/ruptures",
+        headers=world["c1"].headers,
+        json={"note": "one"},
+    )
+    api.post(
+        f"{API}/sessions/{world.sessions['c1']}/ruptures",
+        headers=world["c1"].headers,
+        json={"note": "two"},
+    )
+    analysis.forget_reference()
+    with database.session() as db:
+        client = db.get(Client, world.clients["c1"])
+        assert client is not None
+        frame = analysis.scores_frame(
+            db, builtin_registry(), organization_id=client.organization_id, client_id=client.id
+        )
+        totals = frame[(frame["instrument"] == "wai-sr") & (frame["scale"] == "total")]
+        assert totals["score"].tolist() == [24.0]  # the latest entered
+        assert (frame["scale"] == "rupture_reported").sum() == 1
+        analysis.client_signals(db, builtin_registry(), client)  # does not raise

@@ -60,6 +60,7 @@ TRAJECTORIES = (
     ("srs", "total"),
 )
 COLUMNS = [*TIDY_COLUMNS, "version", "stance", "clinician", "administration"]
+SERIES_KEY = ["client", "episode", "session", "instrument", "perspective", "stance", "scale"]
 
 
 def scores_frame(
@@ -107,12 +108,15 @@ def scores_frame(
         .join(Score, Score.administration_id == Administration.id)
         .join(User, User.id == Episode.clinician_id)
         .where(*where, Administration.id.not_in(superseded), Score.value.is_not(None))
+        .order_by(Administration.entered_at)
     ).all()
     frame = pd.DataFrame(rows, columns=COLUMNS)
     extra = _risk_rows(db, registry, where, superseded) + _reported_rows(db, where)
     if extra:
         frame = pd.concat([frame, pd.DataFrame(extra, columns=COLUMNS)], ignore_index=True)
-    return frame
+    # The analytics take one rating per session and series: when a session holds two (two
+    # forms entered for it, or several rupture reports), the latest entered counts.
+    return frame.drop_duplicates(SERIES_KEY, keep="last", ignore_index=True)
 
 
 def _risk_rows(
@@ -141,6 +145,7 @@ def _risk_rows(
         .where(
             *where, Administration.id.not_in(superseded), Administration.instrument.in_(with_risk)
         )
+        .order_by(Administration.entered_at)
     ).all()
     out = []
     for (
@@ -197,6 +202,7 @@ def _reported_rows(db: Session, where: list[Any]) -> list[tuple[Any, ...]]:
         .join(RuptureReport, RuptureReport.session_id == SessionRow.id)
         .join(User, User.id == Episode.clinician_id)
         .where(*where)
+        .order_by(RuptureReport.created_at)
     ).all()
     return [
         (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+import time
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -62,6 +63,10 @@ class Clinic:
         )
 
     @cached_property
+    def analysis_queue(self) -> AnalysisQueue:
+        return AnalysisQueue(self, self.settings.analysis_delay)
+
+    @cached_property
     def secret_key(self) -> str:
         """The configured key, or one generated once and kept in the database, so that every
         worker of the installation signs with the same key."""
@@ -82,36 +87,80 @@ class Clinic:
             return value
 
 
-_analysing: set[str] = set()
-_again: set[str] = set()
-_analysis_lock = threading.Lock()
+class AnalysisQueue:
+    """Clients whose answers changed, analysed by one background thread per worker.
+
+    A client is analysed ``delay`` seconds after its first unanalysed change, so a burst of
+    submissions (a client's form, the clinician's prediction, an import) costs one analysis,
+    and the analyses of a busy clinic take at most one thread's time away from requests. A
+    failure is logged (without client data) and never touches a stored submission; risk
+    alerts are raised at submission and do not wait for this."""
+
+    def __init__(self, clinic: Clinic, delay: float) -> None:
+        self.clinic = clinic
+        self.delay = delay
+        self._due: dict[str, float] = {}
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._busy = 0
+
+    def mark(self, client_id: str) -> None:
+        if not client_id:
+            return
+        with self._wake:
+            self._due.setdefault(client_id, time.monotonic() + self.delay)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="alliance-analysis", daemon=True
+                )
+                self._thread.start()
+            self._wake.notify_all()
+
+    def pending(self) -> int:
+        with self._wake:
+            return len(self._due) + self._busy
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until every marked client has been analysed; False on timeout."""
+        with self._wake:
+            return self._wake.wait_for(lambda: not self._due and not self._busy, timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._due:
+                    self._wake.wait()
+                client_id, due = min(self._due.items(), key=lambda item: item[1])
+                wait = due - time.monotonic()
+                if wait > 0:
+                    self._wake.wait(timeout=wait)
+                    continue
+                del self._due[client_id]
+                self._busy += 1
+            try:
+                analyse_now(self.clinic, client_id)
+            finally:
+                with self._wake:
+                    self._busy -= 1
+                    self._wake.notify_all()
+
+
+def analyse_now(clinic: Clinic, client_id: str) -> None:
+    """Run the analytics for a client and open alerts for new signals."""
+    try:
+        with clinic.sessions() as db:
+            refresh_alerts(db, clinic.registry, client_id)
+            db.commit()
+    except Exception:  # keep serving; the log holds no client data
+        logger.exception("the analysis after a submission failed")
 
 
 def analyse(clinic: Clinic, client_id: str) -> None:
-    """Run the analytics for a client and open alerts for new signals (after a response has
-    been sent; a failure here never loses a submission, and risk alerts do not depend on it).
-
-    Submissions for a client that arrive while its analysis runs are coalesced into one more
-    run, so a burst costs at most two analyses per worker, and the last sees every answer."""
+    """After a response was sent: analyse the client now (``analysis_delay`` 0, as in tests)
+    or put it on the worker's queue."""
     if not client_id:
         return
-    with _analysis_lock:
-        if client_id in _analysing:
-            _again.add(client_id)
-            return
-        _analysing.add(client_id)
-    try:
-        while True:
-            try:
-                with clinic.sessions() as db:
-                    refresh_alerts(db, clinic.registry, client_id)
-                    db.commit()
-            except Exception:  # keep serving; the log holds no client data
-                logger.exception("the analysis after a submission failed")
-            with _analysis_lock:
-                if client_id not in _again:
-                    break
-                _again.discard(client_id)
-    finally:
-        with _analysis_lock:
-            _analysing.discard(client_id)
+    if clinic.settings.analysis_delay <= 0:
+        analyse_now(clinic, client_id)
+    else:
+        clinic.analysis_queue.mark(client_id)

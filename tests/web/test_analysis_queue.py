@@ -1,0 +1,35 @@
+"""The analysis after submissions, as a worker runs it outside tests: a burst of changes to a
+client is analysed once, a little later, by the worker's background thread."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from alliance.config import Settings
+from alliance.store.alerts import Alert
+from alliance.web.app import create_app
+from tests.fixtures.database import Database, World
+
+
+def test_queued_analysis_raises_the_alert(
+    settings: Settings, database: Database, world: World
+) -> None:
+    queued = settings.model_copy(update={"analysis_delay": 0.05})
+    app = create_app(queued, engine=database.engine)
+    with TestClient(app) as client:
+        headers = world["c1"].headers
+        session = world.sessions["c1"]
+        for n in range(3):  # three changes in a burst
+            response = client.post(
+                f"/api/v1/sessions/{session}/ruptures",
+                headers=headers,
+                json={"note": f"strain {n}"},
+            )
+            assert response.status_code == 201
+        queue = app.state.clinic.analysis_queue
+        assert queue.wait_idle(timeout=60)
+        assert queue.pending() == 0
+    with database.session() as db:
+        rules = list(db.scalars(select(Alert.rule)))
+    assert rules == ["reported_rupture"]  # one alert for the burst, raised by the queue

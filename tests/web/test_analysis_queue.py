@@ -33,3 +33,25 @@ def test_queued_analysis_raises_the_alert(
     with database.session() as db:
         rules = list(db.scalars(select(Alert.rule)))
     assert rules == ["reported_rupture"]  # one alert for the burst, raised by the queue
+
+
+def test_a_stopping_worker_analyses_what_it_owes(
+    settings: Settings, database: Database, world: World
+) -> None:
+    """A change still waiting for its delay is analysed when the worker shuts down."""
+    slow = settings.model_copy(update={"analysis_delay": 3600})
+    app = create_app(slow, engine=database.engine)
+    with TestClient(app) as client:
+        response = client.post(
+            f"/api/v1/sessions/{world.sessions['c1']}/ruptures",
+            headers=world["c1"].headers,
+            json={"note": "strain"},
+        )
+        assert response.status_code == 201
+        assert app.state.clinic.analysis_queue.pending() == 1  # waiting for its hour
+        with database.session() as db:
+            assert list(db.scalars(select(Alert.rule))) == []
+    # leaving the block shut the application down
+    assert app.state.clinic.analysis_queue.pending() == 0
+    with database.session() as db:
+        assert list(db.scalars(select(Alert.rule))) == ["reported_rupture"]

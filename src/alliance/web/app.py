@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 
 from alliance.config import Settings
 from alliance.services.errors import RateLimited, ServiceError
@@ -29,12 +32,21 @@ from alliance.web.security import SecurityHeaders
 
 API_PREFIX = "/api/v1"
 STATIC = Path(__file__).parent / "static"
+SHUTDOWN_DRAIN_SECONDS = 60  # a stopping worker analyses the clients it still owes
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
     settings = settings or Settings()
     clinic = Clinic.from_settings(settings, engine)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if "analysis_queue" in vars(clinic):  # only a worker that queued anything
+            await run_in_threadpool(clinic.analysis_queue.drain, SHUTDOWN_DRAIN_SECONDS)
+
     app = FastAPI(
+        lifespan=lifespan,
         title="alliance",
         summary="Measure, monitor and repair the therapeutic alliance.",
         version="0.1.0",

@@ -120,6 +120,17 @@ class AnalysisQueue:
         with self._wake:
             return len(self._due) + self._busy
 
+    def drain(self, timeout: float) -> bool:
+        """Analyse every marked client now, without waiting for its delay (a worker that
+        stops finishes what it owes); False if that took longer than ``timeout``."""
+        with self._wake:
+            if not self._due and not self._busy:
+                return True
+            now = time.monotonic()
+            self._due = dict.fromkeys(self._due, now)
+            self._wake.notify_all()
+        return self.wait_idle(timeout)
+
     def wait_idle(self, timeout: float) -> bool:
         """Wait until every marked client has been analysed; False on timeout."""
         with self._wake:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 import re
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from typer.testing import CliRunner
 
+from alliance.cli import app as cli
 from alliance.config import Settings
 from alliance.demo import PASSWORD, seed
 from alliance.instruments.registry import Registry
@@ -71,3 +74,24 @@ def test_demo_calibration_shows_the_simulated_prediction_bias(
     assert shown
     mean = (first["prediction"] - first["alliance"]).mean()
     assert shown.group(1).startswith(f"{mean:+.1f} points (95% interval +")
+
+
+@pytest.mark.slow
+def test_demo_command_prints_its_logins_and_a_whole_form_link(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`alliance demo --no-serve`, as the README's first command runs it (without serving):
+    a fresh database file, every login, and a client's form link on one line even when the
+    output is not a terminal."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ALLIANCE_DATABASE_URL", raising=False)
+    result = CliRunner().invoke(cli, ["demo", "--no-serve", "--port", "8123"])
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "alliance-demo.sqlite3").exists()
+    for login in ("clinician1", "clinician6", "supervisor1", "admin", "researcher"):
+        assert re.search(rf"^  {login} ", result.stdout, re.MULTILINE), login
+    assert "(database sqlite:///alliance-demo.sqlite3)" in result.stdout
+    link = re.search(
+        r"as a phone would open it: (http://127\.0\.0\.1:8123/f/\S+)$", result.stdout, re.MULTILINE
+    )
+    assert link is not None, result.stdout

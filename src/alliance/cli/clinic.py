@@ -249,17 +249,20 @@ def demo_command(
         engine.dispose()
     out.print(
         f"\n[bold]alliance demo[/] — open [link={base_url}/]{base_url}/[/link] "
-        f"(database {_describe(url)})\n"
+        f"(database {_describe(url)})\n",
+        soft_wrap=True,  # addresses stay whole when the output is not a terminal
     )
-    out.print(f"Every demo login has the password [bold]{PASSWORD}[/]:")
+    out.print(f"Every demo login has the password [bold]{PASSWORD}[/]:", soft_wrap=True)
     for username, name, alerts in logins.clinicians:
-        out.print(f"  {username:<14} clinician ({name}; {alerts})")
+        out.print(f"  {username:<14} clinician ({name}; {alerts})", soft_wrap=True)
     for username in logins.supervisors:
-        out.print(f"  {username:<14} supervisor")
-    out.print(f"  {logins.admin:<14} admin")
-    out.print(f"  {logins.researcher:<14} researcher (de-identified exports only)")
+        out.print(f"  {username:<14} supervisor", soft_wrap=True)
+    out.print(f"  {logins.admin:<14} admin", soft_wrap=True)
+    out.print(f"  {logins.researcher:<14} researcher (de-identified exports only)", soft_wrap=True)
     if logins.form_link:
-        out.print(f"\nA client's form, as a phone would open it: {logins.form_link}")
+        out.print(
+            f"\nA client's form, as a phone would open it: {logins.form_link}", soft_wrap=True
+        )
     if not serve:
         return
     os.environ["ALLIANCE_DATABASE_URL"] = url

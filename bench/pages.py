@@ -78,7 +78,9 @@ def main() -> None:
             f"(seeded in {time.perf_counter() - start:.0f} s)"
         )
 
-        app = create_app(Settings(database_url=url, secret_key="bench"), engine=engine)
+        app = create_app(
+            Settings(database_url=url, secret_key="bench"), engine=engine, freeze_heap=True
+        )  # as ``alliance serve`` runs it
 
         @app.get("/bench/empty")
         def empty(request: Request, page: PageDep) -> HTMLResponse:

@@ -187,7 +187,7 @@ def serve_command(
         f"database {_describe(_settings(database).database_url)}, {workers} worker(s)"
     )
     uvicorn.run(
-        "alliance.web.app:create_app",
+        "alliance.web.app:worker_app",
         factory=True,
         host=host,
         port=port,
@@ -270,7 +270,7 @@ def demo_command(
     import uvicorn  # noqa: PLC0415 - loaded only when serving
 
     uvicorn.run(
-        "alliance.web.app:create_app",
+        "alliance.web.app:worker_app",
         factory=True,
         host=host,
         port=port,

@@ -28,7 +28,6 @@ from alliance.analytics.detector import (
     Param,
     Severity,
     concat_signals,
-    signals_frame,
 )
 from alliance.analytics.series import IntArray, Ordered, order_series
 
@@ -74,12 +73,9 @@ class _Comparison(Detector):
             gap = ordered.score[theirs] - ordered.score[ours]
             hit = np.abs(gap) >= threshold if self.both_ways else key.sign * gap >= threshold
             parts.append(
-                signals_frame(
+                self._signals(
                     ordered,
                     theirs[hit],
-                    rule=self.rule,
-                    severity=self.severity,
-                    provenance=self.provenance,
                     value=ordered.score[theirs[hit]],
                     reference=ordered.score[ours[hit]],
                     threshold=threshold,

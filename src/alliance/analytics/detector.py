@@ -132,6 +132,7 @@ class Detector(ABC):
     rule: ClassVar[str]
     provenance: ClassVar[str]
     params: ClassVar[tuple[Param, ...]]
+    severity: Severity
 
     def get_params(self) -> dict[str, Any]:
         return {p.name: getattr(self, p.name) for p in self.params}
@@ -159,6 +160,28 @@ class Detector(ABC):
 
     @abstractmethod
     def _detect(self, ordered: Ordered) -> pd.DataFrame: ...
+
+    def _signals(
+        self,
+        ordered: Ordered,
+        rows: IntArray,
+        *,
+        value: Any,
+        provenance: str | None = None,
+        severity: Severity | None = None,
+        **numbers: Any,
+    ) -> pd.DataFrame:
+        """This rule's signals for ``rows`` (:func:`signals_frame`), with its own severity
+        and provenance unless the finding calls for others."""
+        return signals_frame(
+            ordered,
+            rows,
+            rule=self.rule,
+            severity=severity or self.severity,
+            provenance=provenance or self.provenance,
+            value=value,
+            **numbers,
+        )
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())

@@ -36,7 +36,6 @@ from alliance.analytics.detector import (
     Param,
     Severity,
     concat_signals,
-    signals_frame,
 )
 from alliance.analytics.series import Ordered, order_series
 
@@ -243,12 +242,9 @@ class OffTrack(Detector):
                 off = key.sign * (ordered.score[idx] - bound) < 0
             where = idx[off]
             parts.append(
-                signals_frame(
+                self._signals(
                     ordered,
                     where,
-                    rule=self.rule,
-                    severity=self.severity,
-                    provenance=self.provenance,
                     value=ordered.score[where],
                     reference=expected[off],
                     threshold=bound[off],

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from alliance.analytics.detector import SEVERITY_PARAM, Detector, Param, Severity, signals_frame
+from alliance.analytics.detector import SEVERITY_PARAM, Detector, Param, Severity
 from alliance.analytics.ruptures import DropFromBaseline
 from alliance.analytics.series import Ordered
 
@@ -84,8 +84,8 @@ class Repair(Detector):
         keep = _episode_starts(ordered, starts, at, self.within)
         ok = keep & repaired
         where = at[ok]
-        return signals_frame(
-            ordered, where, rule=self.rule, severity=self.severity, provenance=self.provenance,
+        return self._signals(
+            ordered, where,
             value=ordered.score[where], reference=level[ok], threshold=bound[ok],
             spread=spread[ok], since_session=ordered.session[starts[ok]],
         )  # fmt: skip

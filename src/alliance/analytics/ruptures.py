@@ -26,7 +26,6 @@ from alliance.analytics.detector import (
     Param,
     Severity,
     concat_signals,
-    signals_frame,
 )
 from alliance.analytics.series import BoolArray, Ordered
 from alliance.analytics.tidy import REPORTED_RUPTURE_SCALE
@@ -105,11 +104,9 @@ class BelowCutoff(RuptureDetector):
             hit = flagged(x, value, direction)
             where = np.flatnonzero(hit & rows & (ordered.key == k))
             parts.append(
-                signals_frame(
+                self._signals(
                     ordered,
                     where,
-                    rule=self.rule,
-                    severity=self.severity,
                     provenance=provenance,
                     value=x[where],
                     reference=value,
@@ -157,8 +154,8 @@ class DropFromPrevious(RuptureDetector):
             drop = ordered.sign * (prev - ordered.score)
             hit = self._rows(ordered) & (drop >= self.min_drop)
         where = np.flatnonzero(hit)
-        return signals_frame(
-            ordered, where, rule=self.rule, severity=self.severity, provenance=self.provenance,
+        return self._signals(
+            ordered, where,
             value=ordered.score[where], reference=prev[where], threshold=self.min_drop,
             since_session=ordered.previous_session[where],
         )  # fmt: skip
@@ -232,8 +229,8 @@ class DropFromBaseline(RuptureDetector):
                 & (drop >= self.k * spread)
             )
         where = np.flatnonzero(hit)
-        return signals_frame(
-            ordered, where, rule=self.rule, severity=self.severity, provenance=self.provenance,
+        return self._signals(
+            ordered, where,
             value=ordered.score[where], reference=base.mean[where],
             threshold=self.k * spread[where], spread=spread[where],
         )  # fmt: skip
@@ -302,11 +299,9 @@ class ReliableDrop(RuptureDetector):
                 hit = in_key & ((drop > value) if strict else (drop >= value))
             where = np.flatnonzero(hit)
             parts.append(
-                signals_frame(
+                self._signals(
                     ordered,
                     where,
-                    rule=self.rule,
-                    severity=self.severity,
                     provenance=provenance,
                     value=ordered.score[where],
                     reference=prev[where],
@@ -371,7 +366,7 @@ class ReportedRupture(Detector):
             stance=None,
         )
         where = np.flatnonzero(rows & (ordered.score >= 1))
-        return signals_frame(
-            ordered, where, rule=self.rule, severity=self.severity, provenance=self.provenance,
+        return self._signals(
+            ordered, where,
             value=ordered.score[where], threshold=1.0,
         )  # fmt: skip

@@ -24,7 +24,6 @@ from alliance.analytics.detector import (
     Param,
     Severity,
     concat_signals,
-    signals_frame,
 )
 from alliance.analytics.series import Ordered
 from alliance.analytics.tidy import RISK_SCALE
@@ -112,11 +111,9 @@ class LowEarlyAlliance(Detector):
                 )
             where = np.flatnonzero(in_key & hit)
             parts.append(
-                signals_frame(
+                self._signals(
                     ordered,
                     where,
-                    rule=self.rule,
-                    severity=self.severity,
                     provenance=provenance,
                     value=x[where],
                     reference=threshold,
@@ -188,11 +185,9 @@ class OutcomeDeterioration(Detector):
             )
             where = idx[category == "deteriorated"]
             parts.append(
-                signals_frame(
+                self._signals(
                     ordered,
                     where,
-                    rule=self.rule,
-                    severity=self.severity,
                     provenance=provenance,
                     value=ordered.score[where],
                     reference=first[where],
@@ -232,10 +227,9 @@ class RiskItem(Detector):
                 f"{', '.join(item.id for item in items)} (source: {', '.join(sources)})"
             )
             parts.append(
-                signals_frame(
+                self._signals(
                     ordered,
                     where,
-                    rule=self.rule,
                     severity="urgent",
                     provenance=provenance,
                     value=ordered.score[where],

@@ -22,6 +22,19 @@ from typing import Literal
 
 from alliance.instruments.model import Perspective
 
+FIRST_DATE = dt.date(1900, 1, 1)
+LAST_DATE = dt.date(2199, 12, 31)
+DATE_TEXT = f"a date YYYY-MM-DD from {FIRST_DATE} to {LAST_DATE}"
+
+
+def plausible_date(value: dt.date) -> bool:
+    """Whether a date of care (an episode's start or end, a session) lies in the range the
+    project keeps. A date outside it is a typing error (2206 for 2026), and every table type
+    the layers use (pandas' datetime64[ns] holds 1677–2262) holds the range, with room for
+    the shifts of a de-identified export."""
+    return FIRST_DATE <= value <= LAST_DATE
+
+
 Stance = Literal["self", "prediction"]
 STANCES: tuple[Stance, ...] = ("self", "prediction")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import string
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 
 from alliance.instruments.registry import Registry
 from alliance.interop import wide
-from alliance.interop.columns import Cells, Text, as_dates, as_ids, as_numbers, may_repeat
+from alliance.interop.columns import Cells, Column, Text, as_dates, as_ids, as_numbers, may_repeat
 from alliance.interop.tabular import load_table, read_administrations, write_administrations
 from alliance.interop.wide import check_wide, to_wide
 
@@ -97,6 +98,32 @@ def test_numbers_and_dates_from_arrow_equal_pandas() -> None:
     dates, blank, bad = as_dates(table.column("d"))
     pd.testing.assert_series_equal(dates, as_dates(frame["d"])[0], check_names=False)
     assert blank.tolist() == [False, True, False] and not bad.any()
+
+
+FAR = [dt.date(2300, 1, 1), None, dt.date(2026, 1, 2), dt.date(1900, 1, 1),
+       dt.date(2199, 12, 31), dt.date(1899, 12, 31), dt.date(1000, 1, 1)]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        pa.chunked_array([pa.array(FAR, pa.date32())]),
+        pd.Series(pd.array(FAR, dtype=pd.ArrowDtype(pa.date32()))),
+        pd.Series(pa.array(FAR, pa.date32()).cast(pa.timestamp("ms")).to_pandas()),
+        pd.Series([d.isoformat() if d else "" for d in FAR]),
+        pd.Series([d if d else dt.date(1, 1, 1) for d in FAR], dtype=object),
+    ],
+    ids=["arrow-dates", "pandas-arrow-dates", "milliseconds", "text", "date-objects"],
+)
+def test_dates_outside_the_dates_of_care_are_not_dates(column: Column) -> None:
+    """A file may hold any date; one outside 1900-01-01 … 2199-12-31 is a bad cell, not a
+    crash, even beyond what datetime64[ns] holds, whatever type the reader gave the column."""
+    dates, blank, bad = as_dates(column)
+    objects = isinstance(column, pd.Series) and column.dtype == object
+    assert bad.tolist() == [True, objects, False, False, False, True, True]
+    assert blank.tolist() == [False, not objects, False, False, False, False, False]
+    assert [str(d.date()) for d in dates.dropna()] == ["2026-01-02", "1900-01-01", "2199-12-31"]
+    assert dates.dtype == "datetime64[ns]"
 
 
 def test_cells_show_what_pandas_shows() -> None:

@@ -261,6 +261,7 @@ def test_hand_written_response_with_every_kind_of_problem(registry: Registry) ->
         ({"authored": None}, "authored"),
         ({"subject": {"reference": "Patient/991"}}, "subject"),
         ({"authored": "yesterday"}, "authored"),
+        ({"authored": "2300-10-02T09:15:00+02:00"}, "authored"),  # beyond the dates of care
         ({"resourceType": "Observation"}, "resourceType"),
     ],
 )

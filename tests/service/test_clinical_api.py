@@ -70,6 +70,40 @@ def test_supervisor_assigns_within_their_team_only(api: TestClient, world: World
     assert clinician.status_code == 422
 
 
+def test_dates_of_care_are_checked(api: TestClient, world: World) -> None:
+    """A date outside 1900–2199 is a typing error (2206 for 2026), refused wherever a date of
+    care is entered."""
+    c1 = world["c1"].headers
+    allowed = "a date YYYY-MM-DD from 1900-01-01 to 2199-12-31"
+    for path, body, field in [
+        (f"{API}/clients", {"code": "K-8", "started_on": "2206-10-01"}, "started_on"),
+        (f"{API}/episodes/{world.episodes['c1']}/sessions", {"date": "2206-09-15"}, "date"),
+        (
+            f"{API}/episodes/{world.episodes['c1']}/close",
+            {"end_reason": "completed", "ended_on": "2206-11-01"},
+            "ended_on",
+        ),
+    ]:
+        response = api.post(path, headers=c1, json=body)
+        assert response.status_code == 422, path
+        error = response.json()["error"]
+        assert (error["field"], error["value"], error["allowed"]) == (
+            field,
+            body[field],
+            allowed,
+        )
+    reopen = api.post(
+        f"{API}/clients/{world.clients['c1']}/episodes",
+        headers=c1,
+        json={"started_on": "1899-12-31"},
+    )
+    assert reopen.status_code == 422 and reopen.json()["error"]["field"] == "started_on"
+    kept = api.post(
+        f"{API}/episodes/{world.episodes['c1']}/sessions", headers=c1, json={"date": "2199-12-31"}
+    )
+    assert kept.status_code == 201
+
+
 def test_episodes_and_sessions(api: TestClient, world: World) -> None:
     c1 = world["c1"].headers
     episode = world.episodes["c1"]

@@ -144,12 +144,15 @@ def test_every_bad_row_is_reported_and_nothing_is_stored(
 def test_cell_problems_come_from_the_reader(api: TestClient, world: World) -> None:
     bad = csv(
         "N-8,E1,1,2026-09-31,gad-7,1.0,client,self,,1,1,4,1,1,1,often,,,",
+        "N-9,E1,1,2300-01-01,gad-7,1.0,client,self,,1,1,1,1,1,1,1,,,",
     )
     error = upload(api, world, "c1", bad).json()["error"]
+    dates = "a date YYYY-MM-DD from 1900-01-01 to 2199-12-31"
     assert [(p["line"], p["column"], p["value"], p.get("allowed")) for p in error["problems"]] == [
-        (2, "date", "2026-09-31", "a date YYYY-MM-DD"),
+        (2, "date", "2026-09-31", dates),
         (2, "item_3", "4", "0, 1, 2, 3"),
         (2, "item_7", "often", "0, 1, 2, 3"),
+        (3, "date", "2300-01-01", dates),
     ]
 
 

@@ -30,6 +30,7 @@ from alliance.interop.columns import (
     as_numbers,
 )
 from alliance.interop.report import Problem
+from alliance.records import DATE_TEXT
 
 
 class Found:
@@ -96,7 +97,6 @@ class Found:
         return [p for _, _, p in sorted(self.items, key=lambda t: (t[0], t[1]))]
 
 
-DATE_TEXT = "a date YYYY-MM-DD"
 SESSION_TEXT = "a whole number from 0"
 
 

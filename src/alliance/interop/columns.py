@@ -23,6 +23,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from alliance.records import FIRST_DATE, LAST_DATE
+
 DATE_DTYPE: Final = "datetime64[ns]"
 BoolArray = npt.NDArray[np.bool_]
 Codes = npt.NDArray[np.signedinteger[Any]]
@@ -30,7 +32,10 @@ FloatArray = npt.NDArray[np.float64]
 Column: TypeAlias = pd.Series | pa.ChunkedArray
 
 DAY_NS: Final = 86_400 * 10**9
-_NS_DAYS: Final = (-106_751, 106_750)  # the days datetime64[ns] can hold
+_NS_DAYS: Final = (-106_751, 106_751)  # the days datetime64[ns] can hold
+_NS_BOUNDS: Final = (pd.Timestamp("1677-09-22"), pd.Timestamp.max)  # the same, as times
+_CARE_DATES: Final = (pd.Timestamp(FIRST_DATE), pd.Timestamp(LAST_DATE))
+
 # bytes a value may not start or end with to need no trimming: ASCII whitespace as Python's
 # str.strip() sees it, and every byte of a multi-byte character (which could be a space)
 _NOT_PLAIN_EDGE = np.zeros(256, dtype=bool)
@@ -104,6 +109,13 @@ def shown(value: object) -> str | None:
         return ""
     if isinstance(value, float):
         return f"{value:g}"
+    if (
+        isinstance(value, dt.datetime)
+        and not pd.isna(value)
+        and value.tzinfo is None
+        and value.time() == dt.time()
+    ):
+        return value.date().isoformat()  # a date a reader typed as a timestamp
     return str(value)
 
 
@@ -276,34 +288,55 @@ def as_numbers(column: Column, missing: Sequence[str]) -> tuple[FloatArray, Bool
 
 
 def as_dates(column: Column) -> tuple[pd.Series, BoolArray, BoolArray]:
-    """Dates at midnight, a mask of blank cells and a mask of cells that are not dates."""
-    if isinstance(column, pa.ChunkedArray):
-        if pa.types.is_date32(column.type):
-            days = pc.fill_null(column.cast(pa.int32()), 0).to_numpy()
-            if days.size == 0 or (_NS_DAYS[0] <= days.min() and days.max() <= _NS_DAYS[1]):
-                blank = np.asarray(column.is_null().to_numpy(), dtype=bool)
-                stamps = np.multiply(days, DAY_NS, dtype=np.int64)
-                if blank.any():
-                    stamps[blank] = np.iinfo(np.int64).min  # NaT
-                return pd.Series(stamps.view(DATE_DTYPE)), blank, np.zeros(len(days), bool)
-        column = to_pandas(column)
-    series = column
+    """Dates at midnight, a mask of blank cells and a mask of cells that are not dates of
+    care (not dates, or outside :data:`~alliance.records.FIRST_DATE` …
+    :data:`~alliance.records.LAST_DATE`)."""
+    values, blank, bad = _as_dates(column)
+    outside = ((values < _CARE_DATES[0]) | (values > _CARE_DATES[1])).to_numpy()
+    if outside.any():
+        values = values.mask(outside)
+        bad = bad | outside
+    return values, blank, bad
+
+
+def _as_dates(column: Column) -> tuple[pd.Series, BoolArray, BoolArray]:
+    """Like :func:`as_dates`, any date ``datetime64[ns]`` holds (those it cannot hold, which
+    readers of other units may give, are not dates)."""
+    if isinstance(column, pa.ChunkedArray) and pa.types.is_date(column.type):
+        return _days(column)
+    series = to_pandas(column) if isinstance(column, pa.ChunkedArray) else column
     if isinstance(series.dtype, pd.ArrowDtype) and pa.types.is_date(series.dtype.pyarrow_dtype):
-        stamps = pa.array(series.array).cast(pa.timestamp("ns"))  # no Python objects
-        values = stamps.to_numpy(zero_copy_only=False)  # missing dates are NaT
-        series = pd.Series(values, index=series.index, dtype=DATE_DTYPE)
+        values, blank, bad = _days(pa.chunked_array([pa.array(series.array)]))
+        return values.set_axis(series.index), blank, bad
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
         values = series.dt.tz_localize(None) if series.dt.tz is not None else series
-        values = values.astype(DATE_DTYPE).dt.normalize()
-        return values, values.isna().to_numpy(), np.zeros(len(series), bool)
+        blank = values.isna().to_numpy()
+        # other units than nanoseconds hold dates that datetime64[ns] cannot
+        held = (values >= _NS_BOUNDS[0]) & (values <= _NS_BOUNDS[1])
+        values = values.where(held).astype(DATE_DTYPE).dt.normalize()
+        return values, blank, ~blank & ~held.to_numpy()
     if series.dtype == object and series.map(lambda v: isinstance(v, dt.date)).all():
-        values = pd.to_datetime(series).astype(DATE_DTYPE).dt.normalize()
-        return values, np.zeros(len(series), bool), np.zeros(len(series), bool)
+        parsed = pd.to_datetime(series, errors="coerce")
+        values, _, beyond = _as_dates(parsed)
+        return values, np.zeros(len(series), bool), beyond | parsed.isna().to_numpy()
     text = as_text(series)
     blank = (text == "").to_numpy()
-    parsed = pd.to_datetime(text.where(~blank), format="%Y-%m-%d", errors="coerce")
-    values = pd.Series(parsed, index=series.index).astype(DATE_DTYPE)
-    return values, blank, values.isna().to_numpy() & ~blank
+    parsed = pd.Series(
+        pd.to_datetime(text.where(~blank), format="%Y-%m-%d", errors="coerce"),
+        index=series.index,
+    )
+    values, _, beyond = _as_dates(parsed)
+    return values, blank, (parsed.isna().to_numpy() & ~blank) | beyond
+
+
+def _days(column: pa.ChunkedArray) -> tuple[pd.Series, BoolArray, BoolArray]:
+    """Arrow dates as midnights, straight from their day numbers (no Python objects)."""
+    days = pc.fill_null(column.cast(pa.date32()).cast(pa.int32()), 0).to_numpy()
+    blank = np.asarray(column.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    bad = ~blank & ((days < _NS_DAYS[0]) | (days > _NS_DAYS[1]))
+    stamps = np.multiply(days, DAY_NS, dtype=np.int64)
+    stamps[blank | bad] = np.iinfo(np.int64).min  # NaT
+    return pd.Series(stamps.view(DATE_DTYPE)), blank, bad
 
 
 def may_repeat(series: pd.Series) -> bool:

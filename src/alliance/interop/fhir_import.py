@@ -37,7 +37,7 @@ from alliance.interop.fhir_terms import (
     identifier_system,
 )
 from alliance.interop.report import ImportReport, Problem, RejectedImportError
-from alliance.records import STANCES, Administration, Stance
+from alliance.records import DATE_TEXT, STANCES, Administration, Stance, plausible_date
 
 FINISHED = ("completed", "amended")
 
@@ -208,8 +208,8 @@ def _parse(
     if not client:
         bad("no client: give the subject a client identifier, or pass client=", "subject")
     date = _date(response.authored)
-    if date is None:
-        bad("missing or not a date", "authored", response.authored, "a date YYYY-MM-DD")
+    if date is None or not plausible_date(date):
+        bad("missing or not a date of care", "authored", response.authored, DATE_TEXT)
     if not fields.get("episode"):
         bad("no episode (extension episode, or pass episode=)", "extension")
     if fields.get("session") is None:

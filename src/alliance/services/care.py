@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from alliance.services import audit
 from alliance.services.access import episode_for, session_for
 from alliance.services.context import Actor
-from alliance.services.errors import Conflict, Invalid
+from alliance.services.errors import Conflict, Invalid, check_date
 from alliance.store.models import RuptureReport
 from alliance.store.models import Session as SessionRow
 
@@ -30,6 +30,7 @@ def record_session(
         raise Conflict(
             "the episode is closed; open a new one to record sessions", field="episode_id"
         )
+    check_date(date, "date")
     if date < episode.started_on:
         raise Invalid(
             "a session cannot be before its episode started", field="date", value=date.isoformat()

@@ -17,7 +17,7 @@ from alliance.services.access import (
     visible_clients,
 )
 from alliance.services.context import Actor
-from alliance.services.errors import Conflict, Invalid, NotFound
+from alliance.services.errors import Conflict, Invalid, NotFound, check_date
 from alliance.store.base import utcnow
 from alliance.store.models import END_REASONS, Client, ClientContact, Episode, User
 
@@ -69,6 +69,8 @@ def register_client(
             field="code",
             value=code,
         )
+    if started_on is not None:
+        check_date(started_on, "started_on")
     clinician = _clinician_for(db, actor, clinician_id)
     if db.scalar(
         select(Client.id).where(
@@ -160,6 +162,7 @@ def open_episode(
     clinician_id: str | None = None,
 ) -> Episode:
     client = client_for(db, actor, client_id, write=True)
+    check_date(started_on, "started_on")
     current = db.scalar(
         select(Episode).where(Episode.client_id == client.id, Episode.ended_on.is_(None))
     )
@@ -186,6 +189,7 @@ def close_episode(
         )
     if episode.ended_on is not None:
         raise Conflict("the episode is already closed", field="episode_id")
+    check_date(ended_on, "ended_on")
     if ended_on < episode.started_on:
         raise Invalid(
             "an episode cannot end before it started", field="ended_on", value=ended_on.isoformat()

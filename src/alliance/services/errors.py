@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 from alliance.interop.report import Problem
+from alliance.records import DATE_TEXT, plausible_date
 
 
 class ServiceError(Exception):
@@ -116,3 +118,9 @@ class ImportRejected(Invalid):
             for p in self.problems
         ]
         return body
+
+
+def check_date(value: dt.date, field: str) -> None:
+    """Refuse a date of care outside the range the project keeps (:func:`plausible_date`)."""
+    if not plausible_date(value):
+        raise Invalid("not a date of care", field=field, value=value.isoformat(), allowed=DATE_TEXT)

@@ -55,6 +55,7 @@ from alliance.services.exchange import fhir_base, stored_answer
 from alliance.services.import_problems import Problems, rejected
 from alliance.services.placement import ASSIGN_RULE, Placement, may_assign, place_rows
 from alliance.services.submissions import Pending, submit_many
+from alliance.store.engine import serialize
 from alliance.store.models import Administration, Client, User
 
 CHUNK = 500  # values per IN (…) list
@@ -115,6 +116,9 @@ def import_source(
         raise Invalid("no organization given", field="organization")
     if not source.ok:
         raise rejected(source)
+    # Imports into one organization run one at a time: two uploads naming the same new client
+    # would otherwise both create it, and one would fail on the unique code.
+    serialize(db, f"import:{actor.organization_id}")
     table = source.table
     result = ImportResult(
         source=source.report.source, rows=len(table), skipped=source.report.skipped

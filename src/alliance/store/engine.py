@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -56,3 +57,16 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+def serialize(db: Session, name: str) -> None:
+    """Wait until no other transaction holds the lock ``name``, and hold it until this one
+    ends. PostgreSQL: a transaction-level advisory lock keyed by a hash of the name; SQLite
+    needs none, as its writing transactions (``BEGIN IMMEDIATE``) already run one at a time."""
+    if db.get_bind().dialect.name != "postgresql":
+        return
+    digest = hashlib.blake2b(name.encode(), digest_size=8, person=b"alliance").digest()
+    db.execute(
+        text("SELECT pg_advisory_xact_lock(:key)"),
+        {"key": int.from_bytes(digest, "big", signed=True)},
+    )

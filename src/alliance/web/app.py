@@ -13,10 +13,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from alliance.config import Settings
-from alliance.services.errors import RateLimited, ServiceError
+from alliance.services.errors import Conflict, RateLimited, ServiceError
 from alliance.web.api import alerts, auth, clinical, exchange, learning, links, meta, people
 from alliance.web.clinic import Clinic
 from alliance.web.pages import admin as page_admin
@@ -83,6 +84,7 @@ def create_app(
         app.include_router(page_module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_middleware(SecurityHeaders, https=settings.cookies_secure)
@@ -135,6 +137,25 @@ async def _service_error(request: Request, exc: Exception) -> Response:
         },
         status_code=exc.status,
     )
+
+
+async def _integrity_error(request: Request, exc: Exception) -> Response:
+    """Two requests created the same record at once (a client code, say) and the database
+    kept one: the other is a conflict to retry, not a server error. Other integrity errors
+    are faults and stay server errors."""
+    if not isinstance(exc, IntegrityError) or not _unique_violation(exc):
+        raise exc
+    conflict = Conflict(
+        "the same record was changed by another request at the same moment; try again"
+    )
+    return await _service_error(request, conflict)
+
+
+def _unique_violation(exc: IntegrityError) -> bool:
+    sqlstate = getattr(exc.orig, "sqlstate", None)  # PostgreSQL (psycopg)
+    if sqlstate is not None:
+        return bool(sqlstate == "23505")
+    return "UNIQUE constraint failed" in str(exc.orig)  # SQLite
 
 
 def _field(loc: tuple[Any, ...]) -> str:

@@ -85,6 +85,17 @@ def shoot(base: str) -> None:
         desk.get_by_role("button", name="Make the link").click()
         desk.screenshot(path=str(OUT / "link-qr.png"))
         link = desk.locator("a[href*='/f/']").first.get_attribute("href")
+        desk.goto(f"{base}/learn/calibration")
+        desk.screenshot(path=str(OUT / "calibration.png"), full_page=True)
+        desk.goto(f"{base}/learn")
+        desk.select_option("#quiz-n", "5")
+        desk.get_by_role("button", name="Start the self-check").click()
+        desk.wait_for_selector("fieldset[data-question]")
+        for question in desk.locator("fieldset[data-question]").all():
+            question.locator("input[type=radio]").first.check()
+        desk.get_by_role("button", name="Check my answers").click()
+        desk.wait_for_url(f"{base}/learn/quiz/results/*")
+        desk.screenshot(path=str(OUT / "self-check-result.png"), full_page=True)
         phone = browser.new_page(
             viewport={"width": 390, "height": 844},
             is_mobile=True,

@@ -259,3 +259,40 @@ def test_team_view_shows_uncertainty_not_a_ranking(
     assert "alliance: 60.0 (n = 1)" in page.text
     assert "alliance: 36.0 (n = 1)" in page.text
     assert "Whole team: 48.0 (95% interval" in page.text
+
+
+def test_session_form_saves_the_clinicians_own_rating(
+    clinician: PageClient, world: World, database: Database
+) -> None:
+    """The clinician rates the session themselves on a clinician form (the shortest offered
+    by default, another on request); an unconfirmed key is said, and the answers are kept."""
+    session = world.sessions["c1"]
+    form = clinician.get(f"/sessions/{session}/rate")
+    assert 'name="own_instrument" value="wai-s"' in form.text
+    assert "scoring key is not confirmed" in form.text
+    assert f'href="/sessions/{session}/rate?own=haq-ii"' in form.text
+    other = clinician.get(f"/sessions/{session}/rate?own=haq-ii")
+    assert 'name="own_instrument" value="haq-ii"' in other.text
+    key = re.search(r'name="form_key" value="([^"]+)"', form.text)
+    assert key
+    data = {f"own_item_{i}": "6" for i in range(1, 13)} | {
+        "own_instrument": "wai-s",
+        "form_key": key.group(1),
+    }
+    data["own_item_3"] = "9"  # out of range: the form comes back with the problem
+    refused = clinician.post(f"/sessions/{session}/rate", data)
+    assert refused.status_code == 422
+    assert 'href="#own_item_3"' in refused.text
+    assert 'name="own_item_1" value="6" checked' in refused.text
+    data["own_item_3"] = "2"
+    saved = clinician.post(f"/sessions/{session}/rate", data)
+    assert saved.status_code == 303
+    assert "Saved your own rating" in saved.headers["location"].replace("%20", " ")
+    with database.session() as db:
+        [admin] = db.scalars(select(Administration))
+        assert (admin.instrument, admin.perspective, admin.stance) == (
+            "wai-s",
+            "clinician",
+            "self",
+        )
+        assert admin.answers["item_3"] == 2 and admin.answers["item_12"] == 6

@@ -74,6 +74,14 @@ def offered_instruments(org: Organization, registry: Registry) -> list[str]:
     return chosen or sorted(set(with_client_form))
 
 
+def clinician_instruments(org: Organization, registry: Registry) -> list[str]:
+    """Instrument ids a clinician may rate a session on themselves: the enabled ones with a
+    clinician form, or every one with a clinician form when none are chosen."""
+    with_form = [i.id for i in registry if "clinician" in i.perspectives]
+    chosen = [i for i in (org.enabled_instruments or []) if i in with_form]
+    return chosen or sorted(set(with_form))
+
+
 def set_feedback_config(db: Session, actor: Actor, data: dict[str, Any]) -> Organization:
     """Store the organization's alert rules after validating them (the risk rule cannot be
     turned off or weakened)."""

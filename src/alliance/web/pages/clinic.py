@@ -12,7 +12,16 @@ from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from alliance.instruments.model import OptionsFormat
-from alliance.services import alerting, analysis, care, clients, links, organization, timeline
+from alliance.services import (
+    alerting,
+    analysis,
+    audit,
+    care,
+    clients,
+    links,
+    organization,
+    timeline,
+)
 from alliance.services.access import session_for
 from alliance.services.administrations import submit_administration
 from alliance.services.errors import Invalid, ServiceError
@@ -155,10 +164,39 @@ def rate_page(
     db: DbDep,
     clinic: ClinicDep,
     notice: str | None = None,
+    own: str | None = None,
 ) -> HTMLResponse:
     session, _, client = session_for(db, page.actor, session_id, write=True)
+    audit.record(db, page.actor, "read", "session", session.id, view="rate")
     db.commit()
+    return _rate_form(request, page, clinic, session, client, own=own, notice=notice)
+
+
+def _rate_form(
+    request: Request,
+    page: Any,
+    clinic: Any,
+    session: Any,
+    client: Any,
+    *,
+    own: str | None,
+    form_key: str | None = None,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    status_code: int = 200,
+    notice: str | None = None,
+) -> HTMLResponse:
+    """The session form: the prediction of the client's rating, the clinician's own rating
+    on a form of theirs (``own``, or the first the organization offers), and a rupture."""
     inst = clinic.registry.get(PREDICTED_INSTRUMENT)
+    choices = sorted(  # the shortest form first
+        (
+            clinic.registry.get(i)
+            for i in organization.clinician_instruments(page.organization, clinic.registry)
+        ),
+        key=lambda i: (len(i.items), i.id),
+    )
+    own_inst = next((i for i in choices if i.id == own), choices[0] if choices else None)
     return render(
         request,
         "rate.html",
@@ -168,23 +206,41 @@ def rate_page(
             client=client,
             instrument=inst,
             items=_option_items(inst),
-            form_key=uuid.uuid4().hex,
+            own_choices=choices,
+            own_instrument=own_inst,
+            own_items=_option_items(own_inst, prefix=OWN) if own_inst else [],
+            own_scored=own_inst is not None and any(s.verified for s in own_inst.scales),
+            form_key=form_key or uuid.uuid4().hex,
             notice=notice,
-            errors={},
-            values={},
+            errors=errors or {},
+            values=values or {},
         ),
+        status_code=status_code,
     )
 
 
-def _option_items(inst: Any) -> list[dict[str, Any]]:
+OWN = "own_"  # the own rating's item fields: own_item_1 …
+
+
+def _option_items(inst: Any, prefix: str = "") -> list[dict[str, Any]]:
     items = []
     for number, item in enumerate(inst.items, start=1):
         fmt = inst.format_of(item)
         options = (
             [(o.value, o.label) for o in fmt.options] if isinstance(fmt, OptionsFormat) else []
         )
-        items.append({"id": item.id, "number": number, "text": item.label, "options": options})
+        items.append(
+            {"id": prefix + item.id, "number": number, "text": item.label, "options": options}
+        )
     return items
+
+
+def _answers(inst: Any, form: Any, prefix: str = "") -> dict[str, object]:
+    answers: dict[str, object] = {}
+    for item in inst.items:
+        raw = form.get(prefix + item.id, "")
+        answers[item.id] = int(raw) if raw.strip().lstrip("-").isdigit() else None
+    return answers
 
 
 @router.post("/sessions/{session_id}/rate")
@@ -197,17 +253,20 @@ def rate(
     form: FormDep,
     background: BackgroundTasks,
 ) -> Response:
-    """The clinician's side of a session: their prediction of the client's rating and,
-    if they noticed one, a rupture with a note."""
+    """The clinician's side of a session: their prediction of the client's rating, their
+    own rating of the session and, if they noticed one, a rupture with a note."""
     check_csrf(page, form)
     session, _, client = session_for(db, page.actor, session_id, write=True)
     inst = clinic.registry.get(PREDICTED_INSTRUMENT)
     key = form.get("form_key") or uuid.uuid4().hex
-    answers: dict[str, object] = {}
-    for item in inst.items:
-        raw = form.get(item.id, "")
-        answers[item.id] = int(raw) if raw.strip().lstrip("-").isdigit() else None
+    own_id = form.get("own_instrument") or None
+    own_inst = None
+    if own_id and own_id in organization.clinician_instruments(page.organization, clinic.registry):
+        own_inst = clinic.registry.get(own_id)
+    answers = _answers(inst, form)
+    own_answers = _answers(own_inst, form, OWN) if own_inst else {}
     saved = []
+    prefix = ""
     try:
         if any(v is not None for v in answers.values()):
             submit_administration(
@@ -223,26 +282,39 @@ def rate(
                 source="clinician",
             )
             saved.append("your prediction")
+        if own_inst is not None and any(v is not None for v in own_answers.values()):
+            prefix = OWN
+            submit_administration(
+                db,
+                page.actor,
+                clinic.registry,
+                session_id=session.id,
+                instrument=own_inst.id,
+                perspective="clinician",
+                stance="self",
+                answers=own_answers,
+                idempotency_key=f"rate-own:{key}",
+                source="clinician",
+            )
+            saved.append("your own rating")
         if form.get("rupture") == "1":
             care.report_rupture(db, page.actor, session.id, note=form.get("note"))
             saved.append("the rupture you noticed")
     except Invalid as exc:
         db.rollback()
-        item_id = (exc.field or "").removeprefix("answers.")
-        return render(
+        item_id = prefix + (exc.field or "").removeprefix("answers.")
+        values = {k: str(v) for k, v in answers.items() if v is not None}
+        values |= {OWN + k: str(v) for k, v in own_answers.items() if v is not None}
+        return _rate_form(
             request,
-            "rate.html",
-            page.context(
-                nav="caseload",
-                session=session,
-                client=client,
-                instrument=inst,
-                items=_option_items(inst),
-                form_key=key,
-                errors={item_id: exc.message},
-                values={k: str(v) for k, v in answers.items() if v is not None},
-                notice=None,
-            ),
+            page,
+            clinic,
+            session,
+            client,
+            own=own_id,
+            form_key=key,
+            errors={item_id: exc.message},
+            values=values,
             status_code=422,
         )
     db.commit()

@@ -138,12 +138,23 @@ def test_link_with_qr_code_and_kiosk(clinician: PageClient, world: World) -> Non
     assert "<svg" in shown.text
     url = re.search(r'<a href="(http://testserver/f/[^"]+)">', shown.text)
     assert url
+    login = clinician.client.cookies.get("alliance_session")
+    assert login
     kiosk = clinician.post(
         f"/sessions/{session}/links",
         {"instrument": "wai-sr", "how": "kiosk", "client_id": world.clients["c1"]},
     )
     assert kiosk.status_code == 303
     assert re.fullmatch(r"/f/[A-Za-z0-9_-]+\?kiosk=true", kiosk.headers["location"])
+    # the tablet is the client's now: the clinician's login has ended, cookie and all
+    assert "alliance_session=" in kiosk.headers["set-cookie"]
+    back = clinician.client.get("/caseload", follow_redirects=False)
+    assert back.status_code == 303 and back.headers["location"].startswith("/login")
+    form = clinician.client.get(kiosk.headers["location"])
+    assert form.status_code == 200 and 'class="kiosk"' in form.text
+    clinician.client.cookies.set("alliance_session", login)
+    replayed = clinician.client.get("/caseload", follow_redirects=False)
+    assert replayed.status_code == 303  # the old cookie no longer logs anyone in
 
 
 def test_alert_workflow_on_the_page(

@@ -16,6 +16,7 @@ from alliance.services import (
     alerting,
     analysis,
     audit,
+    auth,
     care,
     clients,
     links,
@@ -26,7 +27,7 @@ from alliance.services.access import session_for
 from alliance.services.administrations import submit_administration
 from alliance.services.errors import Invalid, ServiceError
 from alliance.services.overview import overview
-from alliance.web.api.deps import ClinicDep, DbDep
+from alliance.web.api.deps import SESSION_COOKIE, ClinicDep, DbDep
 from alliance.web.clinic import analyse
 from alliance.web.pages.charts import client_charts
 from alliance.web.pages.common import (
@@ -363,7 +364,13 @@ def new_link(
         return redirect(f"/clients/{client_id}", notice=f"No link made: {exc.message}")
     db.commit()
     if how == "kiosk":
-        return redirect(f"/f/{new.token}?kiosk=true")
+        # The tablet goes to the client: the clinician's login ends here, so that Back or
+        # another address shows the client nothing of the clinic.
+        auth.logout(db, request.cookies.get(SESSION_COOKIE, ""), page.actor)
+        db.commit()
+        response = redirect(f"/f/{new.token}?kiosk=true")
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
     if how == "email":
         return redirect(
             f"/clients/{client_id}", notice="The link was sent to the client's e-mail address."

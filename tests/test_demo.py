@@ -19,7 +19,10 @@ from alliance.instruments.registry import Registry
 from alliance.services.calibration import calibration_for
 from alliance.services.context import Actor
 from alliance.simulate import simulate_clinic
-from alliance.store.models import User
+from alliance.store.engine import make_engine, session_factory
+from alliance.store.models import Administration, User
+from alliance.store.models import Session as SessionRow
+from alliance.store.security import ClientLink
 from alliance.web.app import create_app
 from tests.fixtures.database import Database
 
@@ -95,3 +98,13 @@ def test_demo_command_prints_its_logins_and_a_whole_form_link(
         r"as a phone would open it: (http://127\.0\.0\.1:8123/f/\S+)$", result.stdout, re.MULTILINE
     )
     assert link is not None, result.stdout
+    # the link asks about a new session of today, which nobody has rated yet
+    engine = make_engine(f"sqlite:///{tmp_path / 'alliance-demo.sqlite3'}")
+    with session_factory(engine)() as db:
+        link_row = db.scalar(select(ClientLink).where(ClientLink.sent_to == "qr"))
+        assert link_row is not None
+        session = db.get(SessionRow, link_row.session_id)
+        assert session is not None and session.date == dt.date.today()
+        rated = db.scalars(select(Administration).where(Administration.session_id == session.id))
+        assert list(rated) == []
+    engine.dispose()

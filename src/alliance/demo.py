@@ -207,7 +207,7 @@ def seed(
             db.commit()
         _follow_up_history(db, org_id or "", today)
         db.commit()
-        logins.form_link = _demo_link(db, registry, base_url, org_id or "")
+        logins.form_link = _demo_link(db, registry, base_url, org_id or "", today)
         db.commit()
         existing = _existing_logins(db)
     logins.clinicians = existing.clinicians
@@ -234,15 +234,17 @@ def _follow_up_history(db: Session, org_id: str, today: dt.date) -> None:
         )
 
 
-def _demo_link(db: Session, registry: Registry, base_url: str, org_id: str) -> str | None:
-    """A fresh link for the latest session of clinician1's first open episode, so that the
-    client's form can be tried at once."""
+def _demo_link(
+    db: Session, registry: Registry, base_url: str, org_id: str, today: dt.date
+) -> str | None:
+    """A link for a new session today in clinician1's most recent open episode, so that the
+    client's form can be tried at once and its answers become a new point on the chart."""
     user = db.scalar(select(User).where(User.username == "clinician1"))
     if user is None:
         return None
     row = db.execute(
-        select(SessionRow.id)
-        .join(Episode, Episode.id == SessionRow.episode_id)
+        select(Episode.id)
+        .join(SessionRow, SessionRow.episode_id == Episode.id)
         .join(Client, Client.id == Episode.client_id)
         .where(
             Client.organization_id == org_id,
@@ -253,11 +255,13 @@ def _demo_link(db: Session, registry: Registry, base_url: str, org_id: str) -> s
     ).first()
     if row is None:
         return None
+    actor = actor_for(user)
+    session = record_session(db, actor, row[0], date=today)
     new = create_link(
         db,
-        actor_for(user),
+        actor,
         registry,
-        session_id=row[0],
+        session_id=session.id,
         instrument="wai-sr",
         base_url=base_url,
         hours=24 * 7,

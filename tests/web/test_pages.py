@@ -170,6 +170,15 @@ def test_alert_workflow_on_the_page(
         assert response.headers["location"].startswith(back)
     page = clinician.get(back)
     assert "Open alerts (0)" in page.text
+    # the resolved alert and its history stay readable on the page
+    resolved = page.text.split("Resolved alerts (1)")[1]
+    steps = re.findall(r"</time> ([a-z]+)(?: by ([^:<]+))?(?:: “([^”]*)”)?</li>", resolved)
+    assert [(action, by.strip(), note) for action, by, note in steps] == [
+        ("raised", "", ""),
+        ("acknowledge", "c1", ""),
+        ("note", "c1", "called; safe"),
+        ("resolve", "c1", ""),
+    ]
     history = api.get(f"/api/v1/alerts/{alert_id}/history", headers=world["c1"].headers).json()
     assert [h["action"] for h in history] == ["raised", "acknowledge", "note", "resolve"]
 

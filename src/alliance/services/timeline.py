@@ -15,7 +15,7 @@ from alliance.services import audit
 from alliance.services.access import access_params, client_for, require_role, visible_clients
 from alliance.services.context import Actor
 from alliance.services.errors import Invalid
-from alliance.store.alerts import PRIORITIES, Alert
+from alliance.store.alerts import PRIORITIES, Alert, AlertEvent
 from alliance.store.models import Administration, Client, Episode, RuptureReport, Score, User
 from alliance.store.models import Session as SessionRow
 
@@ -44,12 +44,23 @@ class EpisodeView:
     sessions: list[SessionView] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class AlertStep:
+    """One step of an alert's history: who did what, when, with their note."""
+
+    at: dt.datetime
+    action: str
+    by: str | None
+    note: str | None
+
+
 @dataclass
 class Timeline:
     client: Client
     clinician: User
     episodes: list[EpisodeView]
     alerts: list[Alert]
+    history: dict[str, list[AlertStep]] = field(default_factory=dict)  # by alert id
 
     def tidy(self, *, current_only: bool = True) -> pd.DataFrame:
         """Scores in the tidy long format (plus version, stance, administration)."""
@@ -139,8 +150,17 @@ def timeline(db: Session, actor: Actor, client_id: str) -> Timeline:
         )
     )
     alerts.sort(key=lambda a: (a.state == "resolved", PRIORITIES.index(a.priority)))
+    history: dict[str, list[AlertStep]] = {a.id: [] for a in alerts}
+    if alerts:
+        for step, name in db.execute(
+            select(AlertEvent, User.display_name)
+            .outerjoin(User, User.id == AlertEvent.user_id)
+            .where(AlertEvent.alert_id.in_(list(history)))
+            .order_by(AlertEvent.at, AlertEvent.id)
+        ):
+            history[step.alert_id].append(AlertStep(step.at, step.action, name, step.note))
     audit.record(db, actor, "read", "timeline", client.id)
-    return Timeline(client, clinician, list(ep_views.values()), alerts)
+    return Timeline(client, clinician, list(ep_views.values()), alerts, history)
 
 
 @dataclass(frozen=True)

@@ -86,7 +86,17 @@ def test_before_the_session_view(clinician: PageClient, api: TestClient, world: 
     assert "risk item" in text
     assert "WAI-SR total" in text
     assert "<svg" in text and "Data table" in text
-    assert "WAI-SR agreement on tasks" not in text  # charts show totals only
+    # the client's subscales in a chart of their own, with its data table
+    subscales = text.split("WAI-SR subscales, the client&#39;s own rating (4–20", 1)[1]
+    head = re.search(r"<thead>(.*?)</thead>", subscales, re.S)
+    assert head and re.findall(r"<th[^>]*>([^<]+)</th>", head.group(1)) == [
+        "Session",
+        "bond",
+        "agreement on goals",
+        "agreement on tasks",
+    ]
+    last = re.findall(r"<tr>(.*?)</tr>", subscales.split("</thead>")[1], re.S)[2]
+    assert re.findall(r"<t[dh][^>]*>([^<]+)</t[dh]>", last) == ["3", "12", "12", "12"]
     assert "60 at session 2 → 36 at session 3, down 24 (worse)" in text
     assert "Record a session" in text
 

@@ -1,6 +1,7 @@
 """The charts of the before-the-session view and the PDF report (the same for both): one per
-instrument, client and clinician lines together, the expected band, and signals marked; each
-with a data table of the same numbers for screen readers."""
+instrument, client and clinician lines together, the expected band, and signals marked, then
+one of the client's own subscales where the instrument has them; each with a data table of the
+same numbers for screen readers."""
 
 from __future__ import annotations
 
@@ -73,7 +74,8 @@ def client_charts(
     signals: pd.DataFrame | None = None,
     trajectories: ExpectedTrajectory | None = None,
 ) -> list[Chart]:
-    """A chart per instrument (total scores), with signals of the client's own ratings."""
+    """A chart per instrument (total scores), with signals of the client's own ratings, and
+    one of the client's subscales."""
     charts = []
     for instrument, series_list in view.by_instrument().items():
         totals = [s for s in series_list if s.scale == "total"]
@@ -119,7 +121,42 @@ def client_charts(
                 ]
             )
         charts.append(chart)
+        parts = [s for s in series_list if s.scale != "total" and s.rater == "client"]
+        if parts:
+            charts.append(_subscale_chart(instrument, parts))
     return charts
+
+
+def _subscale_chart(instrument: str, parts: list[Series]) -> Chart:
+    """The client's own rating on each subscale (WAI-SR task, goal and bond, say)."""
+    sessions = sorted({p.session for s in parts for p in s.points})
+    lines = []
+    for k, s in enumerate(parts):
+        values = {p.session: p.value for p in s.points}
+        lines.append(
+            Line(
+                s.label.removeprefix(f"{instrument.upper()} "),
+                sessions,
+                [values.get(n) for n in sessions],
+                color=PALETTE[(k + 1) % len(PALETTE)],
+            )
+        )
+    low, high = min(s.low for s in parts), max(s.high for s in parts)
+    title = (
+        f"{instrument.upper()} subscales, the client's own rating ({_g(low)}–{_g(high)}, "
+        f"higher is {parts[0].higher_is})"
+    )
+    svg = line_chart(lines, title=title, y_range=(low, high), width=560, height=190)
+    chart = Chart(
+        title,
+        svg,
+        "One line per subscale. A fall in one subscale can show where the strain lies "
+        "(goals, tasks or the bond) before the total moves much.",
+        ["Session", *[line.label for line in lines]],
+    )
+    for i, n in enumerate(sessions):
+        chart.rows.append([str(n), *[_g(line.ys[i]) for line in lines]])
+    return chart
 
 
 def _markers(

@@ -7,7 +7,7 @@ import datetime as dt
 import io
 import re
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from email import message_from_bytes
 from email.message import Message
 
@@ -16,11 +16,12 @@ import pytest
 from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
 from alliance.cli import app as cli
 from alliance.config import Settings
+from alliance.store.base import utcnow
 from alliance.store.security import ClientLink
 from alliance.web.app import create_app
 from tests.fixtures.database import PASSWORD, Database, World
@@ -30,8 +31,12 @@ from tests.web.conftest import PageClient, login
 class Inbox:
     def __init__(self) -> None:
         self.messages: list[Message] = []
+        self.probe: Callable[[], object] | None = None  # run while a message arrives
+        self.probed: list[object] = []
 
     async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
+        if self.probe is not None:
+            self.probed.append(self.probe())
         self.messages.append(message_from_bytes(envelope.content))
         return "250 OK"
 
@@ -98,6 +103,57 @@ def test_link_sent_by_email(mailing: tuple[PageClient, Inbox, Settings], world: 
     form = page.client.get(url.removeprefix("http://testserver"))
     assert form.status_code == 200
     assert "Working Alliance Inventory" in form.text
+
+
+def test_the_mail_goes_out_with_no_transaction_open(
+    mailing: tuple[PageClient, Inbox, Settings], world: World, database: Database
+) -> None:
+    """While the mail server takes the message, the link is already committed and another
+    connection can write: nothing waits on the mail server."""
+    page, inbox, _ = mailing
+
+    def probe() -> tuple[int, bool]:
+        with database.engine.begin() as connection:  # a writer, from another connection
+            visible = connection.scalar(
+                select(func.count()).select_from(ClientLink).where(ClientLink.sent_to == "email")
+            )
+        return int(visible or 0), True
+
+    inbox.probe = probe
+    response = page.post(
+        f"/sessions/{world.sessions['c1']}/links",
+        {"instrument": "wai-sr", "how": "email", "client_id": world.clients["c1"]},
+    )
+    assert response.status_code == 303
+    assert inbox.probed == [(1, True)]
+
+
+def test_a_mail_that_cannot_be_sent_withdraws_its_link(
+    settings: Settings, database: Database, world: World
+) -> None:
+    closed = _free_port()  # nothing listens there
+    with TestClient(
+        create_app(
+            settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": closed}),
+            engine=database.engine,
+        ),
+        follow_redirects=False,
+    ) as client:
+        page = login(client, "c1")
+        page.client.put(
+            f"/api/v1/clients/{world.clients['c1']}/contact",
+            json={"email": "client@example.org"},
+            headers={**world["c1"].headers},
+        )
+        response = page.post(
+            f"/sessions/{world.sessions['c1']}/links",
+            {"instrument": "wai-sr", "how": "email", "client_id": world.clients["c1"]},
+        )
+    notice = response.headers["location"].replace("%20", " ")
+    assert "the mail could not be sent" in notice and "the link was withdrawn" in notice
+    with database.session() as db:
+        [link] = db.scalars(select(ClientLink).where(ClientLink.sent_to == "email"))
+        assert link.expires_at <= utcnow()
 
 
 def test_no_address_no_mail(

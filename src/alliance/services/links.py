@@ -236,7 +236,38 @@ def send_link(
     base_url: str,
     hours: float,
 ) -> NewLink:
-    """Create a link and mail it to the client's address (their contact details)."""
+    """Create a link and mail it to the client's address (their contact details).
+
+    Unlike other use cases this one commits: the link is committed first, the mail goes out
+    with no transaction open (so no database lock waits on the mail server), and the sending
+    is recorded in a second transaction. If the mail cannot be sent, the link is withdrawn
+    (it expires at once) and :class:`Unavailable` is raised."""
+    new, mail = _mail_for_link(
+        db,
+        actor,
+        registry,
+        session_id=session_id,
+        instrument=instrument,
+        base_url=base_url,
+        hours=hours,
+    )
+    db.commit()
+    _deliver(db, actor, mailer, mail, new.link)
+    audit.record(db, actor, "send", "client_link", new.link.id, channel="email")
+    db.commit()
+    return new
+
+
+def _mail_for_link(
+    db: Session,
+    actor: Actor,
+    registry: Registry,
+    *,
+    session_id: str,
+    instrument: str,
+    base_url: str,
+    hours: float,
+) -> tuple[NewLink, Mail]:
     session, episode, client = session_for(db, actor, session_id, write=True)
     contact = db.get(ClientContact, client.id)
     if contact is None or not contact.email:
@@ -253,28 +284,33 @@ def send_link(
     )
     organization = db.get(Organization, client.organization_id)
     clinician = db.get(User, episode.clinician_id)
+    name = organization.name if organization else "Your clinic"
+    mail = Mail(
+        to=contact.email,
+        subject=f"{name}: a few questions about your session",
+        text=_mail_text(
+            name,
+            session.date,
+            new.url,
+            new.link.expires_at,
+            clinician.display_name if clinician else "your clinician",
+        ),
+    )
+    return new, mail
+
+
+def _deliver(db: Session, actor: Actor, mailer: Mailer, mail: Mail, link: ClientLink) -> None:
+    """Send ``mail`` (no transaction open); if it fails, withdraw ``link`` and commit that."""
     try:
-        mailer.send(
-            Mail(
-                to=contact.email,
-                subject=f"{organization.name if organization else 'Your clinic'}: a few questions "
-                "about your session",
-                text=_mail_text(
-                    organization.name if organization else "Your clinic",
-                    session.date,
-                    new.url,
-                    new.link.expires_at,
-                    clinician.display_name if clinician else "your clinician",
-                ),
-            )
-        )
+        mailer.send(mail)
     except (OSError, smtplib.SMTPException) as exc:
+        link.expires_at = utcnow()
+        audit.record(db, actor, "withdraw", "client_link", link.id, reason="mail not sent")
+        db.commit()
         raise Unavailable(
             f"the mail could not be sent ({exc.__class__.__name__}); "
-            "nothing was sent and no link was created"
+            "nothing was sent and the link was withdrawn"
         ) from None
-    audit.record(db, actor, "send", "client_link", new.link.id, channel="email")
-    return new
 
 
 def send_reminders(
@@ -310,21 +346,26 @@ def send_reminders(
         )
         try:
             with db.begin_nested():
-                new = send_link(
+                new, mail = _mail_for_link(
                     db,
                     actor,  # the system, on behalf of the clinician who made the first link
                     registry,
-                    mailer,
                     session_id=old.session_id,
                     instrument=old.instrument,
                     base_url=base_url,
                     hours=link_hours,
                 )
-                new.link.reminded_at = now  # a reminder is not reminded again
-                old.reminded_at = now
-                old.expires_at = now
-        except (Invalid, Unavailable):
+        except Invalid:
             continue
+        new.link.reminded_at = now  # a reminder is not reminded again
+        old.reminded_at = now
+        db.commit()  # the new link exists before its mail goes out; no lock while sending
+        try:
+            _deliver(db, actor, mailer, mail, new.link)
+        except Unavailable:
+            continue  # the old link keeps working; its reminder is not tried again
+        old.expires_at = now  # the fresh link replaces it
         audit.record(db, actor, "remind", "client_link", old.id)
+        db.commit()
         sent += 1
     return sent

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from alliance.instruments.registry import Registry
 from alliance.learning.bank import builtin_bank
-from alliance.learning.quiz import draw
+from alliance.learning.quiz import choices_from_positions, draw
 from alliance.services import learning
 from alliance.services.errors import NotFound
 from alliance.store.learning import QuizResult
@@ -102,10 +102,11 @@ def test_supervisors_see_their_team_only_when_the_organization_allows_it(
 
 
 def answers_for(seed: int, count: int, *, wrong: set[int] = frozenset()) -> list[int | None]:
-    """Bank option indices: right except for the question numbers (0-based) in ``wrong``."""
+    """Answers as the places the options were shown in: right except for the question
+    numbers (0-based) in ``wrong``."""
     quiz = draw(builtin_bank(), count, seed=seed)
     return [
-        (d.question.answer + 1) % len(d.question.options) if i in wrong else d.question.answer
+        (d.correct_position + 1) % len(d.order) if i in wrong else d.correct_position
         for i, d in enumerate(quiz.questions)
     ]
 
@@ -120,8 +121,12 @@ def test_a_quiz_drawn_answered_and_kept(api: TestClient, world: World, database:
     expected = draw(bank, 4, seed=11)
     assert [q["id"] for q in quiz["items"]] == [d.question.id for d in expected.questions]
     first = quiz["items"][0]
-    assert [o["index"] for o in first["options"]] == list(expected.questions[0].order)
+    shown = expected.questions[0]
+    assert [(o["position"], o["letter"], o["text"]) for o in first["options"]] == [
+        (k, shown.letters[k], option.text) for k, option in enumerate(shown.options)
+    ]
     assert "correct" not in str(quiz)  # no answers before they are sent
+    assert all("index" not in o for q in quiz["items"] for o in q["options"])  # nor bank order
 
     choices = answers_for(11, 4, wrong={1})
     choices[3] = None
@@ -140,7 +145,7 @@ def test_a_quiz_drawn_answered_and_kept(api: TestClient, world: World, database:
     assert row.user_id == world["c1"].id
     assert (row.seed, row.bank_version, row.source) == (11, bank.version, "api")
     assert row.question_ids == [d.question.id for d in expected.questions]
-    assert row.chosen == choices
+    assert row.chosen == choices_from_positions(expected, choices)  # kept in bank order
     assert sum(t["correct"] for t in row.by_topic.values()) == row.correct == 2
 
     again = api.post(f"{API}/learning/quiz/results", headers=c1, json=body)
@@ -166,7 +171,7 @@ def test_quiz_answers_are_checked(api: TestClient, world: World) -> None:
     assert stale.json()["error"]["field"] == "bank_version"
     short = api.post(f"{API}/learning/quiz/results", headers=c1, json=body | {"answers": [0]})
     assert short.status_code == 422
-    assert short.json()["error"]["field"] == "choices"
+    assert short.json()["error"]["field"] == "answers"
     outside = api.post(f"{API}/learning/quiz/results", headers=c1, json=body | {"answers": [0, 9]})
     assert outside.status_code == 422
     huge = api.post(
@@ -205,3 +210,19 @@ def test_quiz_results_are_private_to_whoever_took_them(
         with pytest.raises(NotFound):
             learning.my_result(db, world["s1"].actor, result_id)
         assert learning.my_results(db, world["s1"].actor) == []
+
+
+def test_answers_are_places_as_shown_so_the_bank_order_gives_nothing_away(
+    api: TestClient, world: World
+) -> None:
+    """Always answering the first option shown scores what chance gives, not the bank's
+    first options (which are often the right ones)."""
+    bank = builtin_bank()
+    quiz = draw(bank, 12, seed=21)
+    firsts = sum(d.correct_position == 0 for d in quiz.questions)
+    bank_firsts = sum(d.question.answer == 0 for d in quiz.questions)
+    assert firsts < bank_firsts  # the seed shuffles the right answers away from A
+    body = {"bank_version": bank.version, "seed": 21, "questions": 12, "answers": [0] * 12}
+    sent = api.post(f"{API}/learning/quiz/results", headers=world["c1"].headers, json=body)
+    assert sent.status_code == 201
+    assert sent.json()["correct"] == firsts

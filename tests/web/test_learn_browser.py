@@ -57,8 +57,11 @@ def test_a_clinician_takes_the_self_check_to_the_end(chromium, site: Server) -> 
     assert questions.count() == 5
     for i in range(5):
         question = bank.get(questions.nth(i).get_attribute("data-question") or "")
-        chosen = question.answer if i != 1 else (question.answer + 1) % len(question.options)
-        questions.nth(i).locator(f"input[value='{chosen}']").check()
+        right = question.options[question.answer].text
+        labels = questions.nth(i).locator("label.option")
+        shown = [labels.nth(k).inner_text().split(". ", 1)[1] for k in range(labels.count())]
+        chosen = shown.index(right) if i != 1 else (shown.index(right) + 1) % len(shown)
+        labels.nth(chosen).locator("input").check()
     page.get_by_role("button", name="Check my answers").click()
     page.wait_for_url(f"{site.url}/learn/quiz/results/*")
 

@@ -80,10 +80,9 @@ def test_the_self_check_through_its_forms(clinician: PageClient, world: World) -
         "n": "3",
         "topic": ["ruptures", "bordin"],  # both go back, for the same draw
         "form_key": key.group(1),
-        "q1": str(quiz.questions[0].question.answer),
-        "q2": str(
-            (quiz.questions[1].question.answer + 1) % len(quiz.questions[1].question.options)
-        ),
+        # answers are the places the options were shown in
+        "q1": str(quiz.questions[0].correct_position),
+        "q2": str((quiz.questions[1].correct_position + 1) % len(quiz.questions[1].order)),
     }
     sent = clinician.client.post("/learn/quiz", data=answers)
     assert sent.status_code == 303

@@ -179,7 +179,10 @@ def _save(
                 seed=quiz.seed,
                 questions=len(quiz.questions),
                 topics=quiz.topics,
-                choices=choices,
+                positions=[
+                    None if c is None else d.order.index(c)
+                    for d, c in zip(quiz.questions, choices, strict=True)
+                ],
                 source="cli",
                 user_id=person.id,
             )

@@ -5,8 +5,9 @@ in the same order with the same option order. Questions are spread evenly across
 topics (round-robin over the topics in random order, so topic counts differ by at most one
 while every topic still has questions left), and each question's options are shuffled.
 
-Answers are given as option indices **in the bank's order** (``DrawnQuestion.choice`` turns a
-shown letter into one), so a stored result does not depend on how the options were shown.
+Graded answers are option indices **in the bank's order** (``DrawnQuestion.choice`` turns a
+shown place into one; :func:`choices_from_positions` a whole quiz's), so a stored result does
+not depend on how the options were shown.
 Nothing here reads or writes anything but the bank; storing results is the service's job.
 """
 
@@ -208,6 +209,30 @@ class QuizResult:
                 for topic, s in self.by_topic.items()
             },
         }
+
+
+def choices_from_positions(quiz: Quiz, positions: Sequence[int | None]) -> list[int | None]:
+    """Bank option indices for answers given as the places the options were shown in
+    (0 = the first shown, letter A; None if not answered). Pages and the API take answers
+    this way, so that nothing sent with the questions tells which option is right."""
+    if len(positions) != len(quiz.questions):
+        raise ValueError(
+            f"answers: expected {len(quiz.questions)} (one per question, None if not "
+            f"answered), got {len(positions)}"
+        )
+    choices: list[int | None] = []
+    for number, (drawn, position) in enumerate(zip(quiz.questions, positions, strict=True)):
+        n = len(drawn.order)
+        if position is not None and (
+            isinstance(position, bool) or not isinstance(position, int) or not 0 <= position < n
+        ):
+            raise ValueError(
+                f"answers[{number}]: {position!r} for question {drawn.question.id}; "
+                f"allowed: a place as shown 0–{n - 1} ({drawn.letters[0]}–{drawn.letters[-1]}) "
+                "or None"
+            )
+        choices.append(None if position is None else drawn.choice(position))
+    return choices
 
 
 def grade(

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from alliance.learning.bank import Bank, Question, Topic
-from alliance.learning.quiz import Quiz, draw, grade
+from alliance.learning.quiz import Quiz, choices_from_positions, draw, grade
 from alliance.services import audit
 from alliance.services.access import CLINICAL_ROLES, require_role
 from alliance.services.context import Actor
@@ -102,13 +102,14 @@ def record_result(
     seed: int,
     questions: int,
     topics: Sequence[str] | None,
-    choices: Sequence[int | None],
+    positions: Sequence[int | None],
     source: str,
     idempotency_key: str | None = None,
     user_id: str | None = None,
     taken_at: dt.datetime | None = None,
 ) -> tuple[QuizResult, bool]:
-    """Grade a taken self-check and keep the result; ``(row, created)``. A resubmission
+    """Grade a taken self-check and keep the result; ``(row, created)``. ``positions`` are
+    the answers as the places the options were shown in (0 = A; None if skipped). A resubmission
     with the same key and answers returns the stored row; other answers under the same key
     are a conflict."""
     owner = _owner(db, actor, user_id)
@@ -128,7 +129,7 @@ def record_result(
         raise Invalid(f"1 to {MAX_KEY} characters", field="idempotency_key")
     try:
         quiz = draw(bank, questions, seed=seed, topics=list(topics) if topics else None)
-        result = grade(quiz, list(choices), taken_at=taken_at)
+        result = grade(quiz, choices_from_positions(quiz, positions), taken_at=taken_at)
     except (TypeError, ValueError) as exc:
         raise Invalid(str(exc), field=str(exc).split(":", 1)[0]) from None
     record = result.as_record()

@@ -98,10 +98,8 @@ def quiz_body(quiz: Quiz, bank: Bank) -> dict[str, Any]:
                 "topic_title": bank.topic(drawn.question.topic).title,
                 "stem": drawn.question.stem,
                 "options": [
-                    {"index": index, "letter": LETTERS[position], "text": option.text}
-                    for position, (index, option) in enumerate(
-                        zip(drawn.order, drawn.options, strict=True)
-                    )
+                    {"position": position, "letter": LETTERS[position], "text": option.text}
+                    for position, option in enumerate(drawn.options)
                 ],
             }
             for number, drawn in enumerate(quiz.questions, start=1)
@@ -167,7 +165,7 @@ def send_answers(
         seed=body.seed,
         questions=body.questions,
         topics=body.topics,
-        choices=body.answers,
+        positions=body.answers,
         source="api",
         idempotency_key=body.idempotency_key,
     )

@@ -123,7 +123,7 @@ class QuizIn(_In):
 
 
 class OptionPublic(BaseModel):
-    index: int = Field(description="The option's index in the bank's order: send it back.")
+    position: int = Field(description="The option's place as shown (0 = A): send it back.")
     letter: str = Field(description="The letter shown.")
     text: str
 
@@ -151,7 +151,8 @@ class AnswersIn(_In):
     questions: int = Field(ge=1, le=100)
     topics: list[str] | None = None
     answers: list[int | None] = Field(
-        description="One bank option index per question in the order drawn; null if skipped."
+        description="One answer per question in the order drawn: the chosen option's place "
+        "as shown (0 = A); null if skipped."
     )
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=64)
 

@@ -166,10 +166,10 @@ async def send_answers(request: Request, page: PageDep, db: DbDep) -> Response:
     except ValueError:
         return redirect("/learn", notice="That self-check could not be read; please start again.")
     topics = [str(t) for t in form.getlist("topic")]
-    choices: list[int | None] = []
+    positions: list[int | None] = []
     for number in range(1, questions + 1):
         raw = str(form.get(f"q{number}", "")).strip()
-        choices.append(int(raw) if raw.isdigit() else None)
+        positions.append(int(raw) if raw.isdigit() else None)
     try:
         row, _ = learning.record_result(
             db,
@@ -179,7 +179,7 @@ async def send_answers(request: Request, page: PageDep, db: DbDep) -> Response:
             seed=seed,
             questions=questions,
             topics=topics,
-            choices=choices,
+            positions=positions,
             source="web",
             idempotency_key=str(form.get("form_key", "")) or None,
         )

@@ -55,18 +55,21 @@ def test_phq9_and_gad7_sums_and_bands(tmp_path: Path) -> None:
     text += "007,0,0,0,0,0,0,0,0,0,\n"  # 0, minimal
     text += "008,3,3,3,3,3,3,3,3,0,2\n"  # 24, severe
     text += "009,1,1,1,1,1,1,1,,1,\n"  # 8 × 9/8 = 9, mild, risk
+    text += "010,1,1,1,1,1,1,1,1,,\n"  # 8 × 9/8 = 9, mild, risk item left empty
     out = tmp_path / "phq.csv"
     code, _, err = run(
         "score", str(write_csv(tmp_path / "in.csv", text)), "-i", "phq-9", "-o", str(out)
     )
     assert code == 0, err
     assert out.read_text(encoding="utf-8").splitlines() == [
-        "client,total,total_band,total_clinical,risk",
-        "007,0,minimal,false,false",
-        "008,24,severe,true,false",
-        "009,9,mild,false,true",
+        "client,total,total_band,total_clinical,risk,risk_unanswered",
+        "007,0,minimal,false,false,false",
+        "008,24,severe,true,false,false",
+        "009,9,mild,false,true,false",
+        "010,9,mild,false,false,true",
     ]
     assert "risk item answered above the lowest option in 1 row" in err
+    assert "risk item left empty in 1 row" in err
 
     text = "id,item_1,item_2,item_3,item_4,item_5,item_6,item_7\n"
     text += "a,3,3,3,3,3,3,3\nb,1,1,1,1,2,2,2\nc,1,1,1,1,1,1,\n"

@@ -238,3 +238,15 @@ def test_a_core_10_risk_answer_raises_its_alert(
         assert alert.priority == "urgent"
         assert "in session 3" in alert.reason and "core-10 item_6" in alert.reason
         assert alert.provenance is not None and len(alert.provenance) > 200
+
+
+def test_an_imported_risk_item_left_empty_raises_its_alert(
+    api: TestClient, world: World, database: Database
+) -> None:
+    rows = csv("E-1,E1,1,2026-09-01,phq-9,1.0,client,self,,1,2,1,0,1,2,1,0,,1")
+    response = upload(api, world, "c1", rows)
+    assert response.status_code == 200, response.text
+    assert response.json()["risk_alerts"] == 0  # no risk answer …
+    with database.session() as db:
+        alerts = [(a.rule, a.priority) for a in db.scalars(select(Alert))]
+    assert alerts == [("risk_unanswered", "high")]  # … and no "no" either

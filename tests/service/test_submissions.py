@@ -185,6 +185,32 @@ def test_risk_answer_raises_an_urgent_alert(
         assert db.scalar(select(func.count()).select_from(Alert)) == 1
 
 
+def test_a_risk_item_left_empty_is_not_a_no(api: TestClient, world: World) -> None:
+    """PHQ-9 with item 9 left empty: a high alert asks the clinician to ask; with item 9
+    answered 0 there is none; answered above 0, only the urgent one."""
+    answers = {f"item_{i}": 1 for i in range(1, 9)}
+    for key, item_9 in (("empty", None), ("no", 0), ("yes", 2)):
+        response = submit(
+            api,
+            world,
+            {
+                "instrument": "phq-9",
+                "answers": answers | {"item_9": item_9},
+                "idempotency_key": key,
+            },
+        )
+        assert response.status_code == 201, response.text
+    alerts = api.get(f"{API}/alerts", headers=world["c1"].headers).json()
+    assert sorted((a["rule"], a["priority"]) for a in alerts) == [
+        ("risk_item", "urgent"),
+        ("risk_unanswered", "high"),
+    ]
+    empty = next(a for a in alerts if a["rule"] == "risk_unanswered")
+    assert "phq-9 item_9" in empty["reason"] and "cannot tell" in empty["reason"]
+    assert any("not a no" in step for step in empty["next_steps"])
+    assert empty["provenance"].startswith("derived:")
+
+
 def test_corrections_supersede_and_keep_the_original(
     api: TestClient, world: World, database: Database
 ) -> None:

@@ -117,7 +117,7 @@ def _output_columns(inst: Instrument) -> list[str]:
             names.append(f"{scale.id}_band")
         names += [f"{scale.id}_{c.id}" for c in scale.cutoffs]
     if inst.risk_items:
-        names.append("risk")
+        names += ["risk", "risk_unanswered"]
     return names
 
 
@@ -146,7 +146,7 @@ def _write_scores(
     inst: Instrument, file: Path, output: Path, total_rows: int, keep_items: bool, is_csv: bool
 ) -> None:
     empty: dict[str, int] = {}
-    risk_rows = 0
+    risk_rows = unanswered = 0
     with _progress(total_rows) as progress, AtomicTableWriter(output) as writer:
         task = progress.add_task("scoring", total=total_rows)
         for chunk in read_chunks(file, numeric=inst.item_ids, missing=MISSING_TEXT):
@@ -155,12 +155,13 @@ def _write_scores(
             for scale_id, s in scores.scales.items():
                 empty[scale_id] = empty.get(scale_id, 0) + int(np.isnan(s.values).sum())
             risk_rows += int(scores.any_risk.sum())
+            unanswered += int(scores.any_risk_unanswered.sum())
             progress.advance(task, len(chunk))
     err.print(f"Scored {total_rows:,} rows of {inst.id} {inst.version}; wrote {output}")
-    _report(empty, risk_rows, total_rows)
+    _report(empty, risk_rows, unanswered, total_rows)
 
 
-def _report(empty: dict[str, int], risk_rows: int, total_rows: int) -> None:
+def _report(empty: dict[str, int], risk_rows: int, unanswered: int, total_rows: int) -> None:
     for scale_id, n in empty.items():
         if n:
             err.print(
@@ -173,6 +174,12 @@ def _report(empty: dict[str, int], risk_rows: int, total_rows: int) -> None:
             f"  [bold red]risk item answered above the lowest option in {risk_rows:,} "
             f"{rows}[/] (column risk)"
         )
+    if unanswered:
+        rows = "row" if unanswered == 1 else "rows"
+        err.print(
+            f"  [bold]risk item left empty in {unanswered:,} {rows}[/] (column "
+            "risk_unanswered): an empty answer is not a no; ask"
+        )
 
 
 def _print_scores(
@@ -180,7 +187,7 @@ def _print_scores(
 ) -> None:
     shown: list[pd.DataFrame] = []
     sums: dict[str, list[np.ndarray]] = {}
-    risk_rows = 0
+    risk_rows = unanswered = 0
     with _progress(total_rows) as progress:
         task = progress.add_task("scoring", total=total_rows)
         for chunk in read_chunks(file, numeric=inst.item_ids, missing=MISSING_TEXT):
@@ -190,6 +197,7 @@ def _print_scores(
             for scale_id, s in scores.scales.items():
                 sums.setdefault(scale_id, []).append(s.values)
             risk_rows += int(scores.any_risk.sum())
+            unanswered += int(scores.any_risk_unanswered.sum())
             progress.advance(task, len(chunk))
     frame = pd.concat(shown).head(limit) if shown else pd.DataFrame()
     table = Table(
@@ -223,7 +231,7 @@ def _print_scores(
         )
         summary.add_row(scale_id, f"{len(ok):,}", f"{len(v) - len(ok):,}", *stats)
     out.print(summary)
-    _report({}, risk_rows, total_rows)
+    _report({}, risk_rows, unanswered, total_rows)
 
 
 def _cell(value: object) -> str:

@@ -221,4 +221,15 @@ GUIDANCE: dict[str, tuple[NextStep, ...]] = {
             ("dunsterpage2017",),
         ),
     ),
+    "risk_unanswered": (
+        NextStep(
+            "Ask about the unanswered question yourself at the next contact, kindly and "
+            "directly; an empty answer is not a no.",
+            ("simon2013", "blanchard_farber"),
+        ),
+        NextStep(
+            "If the answer shows risk, follow the clinic's risk protocol the same day.",
+            ("simon2013",),
+        ),
+    ),
 }

@@ -104,6 +104,8 @@ class Scores:
     refused: dict[str, str] = field(default_factory=dict)
     risk: BoolArray | None = None
     """Per row and risk item (columns in the order of ``instrument.risk_items``)."""
+    risk_unanswered: BoolArray | None = None
+    """Per row and risk item: left empty. An empty risk item is not a "no"."""
 
     @property
     def any_risk(self) -> BoolArray:
@@ -111,8 +113,15 @@ class Scores:
             return np.zeros(self.n_rows, dtype=bool)
         return np.asarray(self.risk.any(axis=1))
 
+    @property
+    def any_risk_unanswered(self) -> BoolArray:
+        if self.risk_unanswered is None:
+            return np.zeros(self.n_rows, dtype=bool)
+        return np.asarray(self.risk_unanswered.any(axis=1))
+
     def to_frame(self, index: pd.Index | None = None) -> pd.DataFrame:
-        """Columns: one per scale, ``<scale>_band``, ``<scale>_<cutoff>`` flags, ``risk``."""
+        """Columns: one per scale, ``<scale>_band``, ``<scale>_<cutoff>`` flags, ``risk`` and
+        ``risk_unanswered`` (a risk item left empty)."""
         columns: dict[str, object] = {}
         for scale_id, scores in self.scales.items():
             columns[scale_id] = scores.values
@@ -129,6 +138,7 @@ class Scores:
                 )
         if self.risk is not None:
             columns["risk"] = self.any_risk
+            columns["risk_unanswered"] = self.any_risk_unanswered
         return pd.DataFrame(
             columns, index=index if index is not None else pd.RangeIndex(self.n_rows)
         )
@@ -247,6 +257,7 @@ def score(
     values = np.empty((s, n))
     answered = np.empty((s, n), dtype=np.int16)
     risk = np.zeros((n, len(plan.risk_columns)), dtype=bool) if len(plan.risk_columns) else None
+    risk_unanswered = None if risk is None else np.zeros_like(risk)
     weights_t = np.ascontiguousarray(plan.weights.T)
     complete_constant = plan.reversal.sum(axis=0)[:, None]
     reverses = bool(complete_constant.any())
@@ -289,9 +300,10 @@ def score(
                 answered[:, start:stop] = plan.n_items[:, None]
             else:
                 answered[:, start:stop] = counts
-            if risk is not None:
+            if risk is not None and risk_unanswered is not None:
                 with np.errstate(invalid="ignore"):
                     risk[start:stop] = chunk[:, plan.risk_columns] >= plan.risk_thresholds
+                risk_unanswered[start:stop] = np.isnan(chunk[:, plan.risk_columns])
 
     results: dict[str, ScaleScores] = {}
     for c, scale in enumerate(plan.scales):
@@ -308,7 +320,14 @@ def score(
             min_answered=int(plan.min_answered[c]),
             band=band,
         )
-    return Scores(instrument=instrument, n_rows=n, scales=results, refused=plan.refused, risk=risk)
+    return Scores(
+        instrument=instrument,
+        n_rows=n,
+        scales=results,
+        refused=plan.refused,
+        risk=risk,
+        risk_unanswered=risk_unanswered,
+    )
 
 
 def _apply_operations(

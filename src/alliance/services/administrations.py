@@ -32,7 +32,7 @@ from alliance.services.access import access_params, session_for, visible_clients
 from alliance.services.alerting import raise_alert
 from alliance.services.context import Actor
 from alliance.services.errors import Conflict, Invalid, NotFound
-from alliance.services.risk import risk_alert_text
+from alliance.services.risk import risk_alert_text, unanswered_risk_text
 from alliance.store.base import new_id, utcnow
 from alliance.store.models import STANCES, Administration, Client, Episode, Score
 from alliance.store.models import Session as SessionRow
@@ -229,17 +229,10 @@ def submit_administration(
     stored = [Score(**v) for v in score_values(row.id, scores, 0)]
     db.add_all(stored)
     risk_items = risk_items_of(inst, scores, 0)
-    if risk_items:
-        raise_risk_alert(
-            db,
-            row,
-            inst,
-            answers=clean,
-            risk_items=risk_items,
-            episode=episode,
-            client=client,
-            session_number=session.number,
-        )
+    raise_risk_alerts(
+        db, row, inst, scores, 0, answers=clean, episode=episode, client=client,
+        session_number=session.number,
+    )  # fmt: skip
     db.flush()
     audit.record(
         db,
@@ -283,6 +276,14 @@ def risk_items_of(inst: Instrument, scores: Scores, row: int) -> list[str]:
     if scores.risk is None:
         return []
     return [item.id for item, hit in zip(inst.risk_items, scores.risk[row], strict=True) if hit]
+
+
+def unanswered_risk_items_of(inst: Instrument, scores: Scores, row: int) -> list[str]:
+    """The risk items left empty in row ``row``."""
+    if scores.risk_unanswered is None:
+        return []
+    flags = scores.risk_unanswered[row]
+    return [item.id for item, empty in zip(inst.risk_items, flags, strict=True) if empty]
 
 
 def insert_new(db: Session, rows: Sequence[Mapping[str, object]]) -> set[str]:
@@ -332,34 +333,48 @@ def _replay(
     return Submission(existing, stored, False)
 
 
-def raise_risk_alert(
+def raise_risk_alerts(
     db: Session,
     row: Administration,
     inst: Instrument,
+    scores: Scores,
+    n: int,
     *,
-    answers: dict[str, float | None],
-    risk_items: list[str],
+    answers: Mapping[str, float | None],
     episode: Episode,
     client: Client,
     session_number: int,
-) -> None:
-    reason, steps, provenance = risk_alert_text(
-        inst, answers, risk_items, session_number=session_number
-    )
+) -> bool:
+    """An urgent alert for risk items answered at or above their threshold (row ``n`` of
+    ``scores``); failing that, a high one for risk items left empty, since an empty answer is
+    not a no. Returns whether the urgent one was raised."""
+    hits = risk_items_of(inst, scores, n)
+    empty = [] if hits else unanswered_risk_items_of(inst, scores, n)
+    if not hits and not empty:
+        return False
+    if hits:
+        reason, steps, provenance = risk_alert_text(
+            inst, dict(answers), hits, session_number=session_number
+        )
+        rule, priority, key, numbers = "risk_item", "urgent", f"risk:{row.id}", hits
+    else:
+        reason, steps, provenance = unanswered_risk_text(inst, empty, session_number=session_number)
+        rule, priority, key, numbers = "risk_unanswered", "high", f"risk-empty:{row.id}", empty
     raise_alert(
         db,
         organization_id=client.organization_id,
         client_id=client.id,
         episode_id=episode.id,
         session_id=row.session_id,
-        key=f"risk:{row.id}",
-        rule="risk_item",
-        priority="urgent",
+        key=key,
+        rule=rule,
+        priority=priority,
         reason=reason,
         next_steps=steps,
-        numbers={item: answers.get(item) for item in risk_items},
+        numbers={item: answers.get(item) for item in numbers},
         provenance=provenance,
     )
+    return bool(hits)
 
 
 def correct_administration(

@@ -28,3 +28,17 @@ def risk_alert_text(
     reason = f"Risk item answered{where}: " + "; ".join(parts)
     steps = [step.text for step in GUIDANCE["risk_item"]]
     return reason, steps, "published: " + "; ".join(sorted(sources))
+
+
+def unanswered_risk_text(
+    inst: Instrument, unanswered: list[str], *, session_number: int | None = None
+) -> tuple[str, list[str], str]:
+    """The reason, next steps and basis of the alert for a risk item left empty."""
+    labels = [f"{inst.id} {i.id} ({i.label})" for i in inst.risk_items if i.id in unanswered]
+    where = f" in session {session_number}" if session_number is not None else ""
+    reason = (
+        f"Risk item left unanswered{where}: " + "; ".join(labels) + ". The form cannot tell "
+        "whether there is risk."
+    )
+    steps = [step.text for step in GUIDANCE["risk_unanswered"]]
+    return reason, steps, "derived: the project's rule (an unanswered risk item is not a no)"

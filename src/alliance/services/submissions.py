@@ -5,9 +5,10 @@ done per instrument over whole matrices instead of once per form.
 Each step is the single submission's own code: :func:`check_form` for the perspective and
 stance, the core scorer (:func:`alliance.instruments.scoring.score`, which
 ``score_answers`` runs on one row) for the answers, :func:`score_values` for the stored
-scores, :func:`risk_items_of` and :func:`raise_risk_alert` for the urgent alert, and one
-``create administration`` audit event each. Only the storing is batched: one ``INSERT``
-for up to ``CHUNK`` administrations (skipping keys already held) and one for their scores.
+scores, :func:`raise_risk_alerts` for the urgent alert (or the one for a risk item left
+empty), and one ``create administration`` audit event each. Only the storing is batched:
+one ``INSERT`` for up to ``CHUNK`` administrations (skipping keys already held) and one for
+their scores.
 When the scorer refuses a group, every row of it is checked on its own with
 :func:`check_answers`, so each bad row gets the message a single submission would get.
 """
@@ -28,8 +29,7 @@ from alliance.services.administrations import (
     check_answers,
     check_form,
     insert_new,
-    raise_risk_alert,
-    risk_items_of,
+    raise_risk_alerts,
     score_values,
 )
 from alliance.services.context import Actor
@@ -154,18 +154,10 @@ def _store(
             continue
         result, n = scored[i]
         scores += score_values(str(v["id"]), result, n)
-        risk = risk_items_of(p.instrument, result, n)
-        if risk:
-            raise_risk_alert(
-                db,
-                Administration(**v),
-                p.instrument,
-                answers=dict(p.answers),
-                risk_items=risk,
-                episode=episode,
-                client=client,
-                session_number=session.number,
-            )
+        if raise_risk_alerts(
+            db, Administration(**v), p.instrument, result, n, answers=dict(p.answers),
+            episode=episode, client=client, session_number=session.number,
+        ):  # fmt: skip
             outcome.risk_alerts += 1
         audit.record(
             db,

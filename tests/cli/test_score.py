@@ -219,3 +219,14 @@ def test_missing_markers_from_r_and_spss_exports(tmp_path: Path) -> None:
     assert code == 0, err
     assert pd.read_csv(out)["total"].tolist()[3] == 15
     assert pd.read_csv(out)["total"].isna().tolist() == [True, True, True, False]
+
+
+def test_phq9_without_its_unscored_difficulty_question(tmp_path: Path) -> None:
+    text = "client," + ",".join(f"item_{i}" for i in range(1, 10)) + "\n"
+    text += "a,1,1,1,1,1,1,1,1,0\n"
+    out = tmp_path / "phq.csv"
+    code, _, err = run(
+        "score", str(write_csv(tmp_path / "in.csv", text)), "-i", "phq-9", "-o", str(out)
+    )
+    assert code == 0, err
+    assert out.read_text(encoding="utf-8").splitlines()[1] == "a,8,mild,false,false,false"

@@ -76,6 +76,33 @@ def test_unknown_and_missing_columns(registry: Registry, administrations: list) 
     ]
 
 
+def phq9(client: str, *, with_item_10: bool = False) -> Administration:
+    answers: dict[str, float | None] = {f"item_{i}": 1 for i in range(1, 10)}
+    if with_item_10:
+        answers["item_10"] = None
+    return Administration(
+        client=client, episode="E1", session=1, date=dt.date(2026, 9, 3), instrument="phq-9",
+        version="1.0", perspective="client", stance="self", answers=answers,
+    )  # fmt: skip
+
+
+def test_an_unscored_last_item_may_be_left_out(registry: Registry) -> None:
+    """A PHQ-9 file without the difficulty question (item 10, unscored) is read as if the
+    column were there and empty; a scored item's column may not be left out."""
+    table = to_wide([phq9("P1")])
+    assert "item_10" not in table.columns
+    clean, problems = check_wide(table, registry)
+    assert problems == []
+    assert np.isnan(clean["item_10"]).all()
+    [record] = from_wide(clean, registry)
+    assert record.answers == phq9("P1", with_item_10=True).answers
+    explicit, _ = check_wide(to_wide([phq9("P1")]).assign(item_10=np.nan), registry)
+    assert list(explicit[KEY_COLUMN]) == list(clean[KEY_COLUMN])  # the same content key
+    phq_short = to_wide([phq9("P3")]).drop(columns=["item_9"])
+    _, problems = check_wide(phq_short, registry)
+    assert [p.column for p in problems] == ["item_9", "item_10"]  # a risk item: never optional
+
+
 def test_unknown_instrument_and_version(registry: Registry, administrations: list) -> None:
     table = text_table(administrations)
     table.loc[0, "instrument"] = "wai-x"

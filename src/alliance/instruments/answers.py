@@ -78,7 +78,8 @@ def _frame_to_matrix(instrument: Instrument, frame: pd.DataFrame, row_offset: in
             f"item_1 … item_{len(expected)}",
             column=unknown[0],
         )
-    absent = [c for c in expected if c not in frame.columns]
+    optional = {i.id for i in instrument.items if i.unscored and i.risk is None}
+    absent = [c for c in expected if c not in frame.columns and c not in optional]
     if absent:
         raise AnswerError(
             f"column {absent[0]} is missing; {instrument.id} needs item_1 … item_{len(expected)} "
@@ -87,7 +88,10 @@ def _frame_to_matrix(instrument: Instrument, frame: pd.DataFrame, row_offset: in
         )
     matrix = np.empty((len(frame), len(expected)), dtype=np.float64)
     for j, column in enumerate(expected):
-        matrix[:, j] = _numeric_column(frame[column], column, instrument, row_offset)
+        if column in frame.columns:
+            matrix[:, j] = _numeric_column(frame[column], column, instrument, row_offset)
+        else:  # an unscored item a file may leave out (PHQ-9's difficulty question)
+            matrix[:, j] = np.nan
     return matrix
 
 

@@ -143,6 +143,8 @@ def check_wide(
         resolve_instrument(registry, inst_id, version, _rows(identity.groups, g, pairs), found)
         for g, (inst_id, version) in enumerate(pairs)
     ]
+    answers.add_optional([inst for inst in resolved if inst is not None])
+    items = answers.items
     for g, inst in enumerate(resolved):
         if inst is not None:
             identity.check_group(inst, g, found)
@@ -185,6 +187,22 @@ class _Answers:
             values, bad = as_numbers(table[column], MISSING_TEXT)
             self.values.append(values)
             self.bad_text.append(bad)
+
+    def add_optional(self, instruments: list[Instrument]) -> None:
+        """Blank columns for trailing items a file may leave out: items that are unscored
+        and not risk items in every instrument of the file that has them (PHQ-9's
+        difficulty question)."""
+        width = max((len(inst.items) for inst in instruments), default=0)
+        n = len(self.values[0]) if self.values else 0
+        for j in range(len(self.items), width):
+            holders = [inst.items[j] for inst in instruments if len(inst.items) > j]
+            if not all(item.unscored and item.risk is None for item in holders):
+                return
+            if not self.values:
+                return  # no item columns at all: nothing to extend
+            self.items = [*self.items, f"item_{j + 1}"]
+            self.values.append(np.full(n, np.nan))
+            self.bad_text.append(np.zeros(n, dtype=bool))
 
     def check(self, inst: Instrument, rows: npt.NDArray[np.intp], found: Found) -> None:
         k = len(inst.items)

@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import re
 import socket
+import sys
 from collections.abc import Callable, Iterator
 from email import message_from_bytes
 from email.message import Message
@@ -286,3 +287,15 @@ def test_pdf_report_has_the_code_on_every_page(
     whole = " ".join(pages)
     assert "WAI-SR total" in whole and "PHQ-9 total" in whole
     assert "Sessions" in whole
+
+
+def test_without_weasyprint_the_report_says_why_and_the_rest_works(
+    clinician: PageClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A machine without Pango (so WeasyPrint cannot load) still serves every page; the PDF
+    report answers 503 with what to install."""
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # importing it now fails
+    assert clinician.get(f"/clients/{world.clients['c1']}").status_code == 200
+    response = clinician.get(f"/clients/{world.clients['c1']}/report.pdf")
+    assert response.status_code == 503
+    assert "Pango" in response.text and "apt-get install" in response.text

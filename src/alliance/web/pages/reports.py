@@ -9,8 +9,9 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from alliance.reports.pdf import html_to_pdf
+from alliance.reports.pdf import PdfUnavailableError, html_to_pdf
 from alliance.services import analysis, audit, timeline
+from alliance.services.errors import Unavailable
 from alliance.services.overview import overview
 from alliance.web.api.deps import ClinicDep, DbDep
 from alliance.web.pages.charts import client_charts
@@ -40,7 +41,10 @@ def client_report(
         made_by=page.user.display_name,
         made_at=dt.datetime.now(dt.UTC),
     )
-    pdf = html_to_pdf(html, base_dir=STATIC)
+    try:
+        pdf = html_to_pdf(html, base_dir=STATIC)
+    except PdfUnavailableError as exc:
+        raise Unavailable(str(exc)) from None
     return Response(
         pdf,
         media_type="application/pdf",

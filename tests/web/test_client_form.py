@@ -12,6 +12,7 @@ from alliance.store.alerts import Alert
 from alliance.store.models import Administration
 from alliance.store.security import ClientLink
 from tests.fixtures.database import Database, World
+from tests.web.conftest import PageClient
 
 
 def new_link(api: TestClient, world: World, instrument: str = "wai-sr") -> str:
@@ -162,3 +163,25 @@ def test_kiosk_receipt_asks_to_hand_the_tablet_back(
         | {"form_key": form_key(page.text), "kiosk": "1"},
     )
     assert "Please hand the tablet back" in done.text
+
+
+def test_links_only_for_instruments_the_organization_offers(
+    admin: PageClient, api: TestClient, world: World
+) -> None:
+    chosen = admin.client.post(
+        "/admin/instruments", data={"csrf_token": admin.csrf, "instrument": ["wai-sr", "phq-9"]}
+    )
+    assert chosen.status_code == 303
+    refused = api.post(
+        f"/api/v1/sessions/{world.sessions['c1']}/links",
+        headers=world["c1"].headers,
+        json={"instrument": "srs"},
+    )
+    assert refused.status_code == 422
+    error = refused.json()["error"]
+    assert (error["field"], error["value"], error["allowed"]) == (
+        "instrument",
+        "srs",
+        "phq-9, wai-sr",
+    )
+    assert new_link(api, world, "phq-9")

@@ -25,6 +25,7 @@ from alliance.services.auth import token_digest
 from alliance.services.context import Actor
 from alliance.services.errors import Gone, Invalid, NotFound, RateLimited, Unavailable
 from alliance.services.mail import Mail, Mailer
+from alliance.services.organization import offered_instruments
 from alliance.store.base import utcnow
 from alliance.store.models import (
     Administration,
@@ -65,6 +66,15 @@ def create_link(
     inst = resolve_instrument(registry, instrument, version)
     if "client" not in inst.perspectives:
         raise Invalid(f"{inst.id} has no client form", field="instrument")
+    org = db.get(Organization, client.organization_id)
+    offered = offered_instruments(org, registry) if org is not None else []
+    if inst.id not in offered:
+        raise Invalid(
+            "the organization does not offer this instrument to clients (an admin chooses them)",
+            field="instrument",
+            value=inst.id,
+            allowed=", ".join(offered),
+        )
     if not 0 < hours <= 24 * 31:
         raise Invalid("a link lasts between a moment and 31 days", field="hours", value=hours)
     token = secrets.token_urlsafe(24)

@@ -31,6 +31,7 @@ from alliance.services import audit
 from alliance.store import migrate
 from alliance.store.engine import make_engine, session_factory
 from alliance.store.models import Administration, Client
+from alliance.store.models import Session as SessionRow
 from alliance.web.app import create_app
 from alliance.web.pages.common import PageDep, render
 
@@ -69,12 +70,14 @@ def main() -> None:
             n_clients=100,
             n_clinicians=1,
             sessions=30,
+            dropout=False,  # every client has all 30 sessions
         )
         with factory() as db:
             clients = db.scalar(select(func.count()).select_from(Client))
             admins = db.scalar(select(func.count()).select_from(Administration))
+            sessions = db.scalar(select(func.count()).select_from(SessionRow))
         print(
-            f"one clinician, {clients} clients, {admins} administrations "
+            f"one clinician, {clients} clients, {sessions} sessions, {admins} administrations "
             f"(seeded in {time.perf_counter() - start:.0f} s)"
         )
 

@@ -12,6 +12,7 @@ import datetime as dt
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import func, select
@@ -81,17 +82,24 @@ def seed(
     n_clients: int = 100,
     n_clinicians: int = 6,
     sessions: int = 10,
+    dropout: bool = True,
     today: dt.date | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> DemoLogins:
-    """Create the demo organization (once) and return its logins."""
+    """Create the demo organization (once) and return its logins. ``dropout=False`` keeps
+    every client for all ``sessions`` (benchmarks that need a full caseload)."""
     today = today or dt.date.today()
     logins = DemoLogins()
     with db_factory() as db:
         if db.scalar(select(Organization.id).where(Organization.name == ORGANIZATION)):
             return _existing_logins(db)
+    options: dict[str, Any] = {} if dropout else {"dropout_base": 0.0, "dropout_per_sd": 0.0}
     sim = simulate_clinic(
-        seed=seed_value, n_clinicians=n_clinicians, n_clients=n_clients, sessions=sessions
+        seed=seed_value,
+        n_clinicians=n_clinicians,
+        n_clients=n_clients,
+        sessions=sessions,
+        **options,
     )
     shift = (today - dt.timedelta(days=3)) - _date(sim.sessions["date"].max())
 

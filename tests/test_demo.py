@@ -13,6 +13,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from alliance.cli import app as cli
+from alliance.cli.clinic import public_address
 from alliance.config import Settings
 from alliance.demo import PASSWORD, seed
 from alliance.instruments.registry import Registry
@@ -108,3 +109,21 @@ def test_demo_command_prints_its_logins_and_a_whole_form_link(
         rated = db.scalars(select(Administration).where(Administration.session_id == session.id))
         assert list(rated) == []
     engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "expected"),
+    [
+        ("127.0.0.1", 8123, "http://127.0.0.1:8123"),
+        ("::1", 80, "http://[::1]:80"),
+        ("clinic.local", 8000, "http://clinic.local:8000"),
+    ],
+)
+def test_links_carry_the_address_served_on(host: str, port: int, expected: str) -> None:
+    assert public_address(host, port) == expected
+
+
+def test_a_wildcard_address_becomes_the_machines_name() -> None:
+    """Links printed or mailed for a server on 0.0.0.0 must open on a phone."""
+    address = public_address("0.0.0.0", 8000)
+    assert "0.0.0.0" not in address and address.endswith(":8000")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
@@ -169,6 +170,16 @@ def user_add(
     out.print(f"Added {role} {user.username!r} to {organization!r}{note}.")
 
 
+def public_address(host: str, port: int) -> str:
+    """The address links and QR codes carry when ALLIANCE_BASE_URL is not set: the one served
+    on, with this machine's name in place of a wildcard (0.0.0.0 opens nowhere on a phone)."""
+    if host in ("0.0.0.0", "::", ""):
+        host = socket.getfqdn() or socket.gethostname()
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
 def serve_command(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
@@ -182,6 +193,7 @@ def serve_command(
         pass
     if database:
         os.environ["ALLIANCE_DATABASE_URL"] = database
+    os.environ.setdefault("ALLIANCE_BASE_URL", public_address(host, port))
     err.print(
         f"alliance on http://{host}:{port}/ (API: /api/v1/docs), "
         f"database {_describe(_settings(database).database_url)}, {workers} worker(s)"
@@ -226,10 +238,10 @@ def demo_command(
     url = os.environ.get("ALLIANCE_DATABASE_URL")
     if not url:
         Path(DEMO_FILE).unlink(missing_ok=True)
-        for suffix in ("-wal", "-shm"):
+        for suffix in ("-wal", "-shm", "-writer"):
             Path(DEMO_FILE + suffix).unlink(missing_ok=True)
         url = f"sqlite:///{DEMO_FILE}"
-    base_url = f"http://{host}:{port}"
+    base_url = os.environ.get("ALLIANCE_BASE_URL") or public_address(host, port)
     engine = make_engine(url)
     try:
         migrate.upgrade(engine)

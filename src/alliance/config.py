@@ -55,6 +55,13 @@ class Settings(BaseSettings):
         description="Seconds between a client's new answers and the analysis that raises "
         "alerts (one analysis per burst); 0 analyses right after each response.",
     )
+    analysis_catch_up_minutes: float = Field(
+        default=60,
+        ge=0,
+        description="A worker that starts analyses again the clients whose ratings changed "
+        "this long ago or less, in case a worker that stopped abruptly could not; 0 turns "
+        "it off.",
+    )
     secure_cookies: bool | None = Field(
         default=None, description="Mark cookies Secure; default: when base_url is https."
     )

@@ -3,6 +3,7 @@ live server and Debian's Chromium driven by Playwright (never a downloaded brows
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 from collections.abc import Iterator
@@ -102,3 +103,12 @@ def chromium():  # type: ignore[no-untyped-def]
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def unfrozen() -> Iterator[None]:
+    """For apps built as served workers (``freeze_heap``): the test process gets its cycle
+    collector back afterwards."""
+    gc.unfreeze()
+    yield
+    gc.unfreeze()

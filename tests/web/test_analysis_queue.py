@@ -3,6 +3,7 @@ client is analysed once, a little later, by the worker's background thread."""
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -53,5 +54,35 @@ def test_a_stopping_worker_analyses_what_it_owes(
             assert list(db.scalars(select(Alert.rule))) == []
     # leaving the block shut the application down
     assert app.state.clinic.analysis_queue.pending() == 0
+    with database.session() as db:
+        assert list(db.scalars(select(Alert.rule))) == ["reported_rupture"]
+
+
+@pytest.mark.usefixtures("unfrozen")
+def test_a_starting_worker_catches_up_on_what_a_dead_one_owed(
+    settings: Settings, database: Database, world: World
+) -> None:
+    """A worker dies with a client on its queue (no shutdown, so no drain); the next worker
+    that starts queues the clients changed in the last hour and raises the alert."""
+    slow = settings.model_copy(update={"analysis_delay": 3600})
+    dead = create_app(slow, engine=database.engine)
+    client = TestClient(dead)  # no `with`: the app never starts or stops, as in a crash
+    response = client.post(
+        f"/api/v1/sessions/{world.sessions['c1']}/ruptures",
+        headers=world["c1"].headers,
+        json={"note": "strain"},
+    )
+    assert response.status_code == 201
+    assert dead.state.clinic.analysis_queue.pending() == 1  # lost with the worker
+    off = create_app(
+        slow.model_copy(update={"analysis_catch_up_minutes": 0}),
+        engine=database.engine,
+        freeze_heap=True,
+    )
+    with TestClient(off):
+        assert "analysis_queue" not in vars(off.state.clinic)  # nothing queued
+    served = create_app(slow, engine=database.engine, freeze_heap=True)
+    with TestClient(served):
+        assert served.state.clinic.analysis_queue.pending() == 1
     with database.session() as db:
         assert list(db.scalars(select(Alert.rule))) == ["reported_rupture"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,13 +10,6 @@ from fastapi.testclient import TestClient
 
 from alliance.config import Settings
 from alliance.web.app import create_app, worker_app
-
-
-@pytest.fixture
-def unfrozen() -> Iterator[None]:
-    gc.unfreeze()
-    yield
-    gc.unfreeze()  # give the test process its collector back
 
 
 @pytest.mark.usefixtures("unfrozen")

@@ -14,6 +14,7 @@ Risk answers are not alerted here: they raise an urgent alert at submission, syn
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 import time
@@ -39,7 +40,7 @@ from alliance.services import audit
 from alliance.services.alerting import raise_alert
 from alliance.services.context import Actor
 from alliance.store.alerts import Alert as AlertRow
-from alliance.store.engine import READ_ONLY
+from alliance.store.engine import READ_ONLY, serialize
 from alliance.store.models import (
     Administration,
     Client,
@@ -369,6 +370,26 @@ def _open_states(db: Session, client_id: str) -> set[str]:
     return {key.rsplit(":", 1)[0] for key in keys}
 
 
+def changed_since(db: Session, since: dt.datetime) -> list[str]:
+    """Ids of the clients whose ratings or rupture reports changed since ``since`` (a worker
+    that starts analyses them again, in case one that stopped could not)."""
+    rated = (
+        select(Episode.client_id)
+        .join(SessionRow, SessionRow.episode_id == Episode.id)
+        .join(Administration, Administration.session_id == SessionRow.id)
+        .where(Administration.entered_at >= since)
+    )
+    reported = (
+        select(Episode.client_id)
+        .join(SessionRow, SessionRow.episode_id == Episode.id)
+        .join(RuptureReport, RuptureReport.session_id == SessionRow.id)
+        .where(RuptureReport.created_at >= since)
+    )
+    found = list(db.scalars(rated.union(reported)))
+    db.rollback()
+    return found
+
+
 def refresh_alerts(db: Session, registry: Registry, client_id: str) -> int:
     """Open an alert for each new signal at the latest session of each of the client's
     episodes (earlier signals stay visible on the charts); returns how many were opened.
@@ -397,6 +418,9 @@ def refresh_alerts(db: Session, registry: Registry, client_id: str) -> int:
     )
     current = signals[signals["session"] == signals["episode"].map(rated).fillna(latest)]
     db.rollback()
+    # two workers analysing one client at once (its form on one, the clinician's prediction
+    # on the other) take turns to write, so the second sees the first one's alerts
+    serialize(db, f"analysis:{client.id}")
     sessions = {
         f"{episode}:{number}": session_id
         for episode, number, session_id in db.execute(

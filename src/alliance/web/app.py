@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from alliance.config import Settings
 from alliance.services.errors import Conflict, RateLimited, ServiceError
 from alliance.web.api import alerts, auth, clinical, exchange, learning, links, meta, people
-from alliance.web.clinic import Clinic
+from alliance.web.clinic import Clinic, catch_up
 from alliance.web.pages import admin as page_admin
 from alliance.web.pages import alert_rules as page_alert_rules
 from alliance.web.pages import auth as page_auth
@@ -47,6 +47,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if freeze_heap and settings.analysis_delay > 0:
+            await run_in_threadpool(catch_up, clinic)  # what a worker that died still owed
         if freeze_heap:
             # What exists once the worker has started (modules, instrument registry,
             # templates) lives as long as the worker: out of the collector's sight, a full

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import secrets
 import threading
@@ -17,8 +18,9 @@ from alliance.config import Settings
 from alliance.instruments.registry import Registry, default_registry
 from alliance.instruments.wording import WordingPack, load_pack_directory
 from alliance.services import audit
-from alliance.services.analysis import refresh_alerts
+from alliance.services.analysis import changed_since, refresh_alerts
 from alliance.services.mail import Mailer, SmtpMailer
+from alliance.store.base import utcnow
 from alliance.store.engine import make_engine, session_factory
 from alliance.store.security import SiteSecret
 
@@ -154,6 +156,25 @@ class AnalysisQueue:
                 with self._wake:
                     self._busy -= 1
                     self._wake.notify_all()
+
+
+def catch_up(clinic: Clinic) -> int:
+    """Queue the clients whose ratings changed in the last ``analysis_catch_up_minutes``: a
+    worker that stopped abruptly took its queue with it. Analysing a client again is harmless
+    (alerts are keyed). Returns how many were queued."""
+    minutes = clinic.settings.analysis_catch_up_minutes
+    if minutes <= 0:
+        return 0
+    since = utcnow() - dt.timedelta(minutes=minutes)
+    try:
+        with clinic.sessions() as db:
+            clients = changed_since(db, since)
+    except Exception:  # a worker starts even if this fails; the log holds no client data
+        logger.exception("the catch-up analysis at start could not list the clients")
+        return 0
+    for client_id in clients:
+        clinic.analysis_queue.mark(client_id)
+    return len(clients)
 
 
 def analyse_now(clinic: Clinic, client_id: str) -> None:

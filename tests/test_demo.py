@@ -26,6 +26,7 @@ from alliance.store.models import Session as SessionRow
 from alliance.store.security import ClientLink
 from alliance.web.app import create_app
 from tests.fixtures.database import Database
+from tests.web.conftest import post_login
 
 TODAY = dt.date(2026, 11, 20)
 
@@ -71,7 +72,7 @@ def test_demo_calibration_shows_the_simulated_prediction_bias(
 
     app = create_app(settings, engine=database.engine)
     with TestClient(app, follow_redirects=False) as client:
-        client.post("/login", data={"username": "clinician1", "password": PASSWORD, "next": "/"})
+        post_login(client, username="clinician1", password=PASSWORD)
         page = client.get("/learn/calibration").text
     first = sessions[sessions["clinician"] == sim.clinicians["clinician"].iloc[0]]
     shown = re.search(r'<dd id="fig-mean-error">([^<]+)</dd>', page)

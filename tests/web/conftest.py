@@ -8,6 +8,7 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -70,8 +71,16 @@ def pages(settings: Settings, database: Database) -> Iterator[TestClient]:
         yield client
 
 
+def post_login(client: TestClient, **data: str) -> Any:
+    """Log in as a browser does: open the login page (its form token and cookie), post it."""
+    form = client.get("/login")
+    token = re.search(r'name="login_token" value="([^"]+)"', form.text)
+    assert token, form.text
+    return client.post("/login", data={"next": "/", **data, "login_token": token.group(1)})
+
+
 def login(client: TestClient, username: str, password: str = PASSWORD) -> PageClient:
-    response = client.post("/login", data={"username": username, "password": password, "next": "/"})
+    response = post_login(client, username=username, password=password)
     assert response.status_code == 303, response.text
     page = PageClient(client)
     page.get("/account")

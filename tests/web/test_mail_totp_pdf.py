@@ -26,7 +26,7 @@ from alliance.store.base import utcnow
 from alliance.store.security import ClientLink
 from alliance.web.app import create_app
 from tests.fixtures.database import PASSWORD, Database, World
-from tests.web.conftest import PageClient, login
+from tests.web.conftest import PageClient, login, post_login
 
 
 class Inbox:
@@ -228,9 +228,7 @@ def test_one_time_codes_at_login(
     assert "One-time codes are on" in on.headers["location"].replace("%20", " ")
 
     with TestClient(create_app(settings, engine=database.engine), follow_redirects=False) as client:
-        step = client.post(
-            "/login", data={"username": "a1", "password": PASSWORD, "next": "/admin"}
-        )
+        step = post_login(client, username="a1", password=PASSWORD, next="/admin")
         assert step.headers["location"].startswith("/login/code")
         assert client.get("/admin").headers["location"].startswith("/login/code")
         assert client.get("/api/v1/me").status_code == 401

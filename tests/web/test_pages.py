@@ -11,7 +11,7 @@ from sqlalchemy import select
 from alliance.store.alerts import Alert
 from alliance.store.models import Administration, RuptureReport
 from tests.fixtures.database import Database, World
-from tests.web.conftest import PageClient
+from tests.web.conftest import PageClient, post_login
 
 GAD = {f"item_{i}": "1" for i in range(1, 8)}
 
@@ -32,15 +32,27 @@ def test_pages_need_a_login(pages: TestClient, world: World) -> None:
     assert response.headers["location"] == f"/login?next=/clients/{world.clients['c1']}"
 
 
+def test_a_login_posted_from_elsewhere_is_refused(pages: TestClient, world: World) -> None:
+    """Login CSRF: a form on another site cannot log this browser into someone's account;
+    it has neither the page's token nor its strict same-site cookie."""
+    data = {"username": "c1", "password": "correct horse battery", "next": "/"}
+    blind = pages.post("/login", data=data)
+    assert blind.status_code == 403 and "please log in again" in blind.text
+    assert "alliance_session" not in pages.cookies
+    pages.get("/login")  # the cookie alone, with a token guessed or copied from elsewhere
+    forged = pages.post("/login", data=data | {"login_token": "guessed"})
+    assert forged.status_code == 403
+    assert post_login(pages, username="c1", password="correct horse battery").status_code == 303
+
+
 def test_login_page_and_errors(pages: TestClient, world: World) -> None:
     assert pages.get("/login").status_code == 200
-    wrong = pages.post("/login", data={"username": "c1", "password": "nope", "next": "/"})
+    wrong = post_login(pages, username="c1", password="nope")
     assert wrong.status_code == 401
     assert "wrong username or password" in wrong.text
     assert 'value="c1"' in wrong.text
-    evil = pages.post(
-        "/login",
-        data={"username": "c1", "password": "correct horse battery", "next": "//evil.example/"},
+    evil = post_login(
+        pages, username="c1", password="correct horse battery", next="//evil.example/"
     )
     assert evil.headers["location"] == "/"  # never redirected to another site
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import hmac
+import secrets
+from typing import Annotated, Any
 
 import segno
 from fastapi import APIRouter, Form, Request
@@ -16,9 +18,34 @@ from alliance.web.pages.common import FormDep, PageDep, check_csrf, redirect, re
 router = APIRouter(include_in_schema=False)
 
 
+LOGIN_FORM_COOKIE = "alliance_login_form"
+
+
+def _login_form(
+    request: Request, clinic: Any, context: dict[str, Any], status_code: int = 200
+) -> HTMLResponse:
+    """The login page with a fresh form token, also set as a strict same-site cookie: a
+    login posted from another site carries no cookie, so nobody can log a browser into an
+    account that is not its user's (login CSRF)."""
+    token = secrets.token_urlsafe(24)
+    response = render(
+        request, "login.html", {**context, "login_token": token}, status_code=status_code
+    )
+    response.set_cookie(
+        LOGIN_FORM_COOKIE,
+        token,
+        max_age=2 * 3600,
+        httponly=True,
+        secure=clinic.settings.cookies_secure,
+        samesite="strict",
+        path="/login",
+    )
+    return response
+
+
 @router.get("/login")
-def login_page(request: Request, next: str = "/") -> HTMLResponse:
-    return render(request, "login.html", {"next": safe_next(next)})
+def login_page(request: Request, clinic: ClinicDep, next: str = "/") -> HTMLResponse:
+    return _login_form(request, clinic, {"next": safe_next(next)})
 
 
 @router.post("/login")
@@ -30,8 +57,21 @@ def login(
     username: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/",
+    login_token: Annotated[str, Form()] = "",
 ) -> Response:
     settings = clinic.settings
+    expected = request.cookies.get(LOGIN_FORM_COOKIE, "")
+    if not expected or not hmac.compare_digest(expected, login_token):
+        return _login_form(
+            request,
+            clinic,
+            {
+                "next": safe_next(next),
+                "error": "This form has expired or came from elsewhere; please log in again.",
+                "username": username,
+            },
+            status_code=403,
+        )
     try:
         result = auth.login(
             db,
@@ -45,15 +85,16 @@ def login(
     except ServiceError as exc:
         db.commit()  # the failed attempt counts towards the limit
         status = 429 if isinstance(exc, RateLimited) else 401
-        return render(
+        return _login_form(
             request,
-            "login.html",
+            clinic,
             {"next": safe_next(next), "error": exc.message, "username": username},
             status_code=status,
         )
     db.commit()
     target = f"/login/code?next={safe_next(next)}" if result.needs_code else safe_next(next)
     response = RedirectResponse(target, status_code=303)
+    response.delete_cookie(LOGIN_FORM_COOKIE, path="/login")
     response.set_cookie(
         SESSION_COOKIE,
         result.token,

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from alliance.store.alerts import Alert
 from alliance.store.models import Administration, RuptureReport
+from alliance.web.pages.common import Terms
 from tests.fixtures.database import Database, World
 from tests.web.conftest import PageClient, post_login
 
@@ -205,13 +206,24 @@ def test_alert_workflow_on_the_page(
     assert [h["action"] for h in history] == ["raised", "acknowledge", "note", "resolve"]
 
 
-def test_words_that_fit_the_setting(admin: PageClient, clinician: PageClient) -> None:
+def test_words_that_fit_the_setting(
+    admin: PageClient, clinician: PageClient, api: TestClient, world: World
+) -> None:
     saved = admin.post("/admin/terms", {"client": "patient", "clinician": "nurse"})
     assert saved.status_code == 303
     page = clinician.get("/caseload")
     assert "My patients" in page.text
     assert "Register a patient" in page.text
     assert "My clients" not in page.text
+    # alert reasons, next steps, charts and their tables speak the same words
+    risky(api, world)
+    view = clinician.get(f"/clients/{world.clients['c1']}").text
+    assert "contact the patient and assess risk" in view
+    assert "contact the client" not in view
+    assert "Patients rated" in Terms("patient", "nurse").text("Clients rated")
+    assert Terms("patient", "nurse").text("the clinician's prediction of it") == (
+        "the nurse's prediction of it"
+    )
     refused = admin.post("/admin/terms", {"client": "customer", "clinician": "nurse"})
     assert "Not saved" in refused.headers["location"].replace("%20", " ")
 

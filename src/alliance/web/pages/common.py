@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -58,6 +59,22 @@ class Terms:
         if plural:
             word = _PLURALS[word]
         return word[:1].upper() + word[1:] if capital else word
+
+    def text(self, sentence: str | None) -> str:
+        """``sentence`` (an alert's reason, a next step, a chart caption) in these words:
+        client(s) and clinician(s), in any capitalisation, become the organization's."""
+        if not sentence or (self.client, self.clinician) == ("client", "clinician"):
+            return sentence or ""
+
+        def swap(match: re.Match[str]) -> str:
+            word = match.group(0)
+            key = "client" if word.lower().startswith("client") else "clinician"
+            return self(key, plural=word.lower().endswith("s"), capital=word[0].isupper())
+
+        return _TERM_WORDS.sub(swap, sentence)
+
+
+_TERM_WORDS = re.compile(r"\b(?:[Cc]lients?|[Cc]linicians?)\b")
 
 
 class LoginRequired(Exception):  # noqa: N818 - a redirect, not an error

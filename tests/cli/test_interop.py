@@ -65,27 +65,27 @@ def test_bundle_and_import_round_trip(tmp_path: Path) -> None:
 
 
 def test_redcap_dictionary_and_import(tmp_path: Path) -> None:
+    """A project built from our dictionary exports records that import back with the
+    mapping written beside it."""
     dictionary = tmp_path / "dd.csv"
-    code, _, err = run("redcap", "dictionary", "wai-sr", "-o", str(dictionary))
+    mapping = tmp_path / "map.yaml"
+    code, _, err = run(
+        "redcap", "dictionary", "wai-sr", "-o", str(dictionary), "--mapping-out", str(mapping)
+    )
     assert code == 0, err
     fields = pd.read_csv(dictionary, dtype=str)["Variable / Field Name"].tolist()
+    assert fields[:3] == ["record_id", "wai_sr_session", "wai_sr_date"]
+    assert yaml.safe_load(mapping.read_text(encoding="utf-8"))["fields"] == {
+        "client": "record_id",
+        "session": "wai_sr_session",
+        "date": "wai_sr_date",
+    }
     export = tmp_path / "export.csv"
     export.write_text(
-        ",".join([*fields, "visit", "visit_date"])
+        ",".join(fields)
         + "\n"
-        + ",".join(["7", *("3" for _ in fields[1:]), "1", "2026-05-04"])
+        + ",".join(["7", "1", "2026-05-04", *("3" for _ in fields[3:])])
         + "\n",
-        encoding="utf-8",
-    )
-    mapping = tmp_path / "map.yaml"
-    mapping.write_text(
-        yaml.safe_dump(
-            {
-                "instrument": "wai-sr",
-                "fields": {"client": "record_id", "session": "visit", "date": "visit_date"},
-                "values": {"episode": "1"},
-            }
-        ),
         encoding="utf-8",
     )
     out = tmp_path / "administrations.parquet"

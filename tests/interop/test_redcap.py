@@ -15,10 +15,12 @@ from alliance.interop.redcap import (
     REDCAP_COLUMNS,
     check_dictionary,
     data_dictionary,
+    default_mapping,
     dictionary_csv,
     item_fields,
     load_mapping,
     read_records,
+    session_fields,
 )
 from alliance.interop.wide import check_wide, from_wide, to_wide
 
@@ -39,10 +41,16 @@ def test_wai_sr_dictionary(registry: Registry) -> None:
     rows = list(csv.DictReader(io.StringIO(text)))
     assert [r["Variable / Field Name"] for r in rows] == [
         "record_id",
+        "wai_sr_session",
+        "wai_sr_date",
         *(f"wai_sr_{i}" for i in range(1, 13)),
     ]
     assert {r["Form Name"] for r in rows} == {"wai_sr"}
-    item = rows[1]
+    assert [r["Text Validation Type OR Show Slider Number"] for r in rows[1:3]] == [
+        "integer",
+        "date_ymd",
+    ]
+    item = rows[3]
     assert item["Field Type"] == "radio"
     assert item["Choices, Calculations, OR Slider Labels"] == (
         "1, Hardly ever | 2, Now and then | 3, Quite often | 4, Very often | 5, All the time"
@@ -77,7 +85,7 @@ def test_every_instrument_gives_a_valid_dictionary(registry: Registry, instrumen
 
 
 def test_visual_analogue_lines_are_number_fields(registry: Registry) -> None:
-    rows = data_dictionary(registry.get("ors")).iloc[1:]
+    rows = data_dictionary(registry.get("ors")).iloc[3:]  # after record id, session, date
     assert set(rows["Field Type"]) == {"text"}
     assert set(rows["Text Validation Type OR Show Slider Number"]) == {"number"}
     assert (set(rows["Text Validation Min"]), set(rows["Text Validation Max"])) == ({"0"}, {"10"})
@@ -93,15 +101,15 @@ def test_item_notes_say_risk_and_unscored(registry: Registry) -> None:
 def test_checker_finds_broken_dictionaries(registry: Registry) -> None:
     good = data_dictionary(registry.get("gad-7"))
     bad = good.copy()
-    bad.loc[1, "Variable / Field Name"] = "Gad 1"
-    bad.loc[2, "Field Type"] = "likert"
-    bad.loc[3, "Choices, Calculations, OR Slider Labels"] = "0 never | 1 sometimes"
-    bad.loc[4, "Variable / Field Name"] = "gad_7_5"  # repeats row 5's name
+    bad.loc[3, "Variable / Field Name"] = "Gad 1"  # the items follow record id, session, date
+    bad.loc[4, "Field Type"] = "likert"
+    bad.loc[5, "Choices, Calculations, OR Slider Labels"] = "0 never | 1 sometimes"
+    bad.loc[6, "Variable / Field Name"] = "gad_7_5"  # repeats row 7's name
     assert check_dictionary(bad) == [
         "'Gad 1': use lowercase letters, digits and _, starting with a letter",
         "field names used twice: ['gad_7_5']",
-        "line 4 (gad_7_2): unknown field type 'likert'",
-        "line 5 (gad_7_3): choices must be 'code, label | …', got '0 never | 1 sometimes'",
+        "line 6 (gad_7_2): unknown field type 'likert'",
+        "line 7 (gad_7_3): choices must be 'code, label | …', got '0 never | 1 sometimes'",
     ]
     assert check_dictionary(good.drop(columns=["Field Annotation"]))[0].startswith("columns")
 
@@ -166,24 +174,24 @@ def test_records_export_imports(tmp_path: Path, registry: Registry) -> None:
 
 
 def test_round_trip_through_redcap_fields(registry: Registry, administrations: list) -> None:
-    """Administrations → REDCap-named columns (as a project built from our dictionary would
-    export them) → administrations."""
+    """Administrations → the fields of a project built from our dictionary, as its records
+    export names them → administrations, with the mapping the dictionary comes with."""
+    wai_sr = registry.get("wai-sr")
     wai = [a for a in administrations if a.instrument == "wai-sr"]
     wide, _ = check_wide(to_wide(wai), registry)
-    names = item_fields(registry.get("wai-sr"))
+    dictionary = data_dictionary(wai_sr)
+    names = item_fields(wai_sr)
+    session, date = session_fields(wai_sr).values()
     export = pd.DataFrame(
         {
             "record_id": wide["client"],
-            "visit": wide["session"].astype(str),
-            "visit_date": wide["date"].dt.strftime("%Y-%m-%d"),
+            session: wide["session"].astype(str),
+            date: wide["date"].dt.strftime("%Y-%m-%d"),
             **{names[c]: wide[c].map(lambda v: "" if pd.isna(v) else f"{v:g}") for c in names},
         }
     )
-    mapping = {
-        "instrument": "wai-sr",
-        "fields": {"client": "record_id", "session": "visit", "date": "visit_date"},
-        "values": {"episode": "E1"},
-    }
+    assert list(export.columns) == dictionary["Variable / Field Name"].tolist()
+    mapping = default_mapping(wai_sr) | {"values": {"episode": "E1"}}
     clean, report = read_records(export, mapping, registry)
     assert report.ok
     back = from_wide(clean.assign(administration=None), registry)

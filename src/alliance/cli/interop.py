@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import yaml
 
 from alliance.cli.common import DefinitionsOption, err, fail, load_registry
 from alliance.files import TableFileError, table_format
@@ -19,7 +20,12 @@ from alliance.instruments.wording import Wording, load_pack, resolve
 from alliance.interop import fhir
 from alliance.interop.deidentify import deidentify
 from alliance.interop.fhir_import import parse_questionnaire_response, read_bundle
-from alliance.interop.redcap import data_dictionary, dictionary_csv, read_records
+from alliance.interop.redcap import (
+    data_dictionary,
+    default_mapping,
+    dictionary_csv,
+    read_records,
+)
 from alliance.interop.report import ImportReport, RejectedImportError
 from alliance.interop.tabular import (
     read_administrations,
@@ -191,11 +197,29 @@ def dictionary_command(
         bool, typer.Option("--no-record-id", help="Leave out record_id (to add to a project).")
     ] = False,
     output: OutputOption = None,
+    mapping_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--mapping-out",
+            dir_okay=False,
+            help="Also write the mapping (YAML) that imports this project's records export.",
+        ),
+    ] = None,
     definitions: DefinitionsOption = None,
 ) -> None:
-    """Write an instrument as a REDCap data dictionary (CSV) to upload in Project Setup."""
+    """Write an instrument as a REDCap data dictionary (CSV) to upload in Project Setup; its
+    form holds the session number and date beside the items, so the project's records
+    export imports back (``--mapping-out`` writes the mapping for that)."""
     inst = _instrument(load_registry(definitions), instrument_id, version)
     text = dictionary_csv(data_dictionary(inst, record_id=not no_record_id))
+    if mapping_out is not None:
+        mapping_out.write_text(
+            "# The fields of a records export of a project built from the alliance data\n"
+            "# dictionary (alliance redcap import --mapping this-file).\n"
+            + yaml.safe_dump(default_mapping(inst), sort_keys=False),
+            encoding="utf-8",
+        )
+        err.print(f"Wrote the mapping for its records export to {mapping_out}")
     _emit(text, output, f"the {inst.id} {inst.version} REDCap data dictionary")
 
 

@@ -68,6 +68,24 @@ def field_prefix(instrument: Instrument) -> str:
     return name[:room].rstrip("_")
 
 
+def session_fields(instrument: Instrument) -> dict[str, str]:
+    """The session number and date fields the dictionary adds to the instrument's form
+    (``wai_sr_session``, ``wai_sr_date``), so that its records export imports back."""
+    prefix = field_prefix(instrument)[: RECOMMENDED_LENGTH - len("_session")].rstrip("_")
+    return {"session": f"{prefix}_session", "date": f"{prefix}_date"}
+
+
+def default_mapping(instrument: Instrument) -> dict[str, Any]:
+    """The mapping for a records export of a project built from :func:`data_dictionary`
+    (one episode; edit ``values.episode`` or map a field for more)."""
+    return {
+        "instrument": instrument.id,
+        "version": instrument.version,
+        "fields": {"client": RECORD_ID, **session_fields(instrument)},
+        "values": {"episode": "1"},
+    }
+
+
 def item_fields(instrument: Instrument) -> dict[str, str]:
     """Item id → REDCap field name (``item_3`` → ``wai_sr_3``)."""
     prefix = field_prefix(instrument)
@@ -115,6 +133,35 @@ def data_dictionary(
                 }
             )
         )
+    session, date = session_fields(instrument).values()
+    rows.append(
+        row(
+            **{
+                "Variable / Field Name": session,
+                "Form Name": form,
+                "Section Header": _clean(words.title),
+                "Field Type": "text",
+                "Field Label": "Session number",
+                "Text Validation Type OR Show Slider Number": "integer",
+                "Text Validation Min": "0",
+                "Required Field?": "y",
+                "Field Annotation": f"alliance {instrument.id} {instrument.version} session",
+            }
+        )
+    )
+    rows.append(
+        row(
+            **{
+                "Variable / Field Name": date,
+                "Form Name": form,
+                "Field Type": "text",
+                "Field Label": "Session date",
+                "Text Validation Type OR Show Slider Number": "date_ymd",
+                "Required Field?": "y",
+                "Field Annotation": f"alliance {instrument.id} {instrument.version} date",
+            }
+        )
+    )
     names = item_fields(instrument)
     for n, item in enumerate(instrument.items):
         fmt = instrument.format_of(item)
@@ -129,11 +176,8 @@ def data_dictionary(
             "Field Label": _clean(words.item(item.id)),
             "Field Annotation": f"alliance {instrument.id} {instrument.version} {item.id}",
         }
-        if n == 0:
-            values["Section Header"] = _clean(
-                f"{words.title}"
-                + (f" (answers refer to {instrument.recall})" if instrument.recall else "")
-            )
+        if n == 0 and instrument.recall:
+            values["Section Header"] = _clean(f"The answers refer to {instrument.recall}")
         if isinstance(fmt, OptionsFormat):
             labels = words.options[item.id]
             values["Field Type"] = "radio"

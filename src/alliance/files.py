@@ -59,9 +59,18 @@ def read_columns(path: Path) -> list[str]:
     if table_format(path) == "parquet":
         return list(_parquet(path).schema_arrow.names)
     try:
-        return list(pd.read_csv(path, nrows=0, dtype=str).columns)
+        columns = list(pd.read_csv(path, nrows=0, dtype=str).columns)
     except (pd.errors.EmptyDataError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise TableFileError(f"{path}: {_csv_problem(exc)}") from None
+    if len(columns) == 1:
+        for separator, name in ((";", "semicolons"), ("\t", "tabs")):
+            if separator in columns[0]:
+                raise TableFileError(
+                    f"{path}: the header is one column holding {name}; the file seems to "
+                    f"separate columns with {name} (as some spreadsheet settings save CSV). "
+                    "Save it as comma-separated CSV."
+                )
+    return columns
 
 
 def read_chunks(
@@ -113,7 +122,7 @@ def _csv_chunks(
         with warnings.catch_warnings():
             # a row longer than the header would otherwise become an index or be cut short
             warnings.simplefilter("error", pd.errors.ParserWarning)
-            header = list(pd.read_csv(path, nrows=0, dtype=str).columns)
+            header = read_columns(path)
             dtype = {c: ("float64" if c in typed else "str") for c in header}
             reader = pd.read_csv(
                 path,

@@ -230,3 +230,10 @@ def test_phq9_without_its_unscored_difficulty_question(tmp_path: Path) -> None:
     )
     assert code == 0, err
     assert out.read_text(encoding="utf-8").splitlines()[1] == "a,8,mild,false,false,false"
+
+
+def test_a_semicolon_separated_file_is_named_as_such(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "in.csv", "client;item_1;item_2\na;1;2\n")
+    code, _, err = run("score", str(path), "-i", "gad-7")
+    assert code == 1
+    assert "separate columns with semicolons" in " ".join(err.split())

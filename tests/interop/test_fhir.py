@@ -317,3 +317,13 @@ def test_a_prediction_of_a_client_only_form_round_trips(registry: Registry) -> N
     with pytest.raises(RejectedImportError) as caught:
         parse_questionnaire_response(data, registry)
     assert [(p.value, p.allowed) for p in caught.value.report.problems] == [("client", "clinician")]
+
+
+def test_a_response_written_for_another_base_says_which(registry: Registry) -> None:
+    other = "https://other.example/api/v1/fhir"
+    data = {**copy.deepcopy(HAND_WRITTEN), "questionnaire": f"{other}/Questionnaire/gad-7|1.0"}
+    with pytest.raises(RejectedImportError) as caught:
+        parse_questionnaire_response(data, registry, episode="E4", session=2)
+    [problem] = [p for p in caught.value.report.problems if p.column == "questionnaire"]
+    assert f"alliance fhir import takes it with --base-url {other}" in problem.problem
+    assert "alliance import with --base-url https://other.example" in problem.problem

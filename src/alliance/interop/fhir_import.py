@@ -277,8 +277,19 @@ def _instrument(
         return None
     url, _, version = str(questionnaire).partition("|")
     if not url.startswith(prefix):
+        base, _, inst_id = url.rpartition("/Questionnaire/")
+        hint = ""
+        if base and inst_id in {i.id for i in registry}:
+            # an alliance Bundle written for another address (the file tool's default, say)
+            hint = (
+                f"; it names {inst_id} under the FHIR base {base}, so it was written for that "
+                f"base: alliance fhir import takes it with --base-url {base}"
+            )
+            if base.endswith("/api/v1/fhir"):  # written by a clinic service
+                service = base.removesuffix("/api/v1/fhir")
+                hint += f", alliance import with --base-url {service}"
         bad(
-            "not a questionnaire of this service",
+            f"not a questionnaire of this service{hint}",
             "questionnaire",
             questionnaire,
             f"{prefix}<instrument>|<version>",

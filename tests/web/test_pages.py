@@ -105,8 +105,8 @@ def test_before_the_session_view(clinician: PageClient, api: TestClient, world: 
     assert head and re.findall(r"<th[^>]*>([^<]+)</th>", head.group(1)) == [
         "Session",
         "bond",
-        "agreement on goals",
-        "agreement on tasks",
+        "goal",
+        "task",
     ]
     last = re.findall(r"<tr>(.*?)</tr>", subscales.split("</thead>")[1], re.S)[2]
     assert re.findall(r"<t[dh][^>]*>([^<]+)</t[dh]>", last) == ["3", "12", "12", "12"]

@@ -223,7 +223,7 @@ def _legend(frame: _Frame, lines: Sequence[Line]) -> None:
     x = float(frame.width - frame.right)
     for line in reversed(lines):
         text = escape(line.label)
-        x -= 14 + 6.2 * len(line.label)
+        x -= 16 + 7.0 * len(line.label)
         frame.parts.append(
             f"<rect x='{x:.1f}' y='6' width='10' height='10' fill='{line.color}'/>"
             f"<text x='{x + 13:.1f}' y='15' fill='#374151'>{text}</text>"

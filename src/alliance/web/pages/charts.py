@@ -135,7 +135,7 @@ def _subscale_chart(instrument: str, parts: list[Series]) -> Chart:
         values = {p.session: p.value for p in s.points}
         lines.append(
             Line(
-                s.label.removeprefix(f"{instrument.upper()} "),
+                s.scale,  # task, goal, bond: short enough for the legend
                 sessions,
                 [values.get(n) for n in sessions],
                 color=PALETTE[(k + 1) % len(PALETTE)],
@@ -146,7 +146,9 @@ def _subscale_chart(instrument: str, parts: list[Series]) -> Chart:
         f"{instrument.upper()} subscales, the client's own rating ({_g(low)}–{_g(high)}, "
         f"higher is {parts[0].higher_is})"
     )
-    svg = line_chart(lines, title=title, y_range=(low, high), width=560, height=190)
+    svg = line_chart(
+        lines, title=f"{instrument.upper()} subscales", y_range=(low, high), width=560, height=190
+    )
     chart = Chart(
         title,
         svg,

@@ -83,6 +83,8 @@ def test_tables_round_trip(
                 "administrations.codebook.csv",
                 f"administrations.scores.{kind}",
                 "administrations.scores.codebook.csv",
+                f"administrations.events.{kind}",
+                "administrations.events.codebook.csv",
             ]
         )
         archive.extractall(tmp_path)
@@ -136,6 +138,16 @@ def test_the_tables_and_their_codebooks(api: TestClient, world: World) -> None:
     assert set(table.columns) == set(book["column"])
     assert set(scores.columns) == set(score_book["column"])
     assert set(table["client"]) == {"C1-01"}  # c1 sees only their own client
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        events, event_book = (
+            pd.read_csv(io.BytesIO(archive.read(name)), dtype=str, keep_default_na=False)
+            for name in ("administrations.events.csv", "administrations.events.codebook.csv")
+        )
+    assert set(events.columns) == set(event_book["column"])
+    # what the ratings do not hold: how the first episode ended
+    assert events[["client", "episode", "date", "event", "detail"]].values.tolist() == [
+        ["C1-01", "E1", "2026-09-20", "episode_ended", "completed"]
+    ]
     assert table.iloc[0][["client", "episode", "session", "date", "clinician"]].tolist() == [
         "C1-01",
         "E1",

@@ -50,6 +50,12 @@ def test_no_code_name_contact_or_exact_date_survives(
     api: TestClient, world: World, database: Database
 ) -> None:
     fill(api, world)
+    reported = api.post(
+        f"{API}/sessions/{world.sessions['c1']}/ruptures",
+        headers=world["c1"].headers,
+        json={"note": "Robin Example went quiet about work"},  # free text: never exported
+    )
+    assert reported.status_code == 201
     for who, contact in CONTACTS.items():
         put = api.put(
             f"{API}/clients/{world.clients[who]}/contact", headers=world[who].headers, json=contact
@@ -59,6 +65,8 @@ def test_no_code_name_contact_or_exact_date_survives(
     assert sorted(files) == [
         "research.codebook.csv",
         "research.csv",
+        "research.events.codebook.csv",
+        "research.events.csv",
         "research.scores.codebook.csv",
         "research.scores.csv",
         "research.summary.json",
@@ -83,6 +91,12 @@ def test_no_code_name_contact_or_exact_date_survives(
             assert real_dates.isdisjoint(mine["date"])
             assert set(mine["episode"]) <= {"E1", "E2"}
     assert len(table) == len(source) == 9  # the whole organization's current administrations
+    events = pd.read_csv(io.BytesIO(files["research.events.csv"]), dtype=str, keep_default_na=False)
+    assert sorted(events["event"]) == ["episode_ended", "rupture_reported"]
+    assert "note" not in events.columns
+    assert set(events["client"]) == {worker.pseudonym("client", "C1-01")}
+    assert sorted(events["detail"]) == ["clinician", "completed"]  # who reported; why it ended
+    assert "2026-09-20" not in set(events["date"])  # the end date is shifted too
     summary = json.loads(files["research.summary.json"])
     assert summary["clients"] == 2
     assert summary["linkable_across_exports"] is True

@@ -120,8 +120,9 @@ def export_tables(
         written = exports.write_tables(held, output, registry)
         db.commit()
     out.print(
-        f"Wrote {len(held.records):,} administrations of {held.clients:,} clients and "
-        f"{len(held.scores):,} scores: {', '.join(p.name for p in written)}",
+        f"Wrote {len(held.records):,} administrations of {held.clients:,} clients, "
+        f"{len(held.scores):,} scores and {len(held.events):,} care events: "
+        f"{', '.join(p.name for p in written)}",
         soft_wrap=True,
     )
 

@@ -130,3 +130,40 @@ def scores_codebook(frame: pd.DataFrame, registry: Registry) -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(rows, columns=list(CODEBOOK_COLUMNS))
+
+
+_EVENTS = {
+    "event": (
+        "what happened: rupture_reported (a rater reported a rupture in the session) or "
+        "episode_ended (the episode of care ended)",
+        "text",
+    ),
+    "detail": (
+        "rupture_reported: who reported it (client, clinician, observer); episode_ended: "
+        "the end reason",
+        "text",
+    ),
+    "note": ("the rater's note on the rupture, as written (identified exports only)", "text"),
+}
+
+
+def events_codebook(frame: pd.DataFrame) -> pd.DataFrame:
+    """The codebook of a care events table (ruptures reported, episodes ended)."""
+    rows = []
+    for column in frame.columns:
+        if column in _EVENTS:
+            meaning, kind = _EVENTS[column]
+        elif column == "date":
+            meaning, kind = "the session's date; for episode_ended, the day it ended", "date"
+        elif column in _SHARED:
+            meaning, kind = _SHARED[column]
+        else:
+            continue
+        allowed = ""
+        if column in ("event", "detail"):
+            allowed = ", ".join(sorted({str(v) for v in frame[column].dropna().unique()}))
+        rows.append(
+            {"column": column, "meaning": meaning, "type": kind, "allowed_values": allowed,
+             "instrument": "", "version": ""}
+        )  # fmt: skip
+    return pd.DataFrame(rows, columns=list(CODEBOOK_COLUMNS))

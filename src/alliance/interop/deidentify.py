@@ -50,6 +50,8 @@ KEPT = (
     "clinician",
     "scale",
     "score",
+    "event",
+    "detail",
 )
 DEFAULT_CELLS: tuple[tuple[str, ...], ...] = (
     ("instrument",),
@@ -238,6 +240,7 @@ class ResearchExport:
     administrations: pd.DataFrame
     scores: pd.DataFrame | None
     summary: ExportSummary
+    events: pd.DataFrame | None = None
 
 
 def deidentify(
@@ -249,8 +252,11 @@ def deidentify(
     max_shift_days: int = 182,
     min_cell: int = 5,
     cells: Sequence[tuple[str, ...]] = DEFAULT_CELLS,
+    events: pd.DataFrame | None = None,
 ) -> ResearchExport:
-    """The research export of a wide administrations table (and its tidy scores)."""
+    """The research export of a wide administrations table (and its tidy scores and care
+    events: their notes are dropped, and events of episodes without ratings left out, as
+    those episodes have no start to count days from)."""
     worker = Deidentifier(
         study_key=study_key,
         date_mode=date_mode,
@@ -274,4 +280,12 @@ def deidentify(
         long, dropped_scores = worker.transform(scores)
         summary.rows["scores"] = len(long)
         summary.dropped_columns["scores"] = dropped_scores
-    return ResearchExport(administrations=wide, scores=long, summary=summary)
+    kept = None
+    if events is not None:
+        known = set(worker.starts_)
+        pairs = zip(events["client"].astype("str"), events["episode"].astype("str"), strict=True)
+        rated = pd.Series([p in known for p in pairs], index=events.index, dtype=bool)
+        kept, dropped_events = worker.transform(events[rated])
+        summary.rows["events"] = len(kept)
+        summary.dropped_columns["events"] = dropped_events
+    return ResearchExport(administrations=wide, scores=long, summary=summary, events=kept)

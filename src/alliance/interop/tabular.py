@@ -25,7 +25,11 @@ import pyarrow.parquet as pq
 from alliance.files import AtomicTableWriter, TableFileError, read_columns, table_format
 from alliance.instruments.registry import Registry
 from alliance.instruments.scoring import MISSING_TEXT
-from alliance.interop.codebook import administrations_codebook, scores_codebook
+from alliance.interop.codebook import (
+    administrations_codebook,
+    events_codebook,
+    scores_codebook,
+)
 from alliance.interop.columns import needs_pandas
 from alliance.interop.deidentify import ResearchExport
 from alliance.interop.keys import KEY_COLUMN
@@ -62,6 +66,15 @@ def write_scores(frame: pd.DataFrame, path: Path, registry: Registry) -> Path:
     return book
 
 
+def write_events(frame: pd.DataFrame, path: Path) -> Path:
+    """Write a care events table (ruptures reported, episodes ended) and its codebook; return
+    the codebook's path."""
+    _write(frame, path)
+    book = codebook_path(path)
+    _write(events_codebook(frame), book)
+    return book
+
+
 RESEARCH_MEANINGS = {
     "client": "study pseudonym of the client (keyed hash; not the clinic's code)",
     "episode": "the client's episode, numbered E1, E2, … in date order",
@@ -76,10 +89,19 @@ def write_research(export: ResearchExport, path: Path, registry: Registry) -> li
     """Write a research export: the administrations at ``path``, the scores (when present) at
     ``<name>.scores<suffix>``, a codebook for each, and ``<name>.summary.json``."""
     written = []
+    tables: list[tuple[pd.DataFrame, Path, Callable[[pd.DataFrame, Registry], pd.DataFrame]]]
     tables = [(export.administrations, path, administrations_codebook)]
     if export.scores is not None:
         tables.append(
             (export.scores, path.with_name(f"{path.stem}.scores{path.suffix}"), scores_codebook)
+        )
+    if export.events is not None:
+        tables.append(
+            (
+                export.events,
+                path.with_name(f"{path.stem}.events{path.suffix}"),
+                lambda frame, registry: events_codebook(frame),
+            )
         )
     for frame, target, make_book in tables:
         _write(frame, target)

@@ -21,12 +21,12 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from alliance.instruments.model import Perspective
@@ -36,7 +36,7 @@ from alliance.interop.tidy import SCORE_COLUMNS
 from alliance.interop.wide import to_wide
 from alliance.records import Administration as Record
 from alliance.services.errors import Invalid
-from alliance.store.models import Administration, Client, Episode, Score, User
+from alliance.store.models import Administration, Client, Episode, RuptureReport, Score, User
 from alliance.store.models import Session as SessionRow
 
 FHIR_PATH = "/api/v1/fhir"
@@ -85,6 +85,9 @@ def episode_labels(
     return labels
 
 
+EVENT_COLUMNS = ("client", "episode", "session", "date", "event", "detail", "note")
+
+
 @dataclass
 class Holdings:
     """An organization's current administrations (wide) and their stored scores (tidy long),
@@ -94,6 +97,8 @@ class Holdings:
     scores: pd.DataFrame
     records: list[Record]
     client_ids: list[str]
+    events: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=EVENT_COLUMNS))
+    """Ruptures reported and episodes ended (:data:`EVENT_COLUMNS`)."""
 
     @property
     def clients(self) -> int:
@@ -203,7 +208,60 @@ def holdings(
     scores = _stored_scores(
         db, wide, registry, organization_id=organization_id, scope=scope, params=params
     )
-    return Holdings(wide, scores, records, client_ids)
+    events = care_events(db, labels, organization_id=organization_id, scope=scope, params=params)
+    return Holdings(wide, scores, records, client_ids, events)
+
+
+def care_events(
+    db: Session,
+    labels: Mapping[str, str],
+    *,
+    organization_id: str,
+    scope: ColumnElement[bool],
+    params: Mapping[str, Any],
+) -> pd.DataFrame:
+    """What the ratings do not hold: each rupture a rater reported (``rupture_reported``,
+    detail = who reported it, note = their words) and each episode that ended
+    (``episode_ended``, detail = the end reason, session = its last session)."""
+    ruptures = db.execute(
+        select(
+            Client.code,
+            Episode.id,
+            SessionRow.number,
+            SessionRow.date,
+            RuptureReport.perspective,
+            RuptureReport.note,
+        )
+        .join(Episode, Episode.client_id == Client.id)
+        .join(SessionRow, SessionRow.episode_id == Episode.id)
+        .join(RuptureReport, RuptureReport.session_id == SessionRow.id)
+        .where(scope, Client.organization_id == organization_id)
+        .order_by(Client.code, SessionRow.number, RuptureReport.created_at),
+        dict(params),
+    ).all()
+    last = (
+        select(func.max(SessionRow.number))
+        .where(SessionRow.episode_id == Episode.id)
+        .scalar_subquery()
+    )
+    ended = db.execute(
+        select(Client.code, Episode.id, last, Episode.ended_on, Episode.end_reason)
+        .join(Episode, Episode.client_id == Client.id)
+        .where(scope, Client.organization_id == organization_id, Episode.ended_on.is_not(None))
+        .order_by(Client.code, Episode.ended_on),
+        dict(params),
+    ).all()
+    rows = [
+        (code, labels[ep], number, date, "rupture_reported", who, note)
+        for code, ep, number, date, who, note in ruptures
+    ] + [
+        (code, labels[ep], number, date, "episode_ended", reason, None)
+        for code, ep, number, date, reason in ended
+    ]
+    frame = pd.DataFrame(rows, columns=list(EVENT_COLUMNS))
+    frame["session"] = frame["session"].astype("Int64")
+    frame["date"] = pd.to_datetime(frame["date"]).astype("datetime64[ns]")
+    return frame.sort_values(["client", "episode", "date"], kind="stable").reset_index(drop=True)
 
 
 def stored_answer(value: float | None) -> float | int | None:

@@ -31,7 +31,12 @@ from alliance.instruments.registry import Registry
 from alliance.instruments.wording import Wording
 from alliance.interop import fhir
 from alliance.interop.deidentify import DateMode, ResearchExport, deidentify
-from alliance.interop.tabular import write_administrations, write_research, write_scores
+from alliance.interop.tabular import (
+    write_administrations,
+    write_events,
+    write_research,
+    write_scores,
+)
 from alliance.services import audit
 from alliance.services.access import (
     access_params,
@@ -144,11 +149,13 @@ def write_tables(held: Holdings, path: Path, registry: Registry) -> list[Path]:
     """Write the administrations at ``path`` (.csv or .parquet) and the scores at
     ``<name>.scores<suffix>``, each with its codebook; return every file written."""
     scores = path.with_name(f"{path.stem}.scores{path.suffix}")
+    events = path.with_name(f"{path.stem}.events{path.suffix}")
     books = [
         write_administrations(held.administrations, path, registry),
         write_scores(held.scores, scores, registry),
+        write_events(held.events, events),
     ]
-    return [path, books[0], scores, books[1]]
+    return [path, books[0], scores, books[1], events, books[2]]
 
 
 def tables_zip(held: Holdings, registry: Registry, *, kind: TableKind = "csv") -> bytes:
@@ -189,7 +196,12 @@ def research_export(
     held = holdings(db, registry, organization_id=_organization(actor), scope=scope, params=params)
     mode: DateMode = "days" if date_mode == "days" else "shift"
     export = deidentify(
-        held.administrations, held.scores, study_key=key, date_mode=mode, min_cell=min_cell
+        held.administrations,
+        held.scores,
+        study_key=key,
+        date_mode=mode,
+        min_cell=min_cell,
+        events=held.events,
     )
     audit.record(
         db,

@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import BindParameter, bindparam, select
 from sqlalchemy.orm import Session
 
 from alliance.instruments.registry import Registry
@@ -216,6 +216,13 @@ def _chosen_clinician(
     return user
 
 
+def _listed(chunk: list[str]) -> BindParameter[list[str]]:
+    """A chunk for ``IN (…)`` written into the statement rather than bound: after a few runs
+    psycopg prepares a statement, and PostgreSQL's generic plan for 500 bound values compared
+    every row with every value (0.3 s a chunk; 24 s to re-import 20,000 rows)."""
+    return bindparam("listed", value=chunk, expanding=True, literal_execute=True)
+
+
 def _chunks(values: Sequence[str]) -> Iterable[list[str]]:
     for start in range(0, len(values), CHUNK):
         yield list(values[start : start + CHUNK])
@@ -288,7 +295,7 @@ def _stored(
             db.scalars(
                 select(Administration.idempotency_key).where(
                     Administration.organization_id == actor.organization_id,
-                    Administration.idempotency_key.in_(chunk),
+                    Administration.idempotency_key.in_(_listed(chunk)),
                 )
             )
         )
@@ -302,7 +309,7 @@ def _stored(
                 Administration.perspective,
                 Administration.stance,
                 Administration.answers,
-            ).where(Administration.session_id.in_(chunk))
+            ).where(Administration.session_id.in_(_listed(chunk)))
         ).all():
             signatures.add(
                 _signature(

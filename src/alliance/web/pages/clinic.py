@@ -267,43 +267,34 @@ def rate(
     answers = _answers(inst, form)
     own_answers = _answers(own_inst, form, OWN) if own_inst else {}
     saved = []
-    prefix = ""
+    failing = ""  # the field prefix of the part being stored, for the error's anchor
+    forms = [(inst, answers, "prediction", "rate", "", "your prediction")]
+    if own_inst is not None:
+        forms.append((own_inst, own_answers, "self", "rate-own", OWN, "your own rating"))
     try:
-        if any(v is not None for v in answers.values()):
+        for rated, given, stance, key_kind, prefix, what in forms:
+            if all(v is None for v in given.values()):
+                continue  # that part of the form was left empty
+            failing = prefix
             submit_administration(
                 db,
                 page.actor,
                 clinic.registry,
                 session_id=session.id,
-                instrument=inst.id,
+                instrument=rated.id,
                 perspective="clinician",
-                stance="prediction",
-                answers=answers,
-                idempotency_key=f"rate:{key}",
+                stance=stance,
+                answers=given,
+                idempotency_key=f"{key_kind}:{key}",
                 source="clinician",
             )
-            saved.append("your prediction")
-        if own_inst is not None and any(v is not None for v in own_answers.values()):
-            prefix = OWN
-            submit_administration(
-                db,
-                page.actor,
-                clinic.registry,
-                session_id=session.id,
-                instrument=own_inst.id,
-                perspective="clinician",
-                stance="self",
-                answers=own_answers,
-                idempotency_key=f"rate-own:{key}",
-                source="clinician",
-            )
-            saved.append("your own rating")
+            saved.append(what)
         if form.get("rupture") == "1":
             care.report_rupture(db, page.actor, session.id, note=form.get("note"))
             saved.append("the rupture you noticed")
     except Invalid as exc:
         db.rollback()
-        item_id = prefix + (exc.field or "").removeprefix("answers.")
+        item_id = failing + (exc.field or "").removeprefix("answers.")
         values = {k: str(v) for k, v in answers.items() if v is not None}
         values |= {OWN + k: str(v) for k, v in own_answers.items() if v is not None}
         return _rate_form(

@@ -57,9 +57,10 @@ def prepare(database_url: str) -> Fixture:
     """A fresh schema with one organization, clinician, token, and 50 clients."""
     import datetime as dt
 
-    from alliance.services import audit, auth, clients, people
-    from alliance.services.care import record_session
+    from alliance.services import audit, auth, people
     from alliance.services.context import Actor
+    from alliance.services.records import clients
+    from alliance.services.records.care import record_session
     from alliance.store import migrate
     from alliance.store.engine import make_engine, session_factory
 

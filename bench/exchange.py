@@ -39,10 +39,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from alliance.instruments.registry import Registry, builtin_registry
 from alliance.instruments.scoring import SCORING_VERSION, score
 from alliance.services import audit, people
-from alliance.services.administrations import submit_administration
 from alliance.services.context import Actor
 from alliance.services.exports import export_holdings, write_tables
 from alliance.services.imports import import_file
+from alliance.services.records.administrations import submit_administration
 from alliance.store import migrate
 from alliance.store.engine import make_engine, session_factory
 from alliance.store.models import Administration, Client, Episode, Score

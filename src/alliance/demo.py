@@ -19,13 +19,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from alliance.instruments.registry import Registry
-from alliance.services import analysis, clients, people
-from alliance.services.administrations import submit_administration
+from alliance.services import analysis, people
 from alliance.services.auth import actor_for
-from alliance.services.care import record_session, report_rupture
-from alliance.services.clients import close_episode
 from alliance.services.context import Actor
-from alliance.services.links import create_link
+from alliance.services.records import clients
+from alliance.services.records.administrations import submit_administration
+from alliance.services.records.care import record_session, report_rupture
+from alliance.services.records.clients import close_episode
+from alliance.services.records.links import create_link
 from alliance.simulate import simulate_clinic
 from alliance.store.alerts import Alert as AlertRow
 from alliance.store.alerts import AlertEvent

@@ -23,9 +23,9 @@ from __future__ import annotations
 import datetime as dt
 
 from alliance.instruments.registry import Registry
-from alliance.services import clients
-from alliance.services.administrations import submit_administration
-from alliance.services.care import record_session, report_rupture
+from alliance.services.records import clients
+from alliance.services.records.administrations import submit_administration
+from alliance.services.records.care import record_session, report_rupture
 from tests.fixtures.database import Database, World
 
 HISTORY = {

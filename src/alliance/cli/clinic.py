@@ -294,8 +294,8 @@ def demo_command(
 def remind_command(database: DatabaseOption = None) -> None:
     """Mail one reminder for each e-mailed client link still unused after
     ALLIANCE_REMINDER_HOURS (run it from cron, e.g. hourly)."""
-    from alliance.services.links import send_reminders  # noqa: PLC0415
     from alliance.services.mail import SmtpMailer  # noqa: PLC0415
+    from alliance.services.records.links import send_reminders  # noqa: PLC0415
 
     settings = _settings(database)
     if not settings.smtp_host:

@@ -14,10 +14,11 @@ from alliance.cli.common import DefinitionsOption, err, fail, load_registry, out
 from alliance.config import Settings
 from alliance.interop import fhir
 from alliance.interop.sources import SOURCE_FORMATS
-from alliance.services import clients, exports, imports, people
+from alliance.services import exports, imports, people
 from alliance.services.analysis import refresh_alerts
 from alliance.services.context import Actor
 from alliance.services.errors import ImportRejected, ServiceError
+from alliance.services.records import clients
 
 export_app = typer.Typer(
     help="Exports from the clinic's database (FHIR, tables, research).", no_args_is_help=True

@@ -12,10 +12,10 @@ from). It is stored for the session the caller names, in this order:
    and the session number — ``session`` or the ``session`` extension — in the episode
    ``episode`` (``E<n>``), the ``episode`` extension, or else the client's latest episode.
    A session number the episode does not have yet is recorded, dated by ``authored``, as
-   :func:`alliance.services.care.record_session` records any session.
+   :func:`alliance.services.records.care.record_session` records any session.
 
 The answers are validated against the instrument and go through
-:func:`~alliance.services.administrations.submit_administration` (scores, risk alert, audit
+:func:`~alliance.services.records.administrations.submit_administration` (scores, risk alert, audit
 event); the idempotency key is the response's content key, so posting the same response
 twice stores it once.
 """
@@ -42,8 +42,6 @@ from alliance.records import Administration as Record
 from alliance.records import Stance
 from alliance.services import audit
 from alliance.services.access import access_params, require_role, session_for, writable_clients
-from alliance.services.administrations import Submission, submit_administration
-from alliance.services.care import record_session
 from alliance.services.context import Actor
 from alliance.services.errors import ImportRejected, Invalid, NotFound
 from alliance.services.exchange import (
@@ -55,6 +53,8 @@ from alliance.services.exchange import (
     fhir_base,
     stored_answer,
 )
+from alliance.services.records.administrations import Submission, submit_administration
+from alliance.services.records.care import record_session
 from alliance.store.models import ROLES, Client, Episode
 from alliance.store.models import Session as SessionRow
 

@@ -2,7 +2,7 @@
 
 The file is read into the clean wide table by :mod:`alliance.interop.sources` (every bad
 cell reported there). This use case then places each row in the database and stores it
-through :func:`~alliance.services.administrations.submit_administration`, the path every
+through :func:`~alliance.services.records.administrations.submit_administration`, the path every
 submission takes, so answers are validated and scored, risk answers raise their urgent alert
 and each administration writes its audit event exactly as if it had been entered.
 
@@ -48,13 +48,13 @@ from alliance.interop.keys import KEY_COLUMN
 from alliance.interop.sources import SOURCE_FORMATS, Source, SourceFormat, read_source
 from alliance.services import audit
 from alliance.services.access import access_params, require_role, writable_clients
-from alliance.services.clients import CODE
 from alliance.services.context import Actor
 from alliance.services.errors import Invalid
 from alliance.services.exchange import fhir_base, stored_answer
 from alliance.services.import_problems import Problems, rejected
 from alliance.services.placement import ASSIGN_RULE, Placement, may_assign, place_rows
-from alliance.services.submissions import Pending, submit_many
+from alliance.services.records.clients import CODE
+from alliance.services.records.submissions import Pending, submit_many
 from alliance.store.engine import serialize
 from alliance.store.models import Administration, Client, User
 

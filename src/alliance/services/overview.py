@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from alliance.instruments.registry import Registry
-from alliance.services.timeline import Timeline
+from alliance.services.records.timeline import Timeline
 
 SERIES_ORDER = {"alliance": 0, "outcome": 1}
 

@@ -324,7 +324,7 @@ def place_rows(
 
 
 def may_assign(actor: Actor, user: User) -> bool:
-    """The rule of :func:`alliance.services.clients.register_client` for whose client a new
+    """The rule of :func:`alliance.services.records.clients.register_client` for whose client a new
     client may be: one's own, or (a supervisor) a team member's; the installation: anyone's."""
     if actor.is_system or user.id == actor.user_id:
         return True

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from alliance.services import audit
 from alliance.services.access import require_role
 from alliance.services.context import Actor
-from alliance.services.timeline import CaseloadRow, caseload
+from alliance.services.records.timeline import CaseloadRow, caseload
 from alliance.store.models import Administration, Episode, Score, User
 from alliance.store.models import Session as SessionRow
 

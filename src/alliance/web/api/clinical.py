@@ -6,8 +6,8 @@ from typing import Literal
 
 from fastapi import APIRouter, BackgroundTasks
 
-from alliance.services import care, clients, timeline
-from alliance.services.administrations import (
+from alliance.services.records import care, clients, timeline
+from alliance.services.records.administrations import (
     Submission,
     correct_administration,
     submit_administration,

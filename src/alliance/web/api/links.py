@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, BackgroundTasks
 
 from alliance.instruments.wording import resolve
-from alliance.services import links
+from alliance.services.records import links
 from alliance.store.security import ClientLink
 from alliance.web.api.clinical import _submission_out
 from alliance.web.api.deps import ActorDep, AddressDep, ClinicDep, DbDep

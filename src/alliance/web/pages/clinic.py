@@ -12,21 +12,12 @@ from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from alliance.instruments.model import OptionsFormat
-from alliance.services import (
-    alerting,
-    analysis,
-    audit,
-    auth,
-    care,
-    clients,
-    links,
-    organization,
-    timeline,
-)
+from alliance.services import alerting, analysis, audit, auth, organization
 from alliance.services.access import session_for
-from alliance.services.administrations import submit_administration
 from alliance.services.errors import Invalid, ServiceError
 from alliance.services.overview import overview
+from alliance.services.records import care, clients, links, timeline
+from alliance.services.records.administrations import submit_administration
 from alliance.web.api.deps import SESSION_COOKIE, ClinicDep, DbDep
 from alliance.web.clinic import analyse
 from alliance.web.pages.charts import client_charts

@@ -17,8 +17,8 @@ from fastapi.responses import HTMLResponse
 
 from alliance.instruments.model import Instrument, OptionsFormat
 from alliance.instruments.wording import Wording, resolve
-from alliance.services import links
 from alliance.services.errors import Gone, Invalid, NotFound, RateLimited, ServiceError
+from alliance.services.records import links
 from alliance.web.api.deps import AddressDep, ClinicDep, DbDep
 from alliance.web.clinic import analyse
 from alliance.web.pages.common import FormDep, Terms, render

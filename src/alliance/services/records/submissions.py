@@ -1,6 +1,7 @@
 """Submitting many administrations at once (imports): the same checks, scoring, storage,
-risk alerts and audit events as :func:`~alliance.services.administrations.submit_administration`,
-done per instrument over whole matrices instead of once per form.
+risk alerts and audit events as
+:func:`~alliance.services.records.administrations.submit_administration`, done per
+instrument over whole matrices instead of once per form.
 
 Each step is the single submission's own code: :func:`check_form` for the perspective and
 stance, the core scorer (:func:`alliance.instruments.scoring.score`, which
@@ -25,15 +26,15 @@ from sqlalchemy.orm import Session
 from alliance.instruments.model import Instrument
 from alliance.instruments.scoring import AnswerError, Scores, score
 from alliance.services import audit
-from alliance.services.administrations import (
+from alliance.services.context import Actor
+from alliance.services.errors import Conflict, Invalid, ServiceError
+from alliance.services.records.administrations import (
     check_answers,
     check_form,
     insert_new,
     raise_risk_alerts,
     score_values,
 )
-from alliance.services.context import Actor
-from alliance.services.errors import Conflict, Invalid, ServiceError
 from alliance.store.base import new_id, utcnow
 from alliance.store.models import Administration, Client, Episode, Score
 from alliance.store.models import Session as SessionRow

@@ -57,7 +57,8 @@ def prepare(database_url: str) -> Fixture:
     """A fresh schema with one organization, clinician, token, and 50 clients."""
     import datetime as dt
 
-    from alliance.services import audit, auth, people
+    from alliance.services import audit
+    from alliance.services.accounts import auth, people
     from alliance.services.context import Actor
     from alliance.services.records import clients
     from alliance.services.records.care import record_session

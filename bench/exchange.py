@@ -38,7 +38,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from alliance.instruments.registry import Registry, builtin_registry
 from alliance.instruments.scoring import SCORING_VERSION, score
-from alliance.services import audit, people
+from alliance.services import audit
+from alliance.services.accounts import people
 from alliance.services.context import Actor
 from alliance.services.exports import export_holdings, write_tables
 from alliance.services.imports import import_file

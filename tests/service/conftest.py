@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from alliance.services import people
+from alliance.services.accounts import people
 from alliance.services.context import Actor
 from alliance.store.audit import CHAINS, GENESIS, AuditHead
 from alliance.store.base import Base

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from alliance.cli.common import err, fail, out
 from alliance.config import Settings
 from alliance.instruments.registry import default_registry
-from alliance.services import audit, people
+from alliance.services import audit
+from alliance.services.accounts import people
 from alliance.services.context import Actor
 from alliance.services.errors import ServiceError
 from alliance.store import migrate

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alliance.services import audit
-from alliance.services.access import access_params, visible_clients
+from alliance.services.accounts.access import access_params, visible_clients
 from alliance.services.context import Actor
 from alliance.services.errors import Conflict, Invalid, NotFound
 from alliance.store.alerts import PRIORITIES, Alert, AlertEvent

@@ -28,7 +28,7 @@ from alliance.analytics.ruptures import DropFromBaseline, ReliableDrop
 from alliance.analytics.series import order_series
 from alliance.instruments.registry import Registry
 from alliance.services import audit
-from alliance.services.access import CLINICAL_ROLES, require_role
+from alliance.services.accounts.access import CLINICAL_ROLES, require_role
 from alliance.services.analysis import config_of, reference, scores_frame
 from alliance.services.context import Actor
 from alliance.services.errors import Forbidden, NotFound

@@ -2,7 +2,7 @@
 organization's tables (wide administrations and tidy long scores, with codebooks), and the
 de-identified research export.
 
-Who may take what (``services/access.py``):
+Who may take what (``services/accounts/access.py``):
 
 - **clinicians and supervisors** — identified exports (FHIR, tables) of the clients they may
   see (a supervisor: the team's), and the research export of the same clients;
@@ -38,7 +38,7 @@ from alliance.interop.tabular import (
     write_scores,
 )
 from alliance.services import audit
-from alliance.services.access import (
+from alliance.services.accounts.access import (
     access_params,
     client_for,
     require_role,

@@ -41,7 +41,12 @@ from alliance.interop.report import RejectedImportError
 from alliance.records import Administration as Record
 from alliance.records import Stance
 from alliance.services import audit
-from alliance.services.access import access_params, require_role, session_for, writable_clients
+from alliance.services.accounts.access import (
+    access_params,
+    require_role,
+    session_for,
+    writable_clients,
+)
 from alliance.services.context import Actor
 from alliance.services.errors import ImportRejected, Invalid, NotFound
 from alliance.services.exchange import (

@@ -47,7 +47,7 @@ from alliance.instruments.registry import Registry
 from alliance.interop.keys import KEY_COLUMN
 from alliance.interop.sources import SOURCE_FORMATS, Source, SourceFormat, read_source
 from alliance.services import audit
-from alliance.services.access import access_params, require_role, writable_clients
+from alliance.services.accounts.access import access_params, require_role, writable_clients
 from alliance.services.context import Actor
 from alliance.services.errors import Invalid
 from alliance.services.exchange import fhir_base, stored_answer

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from alliance.learning.bank import Bank, Question, Topic
 from alliance.learning.quiz import Quiz, choices_from_positions, draw, grade
 from alliance.services import audit
-from alliance.services.access import CLINICAL_ROLES, require_role
+from alliance.services.accounts.access import CLINICAL_ROLES, require_role
 from alliance.services.context import Actor
 from alliance.services.errors import Conflict, Invalid, NotFound
 from alliance.store.learning import QUIZ_SOURCES, QuizResult

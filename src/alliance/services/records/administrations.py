@@ -28,7 +28,7 @@ from alliance.instruments.scoring import (
     score_answers,
 )
 from alliance.services import audit
-from alliance.services.access import access_params, session_for, visible_clients
+from alliance.services.accounts.access import access_params, session_for, visible_clients
 from alliance.services.alerting import raise_alert
 from alliance.services.context import Actor
 from alliance.services.errors import Conflict, Invalid, NotFound

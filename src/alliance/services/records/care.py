@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from alliance.services import audit
-from alliance.services.access import episode_for, session_for
+from alliance.services.accounts.access import episode_for, session_for
 from alliance.services.context import Actor
 from alliance.services.errors import Conflict, Invalid, check_date
 from alliance.store.models import RuptureReport

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alliance.services import audit
-from alliance.services.access import (
+from alliance.services.accounts.access import (
     access_params,
     client_for,
     episode_for,

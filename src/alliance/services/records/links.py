@@ -19,12 +19,12 @@ from sqlalchemy.orm import Session
 from alliance.instruments.model import Instrument
 from alliance.instruments.registry import Registry
 from alliance.services import audit
-from alliance.services.access import session_for
-from alliance.services.auth import token_digest
+from alliance.services.accounts.access import session_for
+from alliance.services.accounts.auth import token_digest
+from alliance.services.accounts.organization import offered_instruments
 from alliance.services.context import Actor
 from alliance.services.errors import Gone, Invalid, NotFound, RateLimited, Unavailable
 from alliance.services.mail import Mail, Mailer
-from alliance.services.organization import offered_instruments
 from alliance.services.records.administrations import (
     Submission,
     resolve_instrument,

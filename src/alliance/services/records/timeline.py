@@ -12,7 +12,12 @@ from sqlalchemy.orm import Session
 
 from alliance.records import TIDY_COLUMNS
 from alliance.services import audit
-from alliance.services.access import access_params, client_for, require_role, visible_clients
+from alliance.services.accounts.access import (
+    access_params,
+    client_for,
+    require_role,
+    visible_clients,
+)
 from alliance.services.context import Actor
 from alliance.services.errors import Invalid
 from alliance.store.alerts import PRIORITIES, Alert, AlertEvent

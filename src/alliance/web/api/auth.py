@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from alliance.services import auth
+from alliance.services.accounts import auth
 from alliance.services.errors import ServiceError
 from alliance.store.models import User
 from alliance.web.api.deps import SESSION_COOKIE, ActorDep, AddressDep, ClinicDep, DbDep

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from alliance.services.auth import session_actor, token_actor
+from alliance.services.accounts.auth import session_actor, token_actor
 from alliance.services.context import Actor
 from alliance.services.errors import Forbidden, Unauthenticated
 from alliance.store.engine import READ_ONLY

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from sqlalchemy import text
 
 from alliance.services import audit
-from alliance.services.access import require_role
+from alliance.services.accounts.access import require_role
 from alliance.services.errors import NotFound
 from alliance.web.api.deps import ActorDep, ClinicDep, DbDep
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from alliance.services import people
+from alliance.services.accounts import people
 from alliance.store.models import Team, User
 from alliance.web.api.deps import ActorDep, DbDep
 from alliance.web.api.schemas import TeamIn, TeamPublic, UserIn, UserPublic, UsersPublic, UserUpdate

@@ -6,8 +6,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from alliance.services import organization, people
-from alliance.services.access import require_role
+from alliance.services.accounts import organization, people
+from alliance.services.accounts.access import require_role
 from alliance.services.errors import Forbidden, ServiceError
 from alliance.web.api.deps import ClinicDep, DbDep
 from alliance.web.pages.alert_rules import rule_rows

@@ -10,8 +10,8 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from alliance.feedback.config import ALWAYS_ON, describe_parameters
-from alliance.services import organization
-from alliance.services.access import require_role
+from alliance.services.accounts import organization
+from alliance.services.accounts.access import require_role
 from alliance.services.analysis import config_of
 from alliance.services.errors import ServiceError
 from alliance.store.models import Organization

@@ -10,7 +10,7 @@ import segno
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from alliance.services import auth
+from alliance.services.accounts import auth
 from alliance.services.errors import RateLimited, ServiceError
 from alliance.web.api.deps import SESSION_COOKIE, AddressDep, ClinicDep, DbDep
 from alliance.web.pages.common import FormDep, PageDep, check_csrf, redirect, render, safe_next

@@ -12,8 +12,9 @@ from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from alliance.instruments.model import OptionsFormat
-from alliance.services import alerting, analysis, audit, auth, organization
-from alliance.services.access import session_for
+from alliance.services import alerting, analysis, audit
+from alliance.services.accounts import auth, organization
+from alliance.services.accounts.access import session_for
 from alliance.services.errors import Invalid, ServiceError
 from alliance.services.overview import overview
 from alliance.services.records import care, clients, links, timeline

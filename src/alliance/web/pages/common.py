@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
-from alliance.services.auth import session_actor
+from alliance.services.accounts.auth import session_actor
 from alliance.services.context import Actor
 from alliance.services.errors import Forbidden
 from alliance.store.engine import READ_ONLY

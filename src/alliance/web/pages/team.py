@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from alliance.services.team import team_view
+from alliance.services.accounts.team import team_view
 from alliance.web.api.deps import DbDep
 from alliance.web.pages.common import PageDep, render
 

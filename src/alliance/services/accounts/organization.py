@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from alliance.feedback.config import ConfigError, FeedbackConfig
 from alliance.instruments.registry import Registry
 from alliance.services import audit
-from alliance.services.access import require_role
+from alliance.services.accounts.access import require_role
 from alliance.services.context import Actor
 from alliance.services.errors import Invalid, NotFound
 from alliance.store.models import Organization

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alliance.services import audit
-from alliance.services.access import require_role
+from alliance.services.accounts.access import require_role
 from alliance.services.context import Actor
 from alliance.services.records.timeline import CaseloadRow, caseload
 from alliance.store.models import Administration, Episode, Score, User

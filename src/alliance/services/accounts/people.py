@@ -11,8 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from alliance.services import audit
-from alliance.services.access import require_role
-from alliance.services.auth import check_password_strength, hash_password
+from alliance.services.accounts.access import require_role
+from alliance.services.accounts.auth import check_password_strength, hash_password
 from alliance.services.context import Actor
 from alliance.services.errors import Conflict, Invalid, NotFound
 from alliance.store.models import ROLES, Organization, Team, User

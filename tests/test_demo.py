@@ -17,8 +17,8 @@ from alliance.cli.clinic import public_address
 from alliance.config import Settings
 from alliance.demo import PASSWORD, seed
 from alliance.instruments.registry import Registry
-from alliance.services.calibration import calibration_for
 from alliance.services.context import Actor
+from alliance.services.monitoring.calibration import calibration_for
 from alliance.simulate import simulate_clinic
 from alliance.store.engine import make_engine, session_factory
 from alliance.store.models import Administration, User

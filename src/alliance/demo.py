@@ -19,10 +19,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from alliance.instruments.registry import Registry
-from alliance.services import analysis
 from alliance.services.accounts import people
 from alliance.services.accounts.auth import actor_for
 from alliance.services.context import Actor
+from alliance.services.monitoring import analysis
 from alliance.services.records import clients
 from alliance.services.records.administrations import submit_administration
 from alliance.services.records.care import record_session, report_rupture

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from alliance.instruments.registry import Registry
 from alliance.learning.bank import builtin_bank
 from alliance.learning.quiz import choices_from_positions, draw
-from alliance.services import learning
 from alliance.services.errors import NotFound
+from alliance.services.monitoring import learning
 from alliance.store.learning import QuizResult
 from tests.fixtures.database import Database, World
 from tests.service.learning_data import ERRORS, calibration_history

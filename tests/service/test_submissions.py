@@ -279,7 +279,7 @@ def test_two_ratings_in_one_session_do_not_break_the_analysis(
     """A session may hold two client ratings of one form (entered twice, or by link and by
     hand); the analytics take the latest, and every analysis of the clinic keeps working."""
     from alliance.instruments.registry import builtin_registry
-    from alliance.services import analysis
+    from alliance.services.monitoring import analysis
     from alliance.store.models import Client
 
     for key, level in (("first", 5), ("second", 2)):

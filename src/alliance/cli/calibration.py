@@ -12,9 +12,9 @@ from rich.table import Table
 from alliance.cli.clinic import DatabaseOption, _session
 from alliance.cli.common import fail, out
 from alliance.instruments.registry import default_registry
-from alliance.services import calibration, learning
 from alliance.services.context import Actor
 from alliance.services.errors import ServiceError
+from alliance.services.monitoring import calibration, learning
 
 UserOption = Annotated[
     str, typer.Option("--user", help="The clinician's username (their calibration is shown).")

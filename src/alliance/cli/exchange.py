@@ -16,9 +16,9 @@ from alliance.interop import fhir
 from alliance.interop.sources import SOURCE_FORMATS
 from alliance.services import exports, imports
 from alliance.services.accounts import people
-from alliance.services.analysis import refresh_alerts
 from alliance.services.context import Actor
 from alliance.services.errors import ImportRejected, ServiceError
+from alliance.services.monitoring.analysis import refresh_alerts
 from alliance.services.records import clients
 
 export_app = typer.Typer(

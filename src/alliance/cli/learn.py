@@ -27,9 +27,9 @@ from alliance.learning.quiz import (
     draw,
     grade,
 )
-from alliance.services import learning
 from alliance.services.context import Actor
 from alliance.services.errors import ServiceError
+from alliance.services.monitoring import learning
 
 app = typer.Typer(
     help="Clinician learning: a self-check on establishing the alliance.", no_args_is_help=True

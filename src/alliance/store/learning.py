@@ -14,7 +14,7 @@ QUIZ_SOURCES = ("web", "api", "cli")
 
 
 class QuizResult(Base):
-    """One taken self-check. Readable only by ``user_id`` (see ``services/learning.py``).
+    """One taken self-check. Readable only by ``user_id`` (see ``services/monitoring/learning.py``).
 
     Options are named by their index in the bank's order (``chosen``: one index or null per
     question in ``question_ids``), so together with ``bank_version`` a result names exactly

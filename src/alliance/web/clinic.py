@@ -18,8 +18,8 @@ from alliance.config import Settings
 from alliance.instruments.registry import Registry, default_registry
 from alliance.instruments.wording import WordingPack, load_pack_directory
 from alliance.services import audit
-from alliance.services.analysis import changed_since, refresh_alerts
 from alliance.services.mail import Mailer, SmtpMailer
+from alliance.services.monitoring.analysis import changed_since, refresh_alerts
 from alliance.store.base import utcnow
 from alliance.store.engine import make_engine, session_factory
 from alliance.store.security import SiteSecret

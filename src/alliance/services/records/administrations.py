@@ -29,10 +29,10 @@ from alliance.instruments.scoring import (
 )
 from alliance.services import audit
 from alliance.services.accounts.access import access_params, session_for, visible_clients
-from alliance.services.alerting import raise_alert
 from alliance.services.context import Actor
 from alliance.services.errors import Conflict, Invalid, NotFound
-from alliance.services.risk import risk_alert_text, unanswered_risk_text
+from alliance.services.monitoring.alerting import raise_alert
+from alliance.services.monitoring.risk import risk_alert_text, unanswered_risk_text
 from alliance.store.base import new_id, utcnow
 from alliance.store.models import STANCES, Administration, Client, Episode, Score
 from alliance.store.models import Session as SessionRow

@@ -6,7 +6,7 @@ from typing import Literal
 
 from fastapi import APIRouter
 
-from alliance.services import alerting
+from alliance.services.monitoring import alerting
 from alliance.store.alerts import Alert, AlertEvent
 from alliance.web.api.deps import ActorDep, DbDep
 from alliance.web.api.schemas import AlertAction, AlertEventPublic, AlertPublic

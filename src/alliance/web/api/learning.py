@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Response
 
 from alliance.learning.bank import LETTERS, Bank, builtin_bank
 from alliance.learning.quiz import Quiz
-from alliance.services import calibration, learning
 from alliance.services.accounts.organization import organization
+from alliance.services.monitoring import calibration, learning
 from alliance.store.learning import QuizResult
 from alliance.web.api.deps import ActorDep, ClinicDep, DbDep
 from alliance.web.api.schemas_learning import (

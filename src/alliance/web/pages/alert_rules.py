@@ -12,8 +12,8 @@ from fastapi.responses import Response
 from alliance.feedback.config import ALWAYS_ON, describe_parameters
 from alliance.services.accounts import organization
 from alliance.services.accounts.access import require_role
-from alliance.services.analysis import config_of
 from alliance.services.errors import ServiceError
+from alliance.services.monitoring.analysis import config_of
 from alliance.store.models import Organization
 from alliance.web.api.deps import DbDep
 from alliance.web.pages.common import FormDep, PageDep, check_csrf, redirect

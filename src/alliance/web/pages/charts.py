@@ -14,7 +14,7 @@ import pandas as pd
 from alliance.analytics.expected import ExpectedTrajectory
 from alliance.analytics.pipeline import RUPTURE_RULES
 from alliance.reports.svg import PALETTE, Band, Line, Marker, line_chart
-from alliance.services.overview import Overview, Series
+from alliance.services.monitoring.overview import Overview, Series
 
 RATER_STYLE = {
     "client": (PALETTE[0], False),

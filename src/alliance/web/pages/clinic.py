@@ -12,11 +12,12 @@ from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from alliance.instruments.model import OptionsFormat
-from alliance.services import alerting, analysis, audit
+from alliance.services import audit
 from alliance.services.accounts import auth, organization
 from alliance.services.accounts.access import session_for
 from alliance.services.errors import Invalid, ServiceError
-from alliance.services.overview import overview
+from alliance.services.monitoring import alerting, analysis
+from alliance.services.monitoring.overview import overview
 from alliance.services.records import care, clients, links, timeline
 from alliance.services.records.administrations import submit_administration
 from alliance.web.api.deps import SESSION_COOKIE, ClinicDep, DbDep

@@ -14,9 +14,9 @@ from alliance.analytics.calibration import Calibration
 from alliance.learning.bank import LETTERS, Bank, builtin_bank
 from alliance.learning.quiz import DEFAULT_QUESTIONS
 from alliance.reports.svg import interval_plot
-from alliance.services import calibration, learning
 from alliance.services.accounts.organization import organization
 from alliance.services.errors import ServiceError
+from alliance.services.monitoring import calibration, learning
 from alliance.web.api.deps import ClinicDep, DbDep
 from alliance.web.pages.common import FormDep, PageDep, check_csrf, redirect, render
 

@@ -10,9 +10,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from alliance.reports.pdf import PdfUnavailableError, html_to_pdf
-from alliance.services import analysis, audit
+from alliance.services import audit
 from alliance.services.errors import Unavailable
-from alliance.services.overview import overview
+from alliance.services.monitoring import analysis
+from alliance.services.monitoring.overview import overview
 from alliance.services.records import timeline
 from alliance.web.api.deps import ClinicDep, DbDep
 from alliance.web.pages.charts import client_charts

@@ -29,9 +29,9 @@ from alliance.analytics.series import order_series
 from alliance.instruments.registry import Registry
 from alliance.services import audit
 from alliance.services.accounts.access import CLINICAL_ROLES, require_role
-from alliance.services.analysis import config_of, reference, scores_frame
 from alliance.services.context import Actor
 from alliance.services.errors import Forbidden, NotFound
+from alliance.services.monitoring.analysis import config_of, reference, scores_frame
 from alliance.store.models import Client, Organization, User
 
 PREDICTED = ("wai-sr", "total")  # the client's alliance form clinicians predict

@@ -37,8 +37,8 @@ from alliance.instruments.registry import Registry
 from alliance.instruments.scoring import score_answers
 from alliance.records import TIDY_COLUMNS
 from alliance.services import audit
-from alliance.services.alerting import raise_alert
 from alliance.services.context import Actor
+from alliance.services.monitoring.alerting import raise_alert
 from alliance.store.alerts import Alert as AlertRow
 from alliance.store.engine import READ_ONLY, serialize
 from alliance.store.models import (

@@ -41,8 +41,8 @@ from alliance.instruments.scoring import SCORING_VERSION, score
 from alliance.services import audit
 from alliance.services.accounts import people
 from alliance.services.context import Actor
-from alliance.services.exports import export_holdings, write_tables
-from alliance.services.imports import import_file
+from alliance.services.exchange.exports import export_holdings, write_tables
+from alliance.services.exchange.imports import import_file
 from alliance.services.records.administrations import submit_administration
 from alliance.store import migrate
 from alliance.store.engine import make_engine, session_factory

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from alliance.instruments.registry import builtin_registry
 from alliance.services.context import Actor
-from alliance.services.imports import import_file
+from alliance.services.exchange.imports import import_file
 from alliance.store.alerts import Alert
 from alliance.store.models import Administration, Episode, Organization
 from tests.fixtures.database import Database, World

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from alliance.instruments.registry import builtin_registry
 from alliance.interop.deidentify import Deidentifier
-from alliance.services.exchange import holdings
+from alliance.services.exchange.tables import holdings
 from alliance.store.models import Client, Organization
 from tests.fixtures.database import Database, World
 from tests.service.records import API, fill

@@ -14,10 +14,10 @@ from alliance.cli.common import DefinitionsOption, err, fail, load_registry, out
 from alliance.config import Settings
 from alliance.interop import fhir
 from alliance.interop.sources import SOURCE_FORMATS
-from alliance.services import exports, imports
 from alliance.services.accounts import people
 from alliance.services.context import Actor
 from alliance.services.errors import ImportRejected, ServiceError
+from alliance.services.exchange import exports, imports
 from alliance.services.monitoring.analysis import refresh_alerts
 from alliance.services.records import clients
 

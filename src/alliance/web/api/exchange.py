@@ -12,8 +12,9 @@ from fastapi import APIRouter, BackgroundTasks, Body, File, UploadFile
 from fastapi.responses import JSONResponse, Response
 
 from alliance.interop import fhir
-from alliance.services import exports, fhir_exchange, imports
 from alliance.services.errors import Invalid
+from alliance.services.exchange import exports, imports
+from alliance.services.exchange import fhir as fhir_service
 from alliance.web.api.clinical import _submission_out
 from alliance.web.api.deps import ActorDep, ClinicDep, DbDep
 from alliance.web.api.schemas import ImportOut, ResearchExportIn, SubmissionOut
@@ -164,7 +165,7 @@ def questionnaire(
 ) -> Response:
     """An instrument as a FHIR R4 Questionnaire: the project's own short labels, or with
     ``language`` the site's wording pack for that language when one is loaded."""
-    resource = fhir_exchange.questionnaire_resource(
+    resource = fhir_service.questionnaire_resource(
         db,
         actor,
         clinic.registry,
@@ -198,7 +199,7 @@ def questionnaire_response(
     (or an ``Encounter/<session id>`` reference), or by the client (``client`` or the
     subject's identifier) and ``session`` number (docs/fhir.md). Posting the same response
     again returns the stored one (``created: false``)."""
-    result = fhir_exchange.receive_response(
+    result = fhir_service.receive_response(
         db,
         actor,
         clinic.registry,

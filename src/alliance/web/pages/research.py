@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from alliance.services import exports
 from alliance.services.errors import ServiceError
+from alliance.services.exchange import exports
 from alliance.web.api.deps import ClinicDep, DbDep
 from alliance.web.pages.common import FormDep, FormErrors, Page, PageDep, check_csrf, render
 

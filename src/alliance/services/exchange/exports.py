@@ -46,7 +46,7 @@ from alliance.services.accounts.access import (
 )
 from alliance.services.context import Actor
 from alliance.services.errors import Invalid
-from alliance.services.exchange import Holdings, fhir_base, holdings, superseded
+from alliance.services.exchange.tables import Holdings, fhir_base, holdings, superseded
 from alliance.store.models import Administration, Client, ClientContact, Episode
 from alliance.store.models import Session as SessionRow
 

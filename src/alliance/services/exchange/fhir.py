@@ -49,7 +49,7 @@ from alliance.services.accounts.access import (
 )
 from alliance.services.context import Actor
 from alliance.services.errors import ImportRejected, Invalid, NotFound
-from alliance.services.exchange import (
+from alliance.services.exchange.tables import (
     EPISODE_ALLOWED,
     episode_label,
     episode_labels,

@@ -1,7 +1,7 @@
 """Placing the rows of an import in the database: which client, episode and session each
 row belongs to, which of those must be created, and every reason a row cannot be placed.
 
-The rules are listed in :mod:`alliance.services.imports`; this module checks them for the
+The rules are listed in :mod:`alliance.services.exchange.imports`; this module checks them for the
 whole file before anything is written (:func:`place_rows`), then creates what is missing in
 one go (:meth:`Placement.create`).
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import pandas as pd
 from sqlalchemy import select
@@ -19,14 +18,17 @@ from sqlalchemy.orm import Session
 
 from alliance.services import audit
 from alliance.services.context import Actor
-from alliance.services.exchange import EPISODE_ALLOWED, episode_label, episode_number, episode_order
-from alliance.services.import_problems import Problems
+from alliance.services.exchange.import_problems import Problems
+from alliance.services.exchange.results import ImportResult
+from alliance.services.exchange.tables import (
+    EPISODE_ALLOWED,
+    episode_label,
+    episode_number,
+    episode_order,
+)
 from alliance.store.base import utcnow
 from alliance.store.models import Client, Episode, User
 from alliance.store.models import Session as SessionRow
-
-if TYPE_CHECKING:
-    from alliance.services.imports import ImportResult
 
 CLINICAL = ("clinician", "supervisor")
 CLINICIAN_ALLOWED = "the username of an active clinician or supervisor of this organization"

@@ -10,7 +10,7 @@ Placing a row:
 
 - the **client** by its code in the organization: an existing client must be one the
   importing person may change; a new code creates a client;
-- the **episode** by its number (``E<n>`` or ``<n>``, :mod:`alliance.services.exchange`):
+- the **episode** by its number (``E<n>`` or ``<n>``, :mod:`alliance.services.exchange.tables`):
   an existing episode, or the client's next one, which starts on its first session date. A
   client keeps at most one open episode, as in the service: an imported episode followed by
   another in the same file is closed (``other``) on its last session date, and a new episode
@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,9 +49,10 @@ from alliance.services import audit
 from alliance.services.accounts.access import access_params, require_role, writable_clients
 from alliance.services.context import Actor
 from alliance.services.errors import Invalid
-from alliance.services.exchange import fhir_base, stored_answer
-from alliance.services.import_problems import Problems, rejected
-from alliance.services.placement import ASSIGN_RULE, Placement, may_assign, place_rows
+from alliance.services.exchange.import_problems import Problems, rejected
+from alliance.services.exchange.placement import ASSIGN_RULE, Placement, may_assign, place_rows
+from alliance.services.exchange.results import ImportResult
+from alliance.services.exchange.tables import fhir_base, stored_answer
 from alliance.services.records.clients import CODE
 from alliance.services.records.submissions import Pending, submit_many
 from alliance.store.engine import serialize
@@ -60,43 +60,6 @@ from alliance.store.models import Administration, Client, User
 
 CHUNK = 500  # values per IN (…) list
 CLINICAL = ("clinician", "supervisor")
-
-
-@dataclass
-class ImportResult:
-    """What an import stored."""
-
-    source: str
-    rows: int
-    stored: int = 0
-    already_stored: int = 0
-    clients_created: int = 0
-    episodes_created: int = 0
-    sessions_created: int = 0
-    risk_alerts: int = 0
-    skipped: int = 0
-    client_ids: list[str] = field(default_factory=list)
-
-    def summary(self) -> str:
-        parts = [f"{self.source}: {self.stored:,} of {self.rows:,} administrations stored"]
-        if self.already_stored:
-            parts.append(f"{self.already_stored:,} already stored")
-        made = [
-            f"{n:,} new {what}"
-            for n, what in (
-                (self.clients_created, "client(s)"),
-                (self.episodes_created, "episode(s)"),
-                (self.sessions_created, "session(s)"),
-            )
-            if n
-        ]
-        if made:
-            parts.append(", ".join(made))
-        if self.risk_alerts:
-            parts.append(f"{self.risk_alerts:,} urgent risk alert(s) raised")
-        if self.skipped:
-            parts.append(f"{self.skipped:,} empty row(s) skipped")
-        return "; ".join(parts)
 
 
 def import_source(

@@ -1,0 +1,43 @@
+"""What an import stored: the result both the import (:mod:`.imports`) and the placing of its
+rows (:mod:`.placement`) fill in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class ImportResult:
+    """What an import stored."""
+
+    source: str
+    rows: int
+    stored: int = 0
+    already_stored: int = 0
+    clients_created: int = 0
+    episodes_created: int = 0
+    sessions_created: int = 0
+    risk_alerts: int = 0
+    skipped: int = 0
+    client_ids: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        parts = [f"{self.source}: {self.stored:,} of {self.rows:,} administrations stored"]
+        if self.already_stored:
+            parts.append(f"{self.already_stored:,} already stored")
+        made = [
+            f"{n:,} new {what}"
+            for n, what in (
+                (self.clients_created, "client(s)"),
+                (self.episodes_created, "episode(s)"),
+                (self.sessions_created, "session(s)"),
+            )
+            if n
+        ]
+        if made:
+            parts.append(", ".join(made))
+        if self.risk_alerts:
+            parts.append(f"{self.risk_alerts:,} urgent risk alert(s) raised")
+        if self.skipped:
+            parts.append(f"{self.skipped:,} empty row(s) skipped")
+        return "; ".join(parts)

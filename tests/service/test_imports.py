@@ -250,3 +250,52 @@ def test_an_imported_risk_item_left_empty_raises_its_alert(
     with database.session() as db:
         alerts = [(a.rule, a.priority) for a in db.scalars(select(Alert))]
     assert alerts == [("risk_unanswered", "high")]  # … and no "no" either
+
+
+def test_risk_answers_in_later_rows_raise_their_own_alerts(
+    api: TestClient, world: World, database: Database
+) -> None:
+    """One PHQ-9 group scored as one matrix: each row's own risk flags raise its alert, with
+    its episode, session and answers — not the first row's."""
+    calm = "1,1,1,1,1,1,1,1,0,1"
+    rows = csv(
+        f"M-1,E1,1,2026-09-01,phq-9,1.0,client,self,,{calm}",
+        "M-1,E1,2,2026-09-08,phq-9,1.0,client,self,,1,1,1,1,1,1,1,1,2,1",
+        f"M-2,E1,1,2026-09-02,phq-9,1.0,client,self,,{calm}",
+        "M-2,E1,2,2026-09-09,phq-9,1.0,client,self,,0,0,0,0,0,0,0,0,3,0",
+        "M-3,E1,1,2026-09-03,phq-9,1.0,client,self,,1,1,1,1,1,1,1,1,,1",
+        f"M-3,E1,2,2026-09-10,phq-9,1.0,client,self,,{calm}",
+    )
+    response = upload(api, world, "c1", rows)
+    assert response.status_code == 200, response.text
+    assert response.json()["risk_alerts"] == 2
+    with database.session() as db:
+        found = {
+            (code, number): alert
+            for alert, code, number in db.execute(
+                select(Alert, Client.code, SessionRow.number)
+                .join(Client, Client.id == Alert.client_id)
+                .join(SessionRow, SessionRow.id == Alert.session_id)
+            )
+        }
+        assert sorted(found) == [("M-1", 2), ("M-2", 2), ("M-3", 1)]
+        for (code, number), alert in found.items():
+            episode = db.scalar(
+                select(Episode.id)
+                .join(Client, Client.id == Episode.client_id)
+                .where(Client.code == code)
+            )
+            assert alert.episode_id == episode
+            admin = db.scalar(
+                select(Administration).where(Administration.session_id == alert.session_id)
+            )
+            assert admin is not None and alert.key.endswith(admin.id)
+            assert f"in session {number}" in alert.reason
+        assert (found["M-1", 2].rule, found["M-1", 2].priority) == ("risk_item", "urgent")
+        assert found["M-1", 2].numbers == {"item_9": 2}
+        assert "answered 2" in found["M-1", 2].reason
+        assert (found["M-2", 2].rule, found["M-2", 2].priority) == ("risk_item", "urgent")
+        assert found["M-2", 2].numbers == {"item_9": 3}
+        assert "answered 3" in found["M-2", 2].reason
+        assert (found["M-3", 1].rule, found["M-3", 1].priority) == ("risk_unanswered", "high")
+        assert found["M-3", 1].numbers == {"item_9": None}

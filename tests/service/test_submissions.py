@@ -183,6 +183,15 @@ def test_risk_answer_raises_an_urgent_alert(
     submit(api, world, {"instrument": "core-10", "answers": answers, "idempotency_key": "risk"})
     with database.session() as db:
         assert db.scalar(select(func.count()).select_from(Alert)) == 1
+        alert = db.scalar(select(Alert))
+        assert alert is not None
+        assert (alert.client_id, alert.episode_id, alert.session_id) == (
+            world.clients["c1"],
+            world.episodes["c1"],
+            world.sessions["c1"],
+        )
+        assert alert.numbers == {"item_6": 1}
+        assert alert.key == f"risk:{response.json()['administration']['id']}"
 
 
 def test_a_risk_item_left_empty_is_not_a_no(api: TestClient, world: World) -> None:

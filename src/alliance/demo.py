@@ -23,6 +23,7 @@ from alliance.services.accounts import people
 from alliance.services.accounts.auth import actor_for
 from alliance.services.context import Actor
 from alliance.services.monitoring import analysis
+from alliance.services.monitoring.alerting import RISK_RULES
 from alliance.services.records import clients
 from alliance.services.records.administrations import submit_administration
 from alliance.services.records.care import record_session, report_rupture
@@ -30,7 +31,7 @@ from alliance.services.records.clients import close_episode
 from alliance.services.records.links import create_link
 from alliance.simulate import simulate_clinic
 from alliance.store.alerts import Alert as AlertRow
-from alliance.store.alerts import AlertEvent
+from alliance.store.alerts import AlertEvent, RiskFollowUp
 from alliance.store.models import Client, Episode, Organization, User
 from alliance.store.models import Session as SessionRow
 
@@ -226,8 +227,8 @@ def seed(
 
 def _follow_up_history(db: Session, org_id: str, today: dt.date) -> None:
     """Alerts of sessions more than three weeks ago were worked in the demo's past."""
-    old = db.scalars(
-        select(AlertRow)
+    old = db.execute(
+        select(AlertRow, SessionRow.date)
         .join(SessionRow, SessionRow.id == AlertRow.session_id)
         .where(
             AlertRow.organization_id == org_id,
@@ -235,13 +236,19 @@ def _follow_up_history(db: Session, org_id: str, today: dt.date) -> None:
             SessionRow.date < today - OPEN_WITHIN,
         )
     )
-    for alert in old:
+    for alert, session_date in old:
         alert.state = "resolved"
-        db.add(
-            AlertEvent(
-                alert_id=alert.id, action="resolve", note="Followed up at the time (demo history)."
-            )
-        )
+        note = "Followed up at the time (demo history)."
+        if alert.rule in RISK_RULES:  # a risk alert is closed only with its follow-up record
+            reached = dt.datetime.combine(session_date, dt.time(16, 0), tzinfo=dt.UTC)
+            follow_up = RiskFollowUp(
+                alert_id=alert.id, contacted_at=reached, attempts=1, outcome="safety_plan",
+                note="Reached the same day; safety plan reviewed (demo history).",
+            )  # fmt: skip
+            db.add(follow_up)
+            db.add(AlertEvent(alert_id=alert.id, action="follow_up", note=follow_up.note))
+            note = ""
+        db.add(AlertEvent(alert_id=alert.id, action="resolve", note=note or None))
 
 
 def _demo_link(

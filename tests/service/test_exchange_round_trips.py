@@ -35,12 +35,37 @@ def test_fhir_bundle_round_trip(
     api: TestClient, world: World, database: Database, second_database: Database, tmp_path: Path
 ) -> None:
     fill(api, world)
+    [risk] = [
+        a for a in api.get(f"{API}/alerts", headers=world["c1"].headers).json()
+        if a["rule"] == "risk_item"
+    ]  # fmt: skip
+    api.post(
+        f"{API}/alerts/{risk['id']}/follow-up",
+        headers=world["c1"].headers,
+        json={"outcome": "safety_plan", "note": "Plan made.", "attempts": 2,
+              "contacted_at": "2026-09-09T09:15:00+00:00", "resolve": True},
+    )  # fmt: skip
     response = api.get(f"{API}/clients/{world.clients['c1']}/fhir", headers=world["c1"].headers)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/fhir+json")
     bundle = Bundle.model_validate_json(response.content)
     kinds = [e.resource.get_resource_type() for e in bundle.entry]
     assert kinds.count("QuestionnaireResponse") == 8  # current ones: the corrected one stands
+    # the follow-up of the risk answer, in the project's code system (docs/fhir.md)
+    system = f"{BASE}/api/v1/fhir/CodeSystem/risk-follow-up"
+    [follow] = [
+        e.resource for e in bundle.entry
+        if e.resource.get_resource_type() == "Observation"
+        and e.resource.code.coding[0].system == system
+    ]  # fmt: skip
+    assert follow.code.coding[0].code == "follow-up"
+    assert follow.valueCodeableConcept.coding[0].code == "safety-plan"
+    assert follow.component[0].valueInteger == 2
+    assert follow.note[0].text == "Plan made."
+    assert follow.effectiveDateTime.isoformat().startswith("2026-09-09T09:15:00")
+    responses = {e.resource.id for e in bundle.entry
+                 if e.resource.get_resource_type() == "QuestionnaireResponse"}  # fmt: skip
+    assert follow.derivedFrom[0].reference.removeprefix("QuestionnaireResponse/") in responses
     assert kinds.count("Patient") == 1
     path = tmp_path / "c1-01.json"
     path.write_bytes(response.content)
@@ -121,6 +146,17 @@ def test_an_export_imported_into_its_own_database_stores_nothing(
 
 def test_the_tables_and_their_codebooks(api: TestClient, world: World) -> None:
     fill(api, world)
+    [risk] = [
+        a for a in api.get(f"{API}/alerts", headers=world["c1"].headers).json()
+        if a["rule"] == "risk_item"
+    ]  # fmt: skip
+    followed = api.post(
+        f"{API}/alerts/{risk['id']}/follow-up",
+        headers=world["c1"].headers,
+        json={"outcome": "referred", "note": "Crisis team took over.", "attempts": 3,
+              "contacted_at": "2026-09-09T09:15:00+00:00", "resolve": True},
+    )  # fmt: skip
+    assert followed.status_code == 201, followed.text
     response = api.get(f"{API}/exports/tables", headers=world["c1"].headers)
     assert response.headers["content-disposition"] == (
         'attachment; filename="alliance-tables-csv.zip"'
@@ -145,9 +181,13 @@ def test_the_tables_and_their_codebooks(api: TestClient, world: World) -> None:
         )
     assert set(events.columns) == set(event_book["column"])
     # what the ratings do not hold: how the first episode ended
-    assert events[["client", "episode", "date", "event", "detail"]].values.tolist() == [
-        ["C1-01", "E1", "2026-09-20", "episode_ended", "completed"]
-    ]
+    # … and what was done about the risk answer
+    assert events[["client", "episode", "date", "event", "detail", "note"]].values.tolist() == [
+        ["C1-01", "E1", "2026-09-09", "risk_follow_up", "referred",
+         "3 attempts; reached 2026-09-09 09:15 UTC. Crisis team took over."],
+        ["C1-01", "E1", "2026-09-20", "episode_ended", "completed", ""],
+    ]  # fmt: skip
+    assert "risk_follow_up" in event_book.set_index("column").loc["event", "meaning"]
     assert table.iloc[0][["client", "episode", "session", "date", "clinician"]].tolist() == [
         "C1-01",
         "E1",

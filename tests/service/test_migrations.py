@@ -33,6 +33,7 @@ TABLES = {
     "client_links",
     "site_secrets",
     "quiz_results",
+    "risk_follow_ups",
 }
 
 
@@ -105,7 +106,7 @@ def test_0003_stores_long_alert_provenance_and_downgrades(empty_database: Databa
     """An alert's sources may run past 200 characters (the CORE-10 risk item's do); before
     0003 PostgreSQL refused such an alert, so the risk answer could not be stored."""
     engine = empty_database.engine
-    migrate.upgrade(engine)
+    migrate.upgrade(engine, "0003")
     long = "published: " + "a source, " * 40
     rows = {
         "organizations": "INSERT INTO organizations (id, name, terms, feedback_config, "
@@ -129,5 +130,44 @@ def test_0003_stores_long_alert_provenance_and_downgrades(empty_database: Databa
         kept = connection.execute(text("SELECT provenance FROM alerts")).scalar()
     expected = long if empty_database.backend == "sqlite" else long[:200]
     assert kept == expected
-    migrate.upgrade(engine)
+    migrate.upgrade(engine, "0003")
     assert migrate.current_revision(engine) == "0003"
+
+
+def test_0004_adds_risk_follow_ups_and_removes_them(empty_database: Database) -> None:
+    """An alert raised before 0004 can be followed up after it; a downgrade drops the
+    follow-ups and keeps the alert."""
+    engine = empty_database.engine
+    migrate.upgrade(engine, "0003")
+    statements = [
+        "INSERT INTO organizations (id, name, terms, feedback_config, enabled_instruments, "
+        "supervisors_see_calibration, created_at) VALUES ('o', 'O', '{}', '{}', '[]', false, "
+        "'2026-01-01')",
+        "INSERT INTO users (id, organization_id, username, display_name, role, active, "
+        "created_at) VALUES ('u', 'o', 'u', 'U', 'clinician', true, '2026-01-01')",
+        "INSERT INTO clients (id, organization_id, code, clinician_id, language, created_at) "
+        "VALUES ('c', 'o', 'C', 'u', 'en', '2026-01-01')",
+        "INSERT INTO alerts (id, organization_id, client_id, key, rule, priority, reason, "
+        "next_steps, numbers, provenance, state, created_at, updated_at) VALUES ('a', 'o', "
+        "'c', 'k', 'risk_item', 'urgent', 'r', '[]', '{}', 'p', 'open', '2026-01-01', "
+        "'2026-01-01')",
+    ]
+    with engine.begin() as connection:
+        for statement in statements:
+            connection.execute(text(statement))
+    migrate.upgrade(engine, "0004")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO risk_follow_ups (id, alert_id, user_id, contacted_at, attempts, "
+                "outcome, note, created_at) VALUES ('f', 'a', 'u', '2026-01-01', 2, "
+                "'safety_plan', 'n', '2026-01-01')"
+            )
+        )
+    with engine.connect() as connection:
+        outcome = connection.execute(text("SELECT outcome FROM risk_follow_ups")).scalar()
+    assert outcome == "safety_plan"
+    migrate.downgrade(engine, "0003")
+    assert "risk_follow_ups" not in set(inspect(engine).get_table_names())
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT id FROM alerts")).scalars().all() == ["a"]

@@ -182,6 +182,14 @@ ROUTES = [
         body=lambda w, who: {},
     ),
     Route(
+        "record a risk alert's follow-up",
+        "POST",
+        lambda w, s: f"{API}/alerts/{s['alert']}/follow-up",
+        only(201, s1=201),
+        setup=_administration,
+        body=lambda w, who: {"outcome": "not_reached", "note": f"tried by {who}", "attempts": 1},
+    ),
+    Route(
         "alert history",
         "GET",
         lambda w, s: f"{API}/alerts/{s['alert']}/history",

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from alliance.store.alerts import Alert
+from alliance.store.alerts import Alert, RiskFollowUp
 from alliance.store.models import Administration, Score
 from tests.fixtures.database import Database, World
 
@@ -270,16 +271,107 @@ def test_alert_workflow_keeps_history(api: TestClient, world: World) -> None:
     )
     assert noted.status_code == 200
     assert api.post(f"{API}/alerts/{alert['id']}/note", headers=c1, json={}).status_code == 422
-    assert (
-        api.post(f"{API}/alerts/{alert['id']}/resolve", headers=c1, json={}).json()["state"]
-        == "resolved"
+    # a risk alert is not closed with one click: it needs the follow-up record
+    one_click = api.post(f"{API}/alerts/{alert['id']}/resolve", headers=c1, json={})
+    assert one_click.status_code == 422
+    assert one_click.json()["error"]["field"] == "follow_up"
+    assert [a["state"] for a in api.get(f"{API}/alerts", headers=c1).json()] == ["acknowledged"]
+    follow_up = {
+        "outcome": "safety_plan",
+        "note": "Reached by phone; safety plan reviewed; next call tomorrow.",
+        "attempts": 2,
+        "contacted_at": "2026-09-08T15:30:00+00:00",
+        "resolve": True,
+    }
+    foreign = api.post(
+        f"{API}/alerts/{alert['id']}/follow-up", headers=world["c3"].headers, json=follow_up
     )
+    assert foreign.status_code == 404
+    done = api.post(f"{API}/alerts/{alert['id']}/follow-up", headers=c1, json=follow_up)
+    assert done.status_code == 201, done.text
+    assert (done.json()["outcome"], done.json()["attempts"]) == ("safety_plan", 2)
     assert api.get(f"{API}/alerts", headers=c1).json() == []
     history = api.get(f"{API}/alerts/{alert['id']}/history", headers=c1).json()
-    assert [h["action"] for h in history] == ["raised", "acknowledge", "note", "resolve"]
+    assert [h["action"] for h in history] == [
+        "raised", "acknowledge", "note", "follow_up", "resolve"
+    ]  # fmt: skip
     assert history[2]["note"] == "called, safe, plan agreed"
-    foreign = api.post(f"{API}/alerts/{alert['id']}/resolve", headers=world["c3"].headers, json={})
-    assert foreign.status_code == 404
+    assert history[3]["note"].startswith("Safety plan made or reviewed with the client — reached")
+    assert "2 attempts" in history[3]["note"] and "next call tomorrow" in history[3]["note"]
+    again = api.post(f"{API}/alerts/{alert['id']}/follow-up", headers=c1, json=follow_up)
+    assert again.status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"note": "  "}, "note"),
+        ({"outcome": "fine"}, "outcome"),
+        ({"attempts": 0}, "attempts"),
+        ({"contacted_at": None}, "contacted_at"),
+        ({"contacted_at": "2026-09-08T15:30:00"}, "contacted_at"),
+        ({"contacted_at": "2999-01-01T00:00:00+00:00"}, "contacted_at"),
+        ({"outcome": "not_reached"}, "contacted_at"),
+        ({"outcome": "not_reached", "contacted_at": None}, "outcome"),
+    ],
+)
+def test_a_follow_up_names_what_is_missing(
+    api: TestClient, world: World, database: Database, change: dict[str, object], field: str
+) -> None:
+    """Each part of the record is required: the resolve is refused, naming the field, and
+    the alert stays open."""
+    c1 = world["c1"].headers
+    answers = {f"item_{i}": 0 for i in range(1, 10)} | {"item_9": 2}
+    submit(api, world, {"instrument": "phq-9", "answers": answers, "idempotency_key": "k"})
+    [alert] = api.get(f"{API}/alerts", headers=c1).json()
+    body = {
+        "outcome": "no_current_risk",
+        "note": "Seen in clinic; no current risk.",
+        "contacted_at": "2026-09-08T15:30:00+00:00",
+        "resolve": True,
+    } | change
+    refused = api.post(f"{API}/alerts/{alert['id']}/follow-up", headers=c1, json=body)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["field"] == field
+    assert [a["state"] for a in api.get(f"{API}/alerts", headers=c1).json()] == ["open"]
+    with database.session() as db:
+        assert db.scalar(select(func.count()).select_from(RiskFollowUp)) == 0
+
+
+def test_a_client_not_reached_keeps_the_alert_open(api: TestClient, world: World) -> None:
+    c1 = world["c1"].headers
+    answers = {f"item_{i}": 0 for i in range(1, 10)} | {"item_9": 3}
+    submit(api, world, {"instrument": "phq-9", "answers": answers, "idempotency_key": "k"})
+    [alert] = api.get(f"{API}/alerts", headers=c1).json()
+    tried = api.post(
+        f"{API}/alerts/{alert['id']}/follow-up",
+        headers=c1,
+        json={"outcome": "not_reached", "note": "No answer twice; voicemail left.", "attempts": 2},
+    )
+    assert tried.status_code == 201, tried.text
+    [still] = api.get(f"{API}/alerts", headers=c1).json()
+    assert still["state"] == "acknowledged"  # someone is on it: it is not escalated
+    history = api.get(f"{API}/alerts/{alert['id']}/history", headers=c1).json()
+    assert [h["action"] for h in history] == ["raised", "follow_up", "acknowledge"]
+    assert "not reached, 2 attempts" in history[1]["note"]
+
+
+def test_other_alerts_are_resolved_as_before(api: TestClient, world: World) -> None:
+    """The follow-up record is for risk alerts; other alerts keep their one-step resolve."""
+    c1 = world["c1"].headers
+    with_gap = {"instrument": "wai-sr", "answers": {f"item_{i}": 1 for i in range(1, 13)}}
+    submit(api, world, with_gap | {"idempotency_key": "client"})
+    prediction = {"perspective": "clinician", "stance": "prediction", "idempotency_key": "p"}
+    submit(api, world, {**with_gap, "answers": {f"item_{i}": 5 for i in range(1, 13)}} | prediction)
+    alerts = api.get(f"{API}/alerts", headers=c1).json()
+    gap = next(a for a in alerts if a["rule"] == "calibration_gap")
+    assert api.post(f"{API}/alerts/{gap['id']}/resolve", headers=c1, json={}).status_code == 200
+    refused = api.post(
+        f"{API}/alerts/{gap['id']}/follow-up",
+        headers=c1,
+        json={"outcome": "no_current_risk", "note": "n", "contacted_at": None},
+    )
+    assert refused.status_code in (409, 422)
 
 
 def test_two_ratings_in_one_session_do_not_break_the_analysis(

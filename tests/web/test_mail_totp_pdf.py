@@ -287,6 +287,53 @@ def test_pdf_report_has_the_code_on_every_page(
     assert "Sessions" in whole
 
 
+def test_pdf_report_shows_the_risk_history_first(
+    clinician: PageClient, api: TestClient, world: World
+) -> None:
+    """Every risk answer — date, question, answer — and its follow-up, before the alerts."""
+    c1 = world["c1"].headers
+    sessions = [world.sessions["c1"]] + [
+        api.post(
+            f"/api/v1/episodes/{world.episodes['c1']}/sessions",
+            headers=c1,
+            json={"date": f"2026-09-{8 + 7 * n:02d}"},
+        ).json()["id"]
+        for n in (1, 2)
+    ]
+    for n, (session, item_9) in enumerate(zip(sessions, (2, None, 3), strict=True)):
+        answers = {f"item_{i}": 1 for i in range(1, 9)} | {"item_9": item_9}
+        api.post(
+            f"/api/v1/sessions/{session}/administrations",
+            headers=c1,
+            json={"instrument": "phq-9", "idempotency_key": f"q{n}", "answers": answers},
+        )
+    alerts = api.get("/api/v1/alerts", headers=c1).json()
+    first = next(a for a in alerts if a["session_id"] == sessions[0])
+    saved = api.post(
+        f"/api/v1/alerts/{first['id']}/follow-up",
+        headers=c1,
+        json={
+            "outcome": "safety_plan",
+            "note": "Plan reviewed; sister informed.",
+            "attempts": 1,
+            "contacted_at": "2026-09-08T16:00:00+00:00",
+            "resolve": True,
+        },
+    )
+    assert saved.status_code == 201, saved.text
+    response = clinician.get(f"/clients/{world.clients['c1']}/report.pdf")
+    assert response.status_code == 200
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(response.content)).pages)
+    text = " ".join(text.split())
+    assert "Risk history" in text
+    assert text.index("Risk history") < text.index("Open alerts")
+    assert "2026-09-22 E1 · 3 phq-9: Thoughts of death or self-harm 3 (Almost daily) open" in text
+    assert "2026-09-15 E1 · 2 phq-9: Thoughts of death or self-harm left empty open" in text
+    assert "2026-09-08 E1 · 1 phq-9: Thoughts of death or self-harm 2 (On most days)" in text
+    assert "Safety plan made or reviewed with the client — reached 2026-09-08 16:00 UTC" in text
+    assert "Plan reviewed; sister informed." in text
+
+
 def test_without_weasyprint_the_report_says_why_and_the_rest_works(
     clinician: PageClient, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -4,6 +4,7 @@ and their CSRF protection, and the organization's words."""
 from __future__ import annotations
 
 import re
+from urllib.parse import unquote
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -187,23 +188,58 @@ def test_alert_workflow_on_the_page(
     with database.session() as db:
         alert_id = db.scalar(select(Alert.id))
     back = f"/clients/{world.clients['c1']}"
-    for action, extra in (("acknowledge", {}), ("note", {"note": "called; safe"}), ("resolve", {})):
+    shown = clinician.get(back)
+    card = shown.text.split('class="card alert urgent"')[1].split("</article>")[0]
+    assert f'action="/alerts/{alert_id}/resolve"' not in card  # no one-click resolve
+    assert f'action="/alerts/{alert_id}/follow-up"' in card
+    for action, extra in (("acknowledge", {}), ("note", {"note": "called; safe"})):
         response = clinician.post(f"/alerts/{alert_id}/{action}", {"back": back, **extra})
         assert response.status_code == 303
         assert response.headers["location"].startswith(back)
+    one_click = clinician.post(f"/alerts/{alert_id}/resolve", {"back": back})
+    assert "Not done" in unquote(one_click.headers["location"])
+    no_note = clinician.post(
+        f"/alerts/{alert_id}/follow-up",
+        {"back": back, "outcome": "safety_plan", "contacted_at": "2026-09-08T15:30",
+         "attempts": "1", "note": "", "resolve": "1"},
+    )  # fmt: skip
+    assert "Not saved (note)" in unquote(no_note.headers["location"])
+    assert "Open alerts (1)" in clinician.get(back).text
+    done = clinician.post(
+        f"/alerts/{alert_id}/follow-up",
+        {"back": back, "outcome": "safety_plan", "contacted_at": "2026-09-08T15:30",
+         "attempts": "2", "note": "Safety plan reviewed by phone.", "resolve": "1"},
+    )  # fmt: skip
+    assert "alert resolved" in unquote(done.headers["location"])
     page = clinician.get(back)
     assert "Open alerts (0)" in page.text
     # the resolved alert and its history stay readable on the page
     resolved = page.text.split("Resolved alerts (1)")[1]
-    steps = re.findall(r"</time> ([a-z]+)(?: by ([^:<]+))?(?:: “([^”]*)”)?</li>", resolved)
-    assert [(action, by.strip(), note) for action, by, note in steps] == [
-        ("raised", "", ""),
-        ("acknowledge", "c1", ""),
-        ("note", "c1", "called; safe"),
-        ("resolve", "c1", ""),
+    steps = re.findall(r"</time> ([a-z ]+?)(?: by ([^:<]+))?(?:: “([^”]*)”)?</li>", resolved)
+    assert [(action, by.strip()) for action, by, _ in steps] == [
+        ("raised", ""),
+        ("acknowledge", "c1"),
+        ("note", "c1"),
+        ("follow up", "c1"),
+        ("resolve", "c1"),
     ]
+    assert steps[3][2].startswith("Safety plan made or reviewed with the client — reached ")
+    assert "2026-09-08 15:30 UTC, 2 attempts. Safety plan reviewed by phone." in steps[3][2]
     history = api.get(f"/api/v1/alerts/{alert_id}/history", headers=world["c1"].headers).json()
-    assert [h["action"] for h in history] == ["raised", "acknowledge", "note", "resolve"]
+    assert [h["action"] for h in history] == [
+        "raised", "acknowledge", "note", "follow_up", "resolve"
+    ]  # fmt: skip
+
+
+def test_risk_history_comes_first_with_its_follow_up(
+    clinician: PageClient, api: TestClient, world: World, database: Database
+) -> None:
+    risky(api, world)
+    page = clinician.get(f"/clients/{world.clients['c1']}").text
+    assert page.index("Risk history") < page.index("Open alerts")
+    history = page.split('id="risk-history-h"')[1].split("</section>")[0]
+    row = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", history.split("<tbody>")[1]))
+    assert "2026-09-08 E1 · 1 phq-9: Thoughts of death or self-harm 2 (On most days) open" in row
 
 
 def test_words_that_fit_the_setting(

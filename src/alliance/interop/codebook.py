@@ -134,16 +134,22 @@ def scores_codebook(frame: pd.DataFrame, registry: Registry) -> pd.DataFrame:
 
 _EVENTS = {
     "event": (
-        "what happened: rupture_reported (a rater reported a rupture in the session) or "
-        "episode_ended (the episode of care ended)",
+        "what happened: rupture_reported (a rater reported a rupture in the session), "
+        "episode_ended (the episode of care ended) or risk_follow_up (what was done about "
+        "a risk answer given in the session)",
         "text",
     ),
     "detail": (
         "rupture_reported: who reported it (client, clinician, observer); episode_ended: "
-        "the end reason",
+        "the end reason; risk_follow_up: the outcome (no_current_risk, safety_plan, referred, "
+        "emergency_services, not_reached)",
         "text",
     ),
-    "note": ("the rater's note on the rupture, as written (identified exports only)", "text"),
+    "note": (
+        "the rater's note on the rupture, as written; for risk_follow_up the attempts, when "
+        "the client was reached and the clinician's note (identified exports only)",
+        "text",
+    ),
 }
 
 
@@ -154,7 +160,11 @@ def events_codebook(frame: pd.DataFrame) -> pd.DataFrame:
         if column in _EVENTS:
             meaning, kind = _EVENTS[column]
         elif column == "date":
-            meaning, kind = "the session's date; for episode_ended, the day it ended", "date"
+            meaning, kind = (
+                "the session's date; for episode_ended, the day it ended; for risk_follow_up, "
+                "the day the client was reached (or of the record, if not reached)",
+                "date",
+            )
         elif column in _SHARED:
             meaning, kind = _SHARED[column]
         else:

@@ -1,4 +1,5 @@
-"""Alerts put in front of a person, and the history of what was done with them."""
+"""Alerts put in front of a person, the history of what was done with them, and the
+documented follow-up that closes a risk alert."""
 
 from __future__ import annotations
 
@@ -50,7 +51,8 @@ class Alert(Base):
 
 
 class AlertEvent(Base):
-    """One step in an alert's history: raised, acknowledged, noted, resolved."""
+    """One step in an alert's history: raised, acknowledged, noted, followed up, resolved;
+    and for risk alerts each message sent, failed or escalated."""
 
     __tablename__ = "alert_events"
 
@@ -60,3 +62,36 @@ class AlertEvent(Base):
     action: Mapped[str] = mapped_column(String(20))
     note: Mapped[str | None] = mapped_column(Text)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+FOLLOW_UP_OUTCOMES = (
+    "no_current_risk",
+    "safety_plan",
+    "referred",
+    "emergency_services",
+    "not_reached",
+)
+
+
+class RiskFollowUp(Base):
+    """What was done about a risk alert: when the client was reached (or not, after how many
+    attempts), the outcome from a fixed list, and a note. A risk alert is resolved only
+    with one whose outcome says the client was reached or helped."""
+
+    __tablename__ = "risk_follow_ups"
+    __table_args__ = (
+        CheckConstraint(
+            f"outcome IN ({', '.join(repr(o) for o in FOLLOW_UP_OUTCOMES)})",
+            name="outcome_allowed",
+        ),
+        CheckConstraint("attempts >= 1", name="attempts_positive"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.id"), index=True)
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    contacted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(30))
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -22,6 +22,7 @@ from alliance.web.api import alerts, auth, clinical, exchange, learning, links, 
 from alliance.web.clinic import Clinic, catch_up
 from alliance.web.pages import admin as page_admin
 from alliance.web.pages import alert_rules as page_alert_rules
+from alliance.web.pages import alerts as page_alerts
 from alliance.web.pages import auth as page_auth
 from alliance.web.pages import clinic as page_clinic
 from alliance.web.pages import forms as page_forms
@@ -75,6 +76,7 @@ def create_app(
     for page_module in (
         page_auth,
         page_clinic,
+        page_alerts,
         page_forms,
         page_admin,
         page_alert_rules,

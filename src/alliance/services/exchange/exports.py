@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.bundle import Bundle, BundleEntry
 from sqlalchemy import ColumnElement, distinct, func, select
 from sqlalchemy.orm import Session
 
@@ -31,6 +31,7 @@ from alliance.instruments.registry import Registry
 from alliance.instruments.wording import Wording
 from alliance.interop import fhir
 from alliance.interop.deidentify import DateMode, ResearchExport, deidentify
+from alliance.interop.fhir_follow_up import FollowUp, follow_up_observation
 from alliance.interop.tabular import (
     write_administrations,
     write_events,
@@ -47,6 +48,7 @@ from alliance.services.accounts.access import (
 from alliance.services.context import Actor
 from alliance.services.errors import Invalid
 from alliance.services.exchange.tables import Holdings, fhir_base, holdings, superseded
+from alliance.store.alerts import Alert, RiskFollowUp
 from alliance.store.models import Administration, Client, ClientContact, Episode
 from alliance.store.models import Session as SessionRow
 
@@ -88,6 +90,19 @@ def client_bundle(
         wordings=wordings,
         base_url=fhir_base(base_url),
     )
+    follow_ups = _follow_ups(db, client.id, client.code, {r.id for r in held.records})
+    if resource.entry is None:  # a Bundle always holds the Patient
+        raise RuntimeError("a client's Bundle has no entries")
+    for record in follow_ups:
+        observation = follow_up_observation(
+            record, patient=fhir.patient_id(client.code), base_url=fhir_base(base_url)
+        )
+        resource.entry.append(
+            BundleEntry(
+                fullUrl=f"{fhir_base(base_url)}/Observation/{observation.id}",
+                resource=observation,
+            )
+        )
     if contact:
         audit.record(db, actor, "read", "client_contact", client.id)
     audit.record(
@@ -98,9 +113,39 @@ def client_bundle(
         client.id,
         format="fhir",
         administrations=len(held.records),
+        follow_ups=len(follow_ups),
         contact=contact,
     )
     return resource
+
+
+def _follow_ups(
+    db: Session, client_id: str, code: str, in_bundle: set[str | None]
+) -> list[FollowUp]:
+    """The follow-ups of the client's risk alerts, oldest first, each pointing to the
+    response whose answer raised its alert when that response is in the Bundle."""
+    rows = db.execute(
+        select(RiskFollowUp, Alert.key)
+        .join(Alert, Alert.id == RiskFollowUp.alert_id)
+        .where(Alert.client_id == client_id)
+        .order_by(RiskFollowUp.created_at, RiskFollowUp.id)
+    ).all()
+    out = []
+    for row, key in rows:
+        administration = key.split(":", 1)[1] if ":" in key else None
+        out.append(
+            FollowUp(
+                id=row.id,
+                client=code,
+                outcome=row.outcome,
+                attempts=row.attempts,
+                note=row.note,
+                recorded_at=row.created_at,
+                contacted_at=row.contacted_at,
+                response_id=administration if administration in in_bundle else None,
+            )
+        )
+    return out
 
 
 def _patient_contact(contact: ClientContact | None) -> dict[str, Any] | None:

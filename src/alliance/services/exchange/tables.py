@@ -36,6 +36,7 @@ from alliance.interop.tidy import SCORE_COLUMNS
 from alliance.interop.wide import to_wide
 from alliance.records import Administration as Record
 from alliance.services.errors import Invalid
+from alliance.store.alerts import Alert, RiskFollowUp
 from alliance.store.models import Administration, Client, Episode, RuptureReport, Score, User
 from alliance.store.models import Session as SessionRow
 
@@ -221,8 +222,11 @@ def care_events(
     params: Mapping[str, Any],
 ) -> pd.DataFrame:
     """What the ratings do not hold: each rupture a rater reported (``rupture_reported``,
-    detail = who reported it, note = their words) and each episode that ended
-    (``episode_ended``, detail = the end reason, session = its last session)."""
+    detail = who reported it, note = their words), each episode that ended
+    (``episode_ended``, detail = the end reason, session = its last session) and each
+    follow-up of a risk alert (``risk_follow_up``, session = the one whose answer raised the
+    alert, date = the day the client was reached or, if not reached, the day of the record,
+    detail = the outcome, note = attempts, time reached and the clinician's note)."""
     ruptures = db.execute(
         select(
             Client.code,
@@ -251,17 +255,51 @@ def care_events(
         .order_by(Client.code, Episode.ended_on),
         dict(params),
     ).all()
-    rows = [
-        (code, labels[ep], number, date, "rupture_reported", who, note)
-        for code, ep, number, date, who, note in ruptures
-    ] + [
-        (code, labels[ep], number, date, "episode_ended", reason, None)
-        for code, ep, number, date, reason in ended
-    ]
+    follow_ups = db.execute(
+        select(Client.code, Episode.id, SessionRow.number, RiskFollowUp)
+        .join(Alert, Alert.id == RiskFollowUp.alert_id)
+        .join(Client, Client.id == Alert.client_id)
+        .join(SessionRow, SessionRow.id == Alert.session_id)
+        .join(Episode, Episode.id == SessionRow.episode_id)
+        .where(scope, Client.organization_id == organization_id)
+        .order_by(Client.code, RiskFollowUp.created_at),
+        dict(params),
+    ).all()
+    rows = (
+        [
+            (code, labels[ep], number, date, "rupture_reported", who, note)
+            for code, ep, number, date, who, note in ruptures
+        ]
+        + [
+            (code, labels[ep], number, date, "episode_ended", reason, None)
+            for code, ep, number, date, reason in ended
+        ]
+        + [
+            (
+                code,
+                labels[ep],
+                number,
+                (f.contacted_at or f.created_at).date(),
+                "risk_follow_up",
+                f.outcome,
+                _follow_up_note(f),
+            )
+            for code, ep, number, f in follow_ups
+        ]
+    )
     frame = pd.DataFrame(rows, columns=list(EVENT_COLUMNS))
     frame["session"] = frame["session"].astype("Int64")
     frame["date"] = pd.to_datetime(frame["date"]).astype("datetime64[ns]")
     return frame.sort_values(["client", "episode", "date"], kind="stable").reset_index(drop=True)
+
+
+def _follow_up_note(f: RiskFollowUp) -> str:
+    reached = (
+        f"reached {f.contacted_at:%Y-%m-%d %H:%M} UTC"
+        if f.contacted_at is not None
+        else "not reached"
+    )
+    return f"{f.attempts} attempt{'s' if f.attempts != 1 else ''}; {reached}. {f.note}"
 
 
 def stored_answer(value: float | None) -> float | int | None:

@@ -17,6 +17,8 @@ from alliance.store.base import utcnow
 from alliance.store.models import Client
 
 TRANSITIONS = {"acknowledge": ("open",), "resolve": ("open", "acknowledged")}
+RISK_RULES = ("risk_item", "risk_unanswered")
+"""Rules whose alerts are resolved only with a follow-up record (``follow_up.py``)."""
 
 
 def raise_alert(
@@ -76,12 +78,20 @@ def alert_for(db: Session, actor: Actor, alert_id: str) -> Alert:
 def act_on_alert(
     db: Session, actor: Actor, alert_id: str, action: str, note: str | None = None
 ) -> Alert:
-    """``acknowledge``, ``resolve`` or ``note``; every step is kept in the history."""
+    """``acknowledge``, ``resolve`` or ``note``; every step is kept in the history. A risk
+    alert is not resolved here: it needs a follow-up record (``follow_up.record_follow_up``)."""
     alert = alert_for(db, actor, alert_id)
     if action == "note":
         if not note or not note.strip():
             raise Invalid("a note needs text", field="note")
     elif action in TRANSITIONS:
+        if action == "resolve" and alert.rule in RISK_RULES:
+            raise Invalid(
+                "a risk alert is resolved with a follow-up record: when the client was "
+                "reached, the outcome and a note",
+                field="follow_up",
+                allowed="POST /api/v1/alerts/{id}/follow-up (or the follow-up form)",
+            )
         if alert.state not in TRANSITIONS[action]:
             raise Conflict(f"an alert that is {alert.state} cannot be {action}d", field="action")
         alert.state = "acknowledged" if action == "acknowledge" else "resolved"

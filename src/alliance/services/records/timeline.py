@@ -20,7 +20,7 @@ from alliance.services.accounts.access import (
 )
 from alliance.services.context import Actor
 from alliance.services.errors import Invalid
-from alliance.store.alerts import PRIORITIES, Alert, AlertEvent
+from alliance.store.alerts import PRIORITIES, Alert, AlertEvent, RiskFollowUp
 from alliance.store.models import Administration, Client, Episode, RuptureReport, Score, User
 from alliance.store.models import Session as SessionRow
 
@@ -66,6 +66,7 @@ class Timeline:
     episodes: list[EpisodeView]
     alerts: list[Alert]
     history: dict[str, list[AlertStep]] = field(default_factory=dict)  # by alert id
+    follow_ups: dict[str, list[RiskFollowUp]] = field(default_factory=dict)  # by alert id
 
     def tidy(self, *, current_only: bool = True) -> pd.DataFrame:
         """Scores in the tidy long format (plus version, stance, administration)."""
@@ -164,8 +165,16 @@ def timeline(db: Session, actor: Actor, client_id: str) -> Timeline:
             .order_by(AlertEvent.at, AlertEvent.id)
         ):
             history[step.alert_id].append(AlertStep(step.at, step.action, name, step.note))
+    follow_ups: dict[str, list[RiskFollowUp]] = defaultdict(list)
+    if alerts:
+        for row in db.scalars(
+            select(RiskFollowUp)
+            .where(RiskFollowUp.alert_id.in_(list(history)))
+            .order_by(RiskFollowUp.created_at, RiskFollowUp.id)
+        ):
+            follow_ups[row.alert_id].append(row)
     audit.record(db, actor, "read", "timeline", client.id)
-    return Timeline(client, clinician, list(ep_views.values()), alerts, history)
+    return Timeline(client, clinician, list(ep_views.values()), alerts, history, dict(follow_ups))
 
 
 @dataclass(frozen=True)

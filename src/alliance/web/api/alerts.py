@@ -1,4 +1,5 @@
-"""Alerts: list, acknowledge, add a note, resolve; the history is kept."""
+"""Alerts: list, acknowledge, add a note, resolve; a risk alert's follow-up; the history is
+kept."""
 
 from __future__ import annotations
 
@@ -6,10 +7,16 @@ from typing import Literal
 
 from fastapi import APIRouter
 
-from alliance.services.monitoring import alerting
-from alliance.store.alerts import Alert, AlertEvent
+from alliance.services.monitoring import alerting, follow_up
+from alliance.store.alerts import Alert, AlertEvent, RiskFollowUp
 from alliance.web.api.deps import ActorDep, DbDep
-from alliance.web.api.schemas import AlertAction, AlertEventPublic, AlertPublic
+from alliance.web.api.schemas import (
+    AlertAction,
+    AlertEventPublic,
+    AlertPublic,
+    FollowUpCreate,
+    FollowUpPublic,
+)
 
 router = APIRouter(tags=["alerts"])
 
@@ -20,6 +27,23 @@ def list_alerts(db: DbDep, actor: ActorDep, client_id: str | None = None) -> lis
     alerts = alerting.open_alerts(db, actor, client_id=client_id)
     db.commit()
     return alerts
+
+
+@router.post("/alerts/{alert_id}/follow-up", response_model=FollowUpPublic, status_code=201)
+def record_follow_up(
+    alert_id: str, body: FollowUpCreate, db: DbDep, actor: ActorDep
+) -> RiskFollowUp:
+    """Record what was done about a risk alert; with ``resolve`` it also closes the alert
+    (a risk alert is closed no other way)."""
+    given = follow_up.FollowUpInput(
+        outcome=body.outcome,
+        note=body.note,
+        attempts=body.attempts,
+        contacted_at=body.contacted_at,
+    )
+    row = follow_up.record_follow_up(db, actor, alert_id, given, resolve=body.resolve)
+    db.commit()
+    return row
 
 
 @router.post("/alerts/{alert_id}/{action}", response_model=AlertPublic)

@@ -246,6 +246,32 @@ class AlertAction(_In):
     note: str | None = Field(default=None, max_length=4000)
 
 
+class FollowUpCreate(_In):
+    """A risk alert's follow-up; ``resolve`` closes the alert with it (not when the outcome is
+    ``not_reached``)."""
+
+    outcome: str = Field(
+        description="no_current_risk, safety_plan, referred, emergency_services or not_reached"
+    )
+    note: str = Field(max_length=4000, description="what was done and agreed")
+    attempts: int = Field(default=1, description="tries to reach the client, the last included")
+    contacted_at: dt.datetime | None = Field(
+        default=None, description="when the client was reached, with a time zone; empty when not"
+    )
+    resolve: bool = False
+
+
+class FollowUpPublic(_Out):
+    id: str
+    alert_id: str
+    user_id: str | None
+    contacted_at: dt.datetime | None
+    attempts: int
+    outcome: str
+    note: str
+    created_at: dt.datetime
+
+
 class AlertEventPublic(_Out):
     action: str
     user_id: str | None

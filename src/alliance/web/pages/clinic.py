@@ -1,5 +1,5 @@
 """The clinician's pages: caseload, the before-the-session view, sessions, the session form,
-links for the client (QR code, e-mail, tablet), and working the alerts."""
+links for the client (QR code, e-mail, tablet). Working the alerts is in ``alerts.py``."""
 
 from __future__ import annotations
 
@@ -16,8 +16,10 @@ from alliance.services import audit
 from alliance.services.accounts import auth, organization
 from alliance.services.accounts.access import session_for
 from alliance.services.errors import Invalid, ServiceError
-from alliance.services.monitoring import alerting, analysis
+from alliance.services.monitoring import analysis, follow_up
+from alliance.services.monitoring.alerting import RISK_RULES
 from alliance.services.monitoring.overview import overview
+from alliance.services.monitoring.risk_history import risk_history
 from alliance.services.records import care, clients, links, timeline
 from alliance.services.records.administrations import submit_administration
 from alliance.web.api.deps import SESSION_COOKIE, ClinicDep, DbDep
@@ -112,6 +114,9 @@ def client_page(
             can_write=_owns(page, t),
             mail_ready=clinic.mailer is not None,
             open_alerts=[a for a in t.alerts if a.state != "resolved"],
+            risk_answers=risk_history(t, clinic.registry),
+            risk_rules=RISK_RULES,
+            outcomes=follow_up.OUTCOMES,
             instruments=[
                 clinic.registry.get(i)
                 for i in organization.offered_instruments(page.organization, clinic.registry)
@@ -365,22 +370,3 @@ def new_link(
         "link.html",
         page.context(nav="caseload", url=new.url, qr=qr, link=new.link, client_id=client_id),
     )
-
-
-@router.post("/alerts/{alert_id}/{action}")
-def alert_action(alert_id: str, action: str, page: PageDep, db: DbDep, form: FormDep) -> Response:
-    check_csrf(page, form)
-    back = form.get("back") or "/caseload"
-    if not back.startswith("/") or back.startswith("//"):
-        back = "/caseload"
-    try:
-        alerting.act_on_alert(db, page.actor, alert_id, action, form.get("note"))
-    except ServiceError as exc:
-        return redirect(back, notice=f"Not done: {exc.message}")
-    db.commit()
-    done = {
-        "acknowledge": "Alert acknowledged.",
-        "resolve": "Alert resolved.",
-        "note": "Note added.",
-    }.get(action, "Done.")
-    return redirect(back, notice=done)

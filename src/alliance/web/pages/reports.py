@@ -1,5 +1,6 @@
-"""The PDF report of one client, for the clinical record: the same charts and tables as the
-before-the-session view, with page numbers and the client code on every page."""
+"""The PDF report of one client, for the clinical record: the risk history first, then the
+same alerts, charts and tables as the before-the-session view, with page numbers and the
+client code on every page."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from alliance.services import audit
 from alliance.services.errors import Unavailable
 from alliance.services.monitoring import analysis
 from alliance.services.monitoring.overview import overview
+from alliance.services.monitoring.risk_history import risk_history
 from alliance.services.records import timeline
 from alliance.web.api.deps import ClinicDep, DbDep
 from alliance.web.pages.charts import client_charts
@@ -38,6 +40,7 @@ def client_report(
         view=view,
         charts=client_charts(view, signals, reference.trajectories),
         open_alerts=[a for a in t.alerts if a.state != "resolved"],
+        risk_answers=risk_history(t, clinic.registry),
         term=page.terms,
         organization=page.organization,
         made_by=page.user.display_name,

@@ -60,7 +60,7 @@ def main() -> None:
 def login(page, base: str, username: str) -> None:  # type: ignore[no-untyped-def]
     page.goto(f"{base}/login")
     page.fill("#username", username)
-    page.fill("#password", "demo-password")
+    page.fill("#password", "try-the-demo")
     page.click("button[type=submit]")
     page.wait_for_load_state()
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE = "sqlite:///alliance.sqlite3"
@@ -65,6 +66,34 @@ class Settings(BaseSettings):
     secure_cookies: bool | None = Field(
         default=None, description="Mark cookies Secure; default: when base_url is https."
     )
+    trusted_proxies: str = Field(
+        default="",
+        description="Addresses or networks (comma-separated, e.g. '127.0.0.1' or "
+        "'10.0.0.0/24') of the reverse proxies in front of the service: only a request that "
+        "comes from one of them may name its client's address (X-Forwarded-For) and scheme "
+        "(X-Forwarded-Proto). Empty (default): no header is believed, and the per-address "
+        "limits on logins and links use the address that connected.",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for entry in (e.strip() for e in value.split(",")):
+            if not entry:
+                continue
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or network; allowed: addresses such as "
+                    "127.0.0.1 or ::1 and networks such as 10.0.0.0/24, comma-separated"
+                ) from None
+        return value
+
+    @property
+    def proxies(self) -> list[str]:
+        """The trusted proxies as a list (empty: none)."""
+        return [e.strip() for e in self.trusted_proxies.split(",") if e.strip()]
 
     @property
     def cookies_secure(self) -> bool:

@@ -36,7 +36,7 @@ from alliance.store.models import Client, Episode, Organization, User
 from alliance.store.models import Session as SessionRow
 
 ORGANIZATION = "Demo Clinic"
-PASSWORD = "demo-password"
+PASSWORD = "try-the-demo"
 TEAM_NAMES = ("North team", "South team", "East team", "West team")
 NAMES = (
     "Alex Morgan",

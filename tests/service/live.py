@@ -37,7 +37,9 @@ class Server:
 
 
 @contextmanager
-def live_server(database: Database, *, workers: int = 1) -> Iterator[Server]:
+def live_server(
+    database: Database, *, workers: int = 1, env: dict[str, str] | None = None
+) -> Iterator[Server]:
     command.stamp(alembic_config(database.engine), "head")  # built with create_all
     port = free_port()
     env = {
@@ -45,6 +47,7 @@ def live_server(database: Database, *, workers: int = 1) -> Iterator[Server]:
         "ALLIANCE_DATABASE_URL": database.url,
         "ALLIANCE_SECRET_KEY": "live-test",
         "ALLIANCE_BASE_URL": f"http://127.0.0.1:{port}",
+        **(env or {}),
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "alliance", "serve", "--port", str(port), "--workers", str(workers)],

@@ -171,3 +171,39 @@ def test_0004_adds_risk_follow_ups_and_removes_them(empty_database: Database) ->
     assert "risk_follow_ups" not in set(inspect(engine).get_table_names())
     with engine.connect() as connection:
         assert connection.execute(text("SELECT id FROM alerts")).scalars().all() == ["a"]
+
+
+def test_0005_remembers_the_last_one_time_code_and_downgrades_keeping_users(
+    empty_database: Database,
+) -> None:
+    engine = empty_database.engine
+    migrate.upgrade(engine, "0005")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO organizations (id, name, terms, feedback_config, "
+                "enabled_instruments, created_at) VALUES ('o', 'O', '{}', '{}', '[]', "
+                "'2026-01-01')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO users (id, organization_id, username, display_name, role, active, "
+                "created_at, totp_last_step) VALUES ('u', 'o', 'u', 'U', 'clinician', true, "
+                "'2026-01-01', 59000000)"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO clients (id, organization_id, code, clinician_id, language, "
+                "created_at) VALUES ('c', 'o', 'C', 'u', 'en', '2026-01-01')"
+            )
+        )
+    migrate.downgrade(engine, "0004")
+    columns = {c["name"] for c in inspect(engine).get_columns("users")}
+    assert "totp_last_step" not in columns
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT username FROM users")).scalars().all() == ["u"]
+    migrate.upgrade(engine, "0005")
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT totp_last_step FROM users")).scalar() is None

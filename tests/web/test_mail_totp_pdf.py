@@ -221,10 +221,18 @@ def test_one_time_codes_at_login(
     account = admin.get("/account")
     secret = re.search(r'name="secret" value="([A-Z2-7]+)"', account.text)
     assert secret and "<svg" in account.text
-    wrong = admin.post("/account/second-factor", {"secret": secret.group(1), "code": "000000"})
-    assert "does not match" in wrong.headers["location"].replace("%20", " ")
+    assert 'name="password"' in account.text  # turning codes on asks for the password
     code = pyotp.TOTP(secret.group(1)).now()
-    on = admin.post("/account/second-factor", {"secret": secret.group(1), "code": code})
+    no_password = admin.post("/account/second-factor", {"secret": secret.group(1), "code": code})
+    assert "not your password" in no_password.headers["location"].replace("%20", " ")
+    wrong = admin.post(
+        "/account/second-factor",
+        {"secret": secret.group(1), "code": "000000", "password": PASSWORD},
+    )
+    assert "does not match" in wrong.headers["location"].replace("%20", " ")
+    on = admin.post(
+        "/account/second-factor", {"secret": secret.group(1), "code": code, "password": PASSWORD}
+    )
     assert "One-time codes are on" in on.headers["location"].replace("%20", " ")
 
     with TestClient(create_app(settings, engine=database.engine), follow_redirects=False) as client:
@@ -234,9 +242,10 @@ def test_one_time_codes_at_login(
         assert client.get("/api/v1/me").status_code == 401
         bad = client.post("/login/code", data={"code": "123456", "next": "/admin"})
         assert bad.status_code == 401
-        good = client.post(
-            "/login/code", data={"code": pyotp.TOTP(secret.group(1)).now(), "next": "/admin"}
-        )
+        # the code that turned them on does not also open a login: the next one does
+        totp = pyotp.TOTP(secret.group(1))
+        later = totp.at(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=30))
+        good = client.post("/login/code", data={"code": later, "next": "/admin"})
         assert good.headers["location"] == "/admin"
         assert client.get("/admin").status_code == 200
 

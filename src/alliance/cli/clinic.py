@@ -207,6 +207,7 @@ def serve_command(
         workers=workers,
         log_level="warning",
         access_log=False,
+        proxy_headers=False,  # the app believes only ALLIANCE_TRUSTED_PROXIES
     )
 
 
@@ -289,6 +290,7 @@ def demo_command(
         port=port,
         log_level="warning",
         access_log=False,
+        proxy_headers=False,  # the app believes only ALLIANCE_TRUSTED_PROXIES
     )
 
 

@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from alliance.config import Settings
 from alliance.services.errors import Conflict, RateLimited, ServiceError
@@ -92,6 +93,9 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_middleware(SecurityHeaders, https=settings.cookies_secure)
+    if settings.proxies:
+        # outermost: the client's address is settled before anything reads it
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.proxies)
     return app
 
 

@@ -1,15 +1,24 @@
-"""Passwords, login sessions, API tokens and the login rate limit.
+"""Passwords, login sessions, API tokens, one-time codes and the login rate limits.
 
-Passwords are hashed with argon2id. Session cookies and API tokens are random; only their
-SHA-256 is stored, so a copy of the database does not let anyone log in. Failed logins are
-counted in the database per account and per address, so every worker enforces one limit.
+Passwords are hashed with argon2id and must not be easy to guess: besides a minimum length,
+each is scored by zxcvbn, an estimator of how many guesses a password would take that knows
+common passwords, names, words, keyboard patterns, dates and repeats (NIST SP 800-63B asks
+for a check against such lists instead of composition rules). Session cookies and API tokens
+are random; only their SHA-256 is stored, so a copy of the database does not let anyone log
+in. Failed logins are counted in the database per account and per address, so every worker
+enforces one limit. Wrong one-time codes are counted apart, per account, and a right password
+does not clear them: knowing the password gives a few code guesses per window, no more. A
+one-time code works once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import secrets
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pyotp
@@ -17,6 +26,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
+from zxcvbn import zxcvbn
 
 from alliance.services import audit
 from alliance.services.context import Actor
@@ -27,6 +37,16 @@ from alliance.store.security import ApiToken, LoginAttempt, LoginSession
 
 _hasher = PasswordHasher()
 MIN_PASSWORD = 10
+MAX_PASSWORD = 1000
+# zxcvbn's own limit: its search grows steeply with length (256 random characters took 38 s
+# here), and a password whose first 72 characters are hard to guess is hard to guess.
+STRENGTH_CHARS = 72
+MIN_STRENGTH = 3  # zxcvbn's scale 0-4; 3: "safely unguessable", about 10^10 guesses or more
+STRENGTH_ALLOWED = (
+    f"{MIN_PASSWORD}–{MAX_PASSWORD} characters, not a common password, word, name, date, "
+    "keyboard pattern or repeat, nor your username; a few unrelated words make a strong one"
+)
+CODE_PROBE = "(one-time code) "
 # a hash to verify against when the username is unknown, so timing does not reveal it
 _DUMMY_HASH = _hasher.hash("not a real password, only for timing")
 
@@ -35,9 +55,36 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def check_password_strength(password: str) -> None:
-    if len(password) < MIN_PASSWORD:
-        raise Invalid(f"a password needs at least {MIN_PASSWORD} characters", field="password")
+def check_password_strength(password: str, *, context: Sequence[str | None] = ()) -> None:
+    """Refuse a password that is too short, too long, or easy to guess (zxcvbn score below
+    ``MIN_STRENGTH``); ``context`` holds words of the account (username, name) that a guesser
+    would try first."""
+    if len(password) < MIN_PASSWORD or len(password) > MAX_PASSWORD:
+        raise Invalid(
+            f"a password needs {MIN_PASSWORD} to {MAX_PASSWORD} characters",
+            field="password",
+            allowed=STRENGTH_ALLOWED,
+        )
+    words = [w for w in context if w]
+    estimate = zxcvbn(password[:STRENGTH_CHARS], user_inputs=words)
+    if int(estimate["score"]) < MIN_STRENGTH:
+        why = str(estimate["feedback"].get("warning") or "").strip().rstrip(".")
+        raise Invalid(
+            "this password is too easy to guess"
+            + (f" ({why[:1].lower()}{why[1:]})" if why else ""),
+            field="password",
+            allowed=STRENGTH_ALLOWED,
+        )
+
+
+def end_sessions(db: Session, user_id: str) -> None:
+    """Log the user out everywhere and revoke their API tokens (after a password reset)."""
+    db.execute(delete(LoginSession).where(LoginSession.user_id == user_id))
+    db.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
 
 
 def token_digest(token: str) -> str:
@@ -177,9 +224,21 @@ def session_actor(
     )
 
 
-def _totp_ok(secret: str, code: str) -> bool:
+def _totp_step(secret: str, code: str, *, after: int | None = None) -> int | None:
+    """The time step (30 s) whose code ``code`` is — the current one or a neighbour, for
+    clocks a little apart — or None. A step at or before ``after`` (the last one used) does
+    not count, so a code works once."""
     code = "".join(ch for ch in code if ch.isdigit())
-    return len(code) == 6 and pyotp.TOTP(secret).verify(code, valid_window=1)
+    if len(code) != 6:
+        return None
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(dt.datetime.fromtimestamp(time.time(), dt.UTC))
+    for step in (current - 1, current, current + 1):
+        if after is not None and step <= after:
+            continue
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
 
 
 def complete_second_factor(
@@ -191,19 +250,26 @@ def complete_second_factor(
     max_attempts: int,
     window_minutes: float,
 ) -> SessionInfo:
-    """Check the one-time code of a login waiting for it; counted like password failures."""
+    """Check the one-time code of a login waiting for it. Wrong codes are counted per
+    account on their own (a right password does not clear them); after ``max_attempts``
+    within the window the code step is refused until the window has passed."""
     info = session_actor(db, token, address=address, partial=True)
     if info is None or info.user.totp_secret is None:
         raise Unauthenticated("log in again")
+    probe = CODE_PROBE + info.user.username
     since = utcnow() - dt.timedelta(minutes=window_minutes)
-    if _recent_failures(db, LoginAttempt.username, info.user.username, since) >= max_attempts:
+    if _recent_failures(db, LoginAttempt.username, probe, since) >= max_attempts:
+        audit.record(db, info.actor, "second_factor_refused", "user", info.user.id)
         raise RateLimited(
             "too many wrong codes; wait a few minutes", retry_after=int(window_minutes * 60)
         )
-    if not _totp_ok(info.user.totp_secret, code):
-        db.add(LoginAttempt(username=info.user.username, address=address))
+    step = _totp_step(info.user.totp_secret, code, after=info.user.totp_last_step)
+    if step is None:
+        db.add(LoginAttempt(username=probe, address=address))
         audit.record(db, info.actor, "second_factor_failed", "user", info.user.id)
         raise Unauthenticated("that code is not right; try the current one")
+    info.user.totp_last_step = step
+    db.execute(delete(LoginAttempt).where(LoginAttempt.username == probe))
     db.execute(
         update(LoginSession)
         .where(LoginSession.token_hash == token_digest(token))
@@ -221,16 +287,44 @@ def totp_uri(secret: str, username: str, issuer: str = "alliance") -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=issuer)
 
 
-def enable_totp(db: Session, actor: Actor, secret: str, code: str) -> None:
-    """Turn on one-time codes for the acting user, after they prove their app has the secret."""
+def _password_matches(user: User, password: str) -> bool:
+    try:
+        return bool(user.password_hash) and _hasher.verify(str(user.password_hash), password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def enable_totp(
+    db: Session,
+    actor: Actor,
+    secret: str,
+    code: str,
+    *,
+    password: str,
+    max_attempts: int,
+    window_minutes: float,
+) -> None:
+    """Turn on one-time codes for the acting user, after they confirm their password and
+    prove their app has the secret. A wrong password counts as a failed login."""
     user = db.get(User, actor.user_id) if actor.user_id else None
     if user is None:
         raise Unauthenticated("log in first")
-    if not _totp_ok(secret, code):
+    since = utcnow() - dt.timedelta(minutes=window_minutes)
+    if _recent_failures(db, LoginAttempt.username, user.username, since) >= max_attempts:
+        raise RateLimited(
+            "too many wrong passwords; wait a few minutes", retry_after=int(window_minutes * 60)
+        )
+    if not _password_matches(user, password):
+        db.add(LoginAttempt(username=user.username, address=actor.address or "unknown"))
+        audit.record(db, actor, "enable_second_factor_refused", "user", user.id)
+        raise Invalid("that is not your password", field="password")
+    step = _totp_step(secret, code)
+    if step is None:
         raise Invalid(
             "that code does not match; scan the code again and enter the current one", field="code"
         )
     user.totp_secret = secret
+    user.totp_last_step = step  # the code just shown does not open a login as well
     audit.record(db, actor, "enable_second_factor", "user", user.id)
 
 
@@ -238,9 +332,11 @@ def disable_totp(db: Session, actor: Actor, code: str) -> None:
     user = db.get(User, actor.user_id) if actor.user_id else None
     if user is None or user.totp_secret is None:
         raise Invalid("one-time codes are not on", field="code")
-    if not _totp_ok(user.totp_secret, code):
+    step = _totp_step(user.totp_secret, code, after=user.totp_last_step)
+    if step is None:
         raise Invalid("that code is not right", field="code")
     user.totp_secret = None
+    user.totp_last_step = None
     audit.record(db, actor, "disable_second_factor", "user", user.id)
 
 

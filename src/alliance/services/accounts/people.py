@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from alliance.services import audit
 from alliance.services.accounts.access import require_role
-from alliance.services.accounts.auth import check_password_strength, hash_password
+from alliance.services.accounts.auth import check_password_strength, end_sessions, hash_password
 from alliance.services.context import Actor
 from alliance.services.errors import Conflict, Invalid, NotFound
 from alliance.store.models import ROLES, Organization, Team, User
@@ -22,6 +22,19 @@ from alliance.store.models import ROLES, Organization, Team, User
 DEFAULT_RULES = {"rules": {"drop_from_previous": {"instrument": "srs"}}}
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
+MAX_NAME = 200  # display names and team names (the columns' length)
+MAX_EMAIL = 320
+
+
+def _display_name(value: str | None, username: str) -> str:
+    name = (value or "").strip() or username
+    if len(name) > MAX_NAME or any(ord(ch) < 32 for ch in name):
+        raise Invalid(
+            f"a display name is 1–{MAX_NAME} characters on one line",
+            field="display_name",
+            value=name[:40] + ("…" if len(name) > 40 else ""),
+        )
+    return name
 
 
 def create_organization(db: Session, actor: Actor, name: str) -> Organization:
@@ -59,8 +72,8 @@ def create_team(db: Session, actor: Actor, name: str) -> Team:
     require_role(actor, "admin")
     org_id = _org_of(actor)
     name = name.strip()
-    if not name:
-        raise Invalid("a team needs a name", field="name")
+    if not name or len(name) > MAX_NAME:
+        raise Invalid(f"a team needs a name of 1–{MAX_NAME} characters", field="name")
     if db.scalar(select(Team).where(Team.organization_id == org_id, Team.name == name)):
         raise Conflict(f"a team named {name!r} exists", field="name")
     team = Team(organization_id=org_id, name=name)
@@ -125,12 +138,15 @@ def create_user(
         team_for(db, actor, team_id)
     if role == "supervisor" and team_id is None:
         raise Invalid("a supervisor needs the team they supervise", field="team_id")
+    name = _display_name(display_name, username)
+    if email is not None and len(email) > MAX_EMAIL:
+        raise Invalid(f"an e-mail address has at most {MAX_EMAIL} characters", field="email")
     if password is not None:
-        check_password_strength(password)
+        check_password_strength(password, context=(username, name))
     user = User(
         organization_id=org_id,
         username=username,
-        display_name=(display_name or username).strip(),
+        display_name=name,
         email=email,
         role=role,
         team_id=team_id,
@@ -191,11 +207,12 @@ def update_user(
         user.active = active
         changed.append("active")
     if display_name is not None:
-        user.display_name = display_name.strip() or user.username
+        user.display_name = _display_name(display_name, user.username)
         changed.append("display_name")
     if password is not None:
-        check_password_strength(password)
+        check_password_strength(password, context=(user.username, user.display_name))
         user.password_hash = hash_password(password)
+        end_sessions(db, user.id)  # whoever held a session or token with the old one is out
         changed.append("password")
     audit.record(db, actor, "update", "user", user.id, changed=changed)
     return user

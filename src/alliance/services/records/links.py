@@ -2,7 +2,8 @@
 
 The token is random and stored only as its SHA-256. A link works once: the submission and the
 marking of the link as used happen in one transaction, and only the first of two racing
-submissions can mark it. Unknown tokens are counted per address and rate-limited.
+submissions can mark it. Unknown tokens are counted per address and rate-limited; a known
+link opens whatever the count.
 """
 
 from __future__ import annotations
@@ -118,10 +119,16 @@ def _link_actor(link: ClientLink, address: str | None) -> Actor:
 def open_link(
     db: Session, registry: Registry, token: str, *, address: str, for_submission: bool = False
 ) -> LinkView:
-    """The link's form, or :class:`Gone` (used or expired) / :class:`NotFound`."""
-    since = utcnow() - BAD_LINK_WINDOW
-    bad = (
-        db.scalar(
+    """The link's form, or :class:`Gone` (used or expired) / :class:`NotFound`.
+
+    Only unknown tokens count towards the address's limit, and a known link opens whatever
+    the count: a clinic's tablets and phones on its wifi share one address, and one person
+    mistyping links must not lock the others out. (A token has 192 random bits, so the
+    limit is against floods, not against guessing.)"""
+    link = db.scalar(select(ClientLink).where(ClientLink.token_hash == token_digest(token)))
+    if link is None:
+        since = utcnow() - BAD_LINK_WINDOW
+        bad = db.scalar(
             select(func.count())
             .select_from(LoginAttempt)
             .where(
@@ -130,15 +137,11 @@ def open_link(
                 LoginAttempt.at >= since,
             )
         )
-        or 0
-    )
-    if bad >= MAX_BAD_LINKS:
-        raise RateLimited(
-            "too many unknown links from this address; try again later",
-            retry_after=int(BAD_LINK_WINDOW.total_seconds()),
-        )
-    link = db.scalar(select(ClientLink).where(ClientLink.token_hash == token_digest(token)))
-    if link is None:
+        if (bad or 0) >= MAX_BAD_LINKS:
+            raise RateLimited(
+                "too many unknown links from this address; try again later",
+                retry_after=int(BAD_LINK_WINDOW.total_seconds()),
+            )
         db.add(LoginAttempt(username=LINK_PROBE, address=address))
         audit.record(db, Actor(kind="client_link", address=address), "link_unknown", "client_link")
         raise NotFound("this link is not known")

@@ -60,11 +60,11 @@ class TeamPublic(_Out):
 
 
 class UserIn(_In):
-    username: str
+    username: str = Field(max_length=64)
     role: Literal["clinician", "supervisor", "researcher", "admin"]
-    password: str | None = None
-    display_name: str | None = None
-    email: str | None = None
+    password: str | None = Field(default=None, max_length=1000)
+    display_name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
     team_id: str | None = None
 
 
@@ -73,8 +73,8 @@ class UserUpdate(_In):
     team_id: str | None = None
     clear_team: bool = False
     active: bool | None = None
-    display_name: str | None = None
-    password: str | None = None
+    display_name: str | None = Field(default=None, max_length=200)
+    password: str | None = Field(default=None, max_length=1000)
 
 
 class UsersPublic(BaseModel):

@@ -166,16 +166,25 @@ def account(request: Request, page: PageDep, notice: str | None = None) -> HTMLR
 
 
 @router.post("/account/second-factor")
-def second_factor(page: PageDep, db: DbDep, form: FormDep) -> Response:
+def second_factor(page: PageDep, db: DbDep, clinic: ClinicDep, form: FormDep) -> Response:
     check_csrf(page, form)
     try:
         if form.get("action") == "disable":
             auth.disable_totp(db, page.actor, str(form.get("code", "")))
             notice = "One-time codes are off."
         else:
-            auth.enable_totp(db, page.actor, str(form.get("secret", "")), str(form.get("code", "")))
+            auth.enable_totp(
+                db,
+                page.actor,
+                str(form.get("secret", "")),
+                str(form.get("code", "")),
+                password=str(form.get("password", "")),
+                max_attempts=clinic.settings.login_attempts,
+                window_minutes=clinic.settings.login_window_minutes,
+            )
             notice = "One-time codes are on: you will be asked for one at every login."
     except ServiceError as exc:
+        db.commit()  # a wrong password counts towards the login limit
         return redirect("/account", notice=exc.message)
     db.commit()
     return redirect("/account", notice=notice)

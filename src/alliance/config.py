@@ -66,6 +66,14 @@ class Settings(BaseSettings):
     secure_cookies: bool | None = Field(
         default=None, description="Mark cookies Secure; default: when base_url is https."
     )
+    max_upload_mb: int = Field(
+        default=200,
+        ge=1,
+        le=10_000,
+        description="The largest file an import accepts, in megabytes (streamed to disk; "
+        "a larger request is answered 413 at once). JSON bodies and forms are limited to "
+        "1 MB, logins to 16 kB.",
+    )
     trusted_proxies: str = Field(
         default="",
         description="Addresses or networks (comma-separated, e.g. '127.0.0.1' or "

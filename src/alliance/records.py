@@ -25,6 +25,9 @@ from alliance.instruments.model import Perspective
 FIRST_DATE = dt.date(1900, 1, 1)
 LAST_DATE = dt.date(2199, 12, 31)
 DATE_TEXT = f"a date YYYY-MM-DD from {FIRST_DATE} to {LAST_DATE}"
+# Session numbers within an episode: far above any course of care, and within every integer
+# column and table type the layers use (PostgreSQL's integer stops at 2^31 - 1).
+LAST_SESSION = 10_000
 
 
 def plausible_date(value: dt.date) -> bool:

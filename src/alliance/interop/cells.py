@@ -30,7 +30,7 @@ from alliance.interop.columns import (
     as_numbers,
 )
 from alliance.interop.report import Problem
-from alliance.records import DATE_TEXT
+from alliance.records import DATE_TEXT, LAST_SESSION
 
 
 class Found:
@@ -97,7 +97,7 @@ class Found:
         return [p for _, _, p in sorted(self.items, key=lambda t: (t[0], t[1]))]
 
 
-SESSION_TEXT = "a whole number from 0"
+SESSION_TEXT = f"a whole number from 0 to {LAST_SESSION}"
 
 
 def check_session(column: Column, found: Found) -> npt.NDArray[np.float64]:
@@ -106,7 +106,8 @@ def check_session(column: Column, found: Found) -> npt.NDArray[np.float64]:
     if not (bad.any() or blank.any()) and _whole_from_zero(session):
         return session
     with np.errstate(invalid="ignore"):
-        wrong = bad | (~np.isnan(session) & ((session < 0) | (session != np.rint(session))))
+        outside = (session < 0) | (session > LAST_SESSION) | (session != np.rint(session))
+        wrong = bad | (~np.isnan(session) & outside)
     found.cells(np.flatnonzero(wrong), "not a session number", "session", allowed=SESSION_TEXT)
     found.cells(
         np.flatnonzero(np.isnan(session) & ~bad), "missing value", "session", allowed=SESSION_TEXT
@@ -115,8 +116,12 @@ def check_session(column: Column, found: Found) -> npt.NDArray[np.float64]:
 
 
 def _whole_from_zero(values: npt.NDArray[np.float64]) -> bool:
-    """Every value is a whole number from 0 (none is NaN)."""
-    return not values.size or bool(np.min(values) >= 0 and np.array_equal(np.rint(values), values))
+    """Every value is a whole number from 0 to ``LAST_SESSION`` (none is NaN)."""
+    return not values.size or bool(
+        np.min(values) >= 0
+        and np.max(values) <= LAST_SESSION
+        and np.array_equal(np.rint(values), values)
+    )
 
 
 def instrument_groups(

@@ -36,7 +36,8 @@ def record(
     **detail: Any,
 ) -> None:
     """Queue an audit event; it is written when ``db`` commits. ``detail`` must hold no
-    client data (ids and counts only)."""
+    client data (ids and counts only). A record id or address longer than its column (an id
+    someone made up) is cut to fit, marked with ``…``: a refused request is still recorded."""
     db.info.setdefault(_PENDING, []).append(
         {
             "at": utcnow(),
@@ -45,11 +46,20 @@ def record(
             "actor_id": actor.user_id,
             "action": action,
             "record_type": record_type,
-            "record_id": record_id,
-            "address": actor.address,
+            "record_id": _fit(record_id),
+            "address": _fit(actor.address),
             "detail": detail,
         }
     )
+
+
+FIELD_LENGTH = 64  # audit_events.record_id and .address
+
+
+def _fit(value: str | None) -> str | None:
+    if value is None or len(value) <= FIELD_LENGTH:
+        return value
+    return value[: FIELD_LENGTH - 1] + "…"
 
 
 def install(session_class: Any) -> None:

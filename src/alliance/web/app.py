@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,12 +16,16 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from alliance.config import Settings
 from alliance.services.errors import Conflict, RateLimited, ServiceError
 from alliance.web.api import alerts, auth, clinical, exchange, learning, links, meta, people
 from alliance.web.clinic import Clinic, catch_up
+from alliance.web.inputs import InputCheck
+from alliance.web.limits import BodyLimit
 from alliance.web.pages import admin as page_admin
 from alliance.web.pages import alert_rules as page_alert_rules
 from alliance.web.pages import alerts as page_alerts
@@ -37,6 +42,22 @@ from alliance.web.security import SecurityHeaders
 API_PREFIX = "/api/v1"
 STATIC = Path(__file__).parent / "static"
 SHUTDOWN_DRAIN_SECONDS = 60  # a stopping worker analyses the clients it still owes
+
+
+class GuardedApp(FastAPI):
+    """A FastAPI app with layers outside all of Starlette's own, even outside the handler
+    that answers 500: so every answer, a server error included, carries the security
+    headers, and a body over its limit is refused before any of the app runs. From the
+    outside in: trusted proxies (when configured), security headers, body limits, input
+    checks."""
+
+    outer: list[tuple[type[Any], dict[str, Any]]]
+
+    def build_middleware_stack(self) -> ASGIApp:
+        app = super().build_middleware_stack()
+        for layer, options in reversed(getattr(self, "outer", [])):
+            app = layer(app, **options)
+        return app
 
 
 def create_app(
@@ -62,7 +83,7 @@ def create_app(
         if "analysis_queue" in vars(clinic):  # only a worker that queued anything
             await run_in_threadpool(clinic.analysis_queue.drain, SHUTDOWN_DRAIN_SECONDS)
 
-    app = FastAPI(
+    app = GuardedApp(
         lifespan=lifespan,
         title="alliance",
         summary="Measure, monitor and repair the therapeutic alliance.",
@@ -92,10 +113,15 @@ def create_app(
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(LoginRequired, _login_required)
-    app.add_middleware(SecurityHeaders, https=settings.cookies_secure)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.outer = [
+        (SecurityHeaders, {"https": settings.cookies_secure}),
+        (BodyLimit, {"upload_bytes": settings.max_upload_mb * 2**20}),
+        (InputCheck, {}),
+    ]
     if settings.proxies:
         # outermost: the client's address is settled before anything reads it
-        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.proxies)
+        app.outer.insert(0, (ProxyHeadersMiddleware, {"trusted_hosts": settings.proxies}))
     return app
 
 
@@ -116,15 +142,58 @@ async def _login_required(request: Request, exc: Exception) -> Response:
 
 
 _HEADINGS = {
+    400: "Please check what you sent",
     401: "Please log in",
     403: "Not allowed",
     404: "Not found",
+    405: "Not possible here",
     409: "Not possible now",
     410: "No longer available",
+    413: "Too large",
+    415: "Please check what you sent",
     422: "Please check what you entered",
     429: "Please wait a moment",
     503: "Not available right now",
 }
+_HTTP_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+}
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own errors (no such route, wrong method, a body over its limit) in the
+    usual error body."""
+    if not isinstance(exc, HTTPException):  # pragma: no cover
+        raise exc
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    message = str(exc.detail)
+    if exc.status_code == 404 and message == "Not Found":
+        message = f"there is nothing at {request.url.path}"
+    if exc.status_code == 405:
+        message = f"{request.method} is not possible at {request.url.path}"
+    headers = dict(exc.headers or {})
+    if _is_api(request):
+        return JSONResponse(
+            {"error": {"code": code, "message": message}},
+            status_code=exc.status_code,
+            headers=headers,
+        )
+    response = render(
+        request,
+        "error.html",
+        {
+            "heading": _HEADINGS.get(exc.status_code, "Something went wrong"),
+            "message": message,
+            "back": "/",
+        },
+        status_code=exc.status_code,
+    )
+    response.headers.update(headers)
+    return response
 
 
 async def _service_error(request: Request, exc: Exception) -> Response:
@@ -171,6 +240,21 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+SHOWN = 200  # characters of a bad value echoed back
+
+
+def _shown(value: Any) -> Any:
+    """A bad value as the error body may echo it: JSON-safe, valid UTF-8 and short."""
+    if isinstance(value, bool) or value is None or isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, bytes):
+        value = value[:SHOWN].decode("utf-8", "replace")
+    text = str(value).encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= SHOWN else text[:SHOWN] + "…"
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     if not isinstance(exc, RequestValidationError):  # pragma: no cover
         raise exc
@@ -179,9 +263,13 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         problem: dict[str, Any] = {"field": _field(tuple(error["loc"])), "problem": error["msg"]}
         ctx = error.get("ctx") or {}
         if "expected" in ctx:
-            problem["allowed"] = str(ctx["expected"])
-        if error.get("type") != "missing" and not isinstance(error.get("input"), dict | list):
-            problem["value"] = error.get("input")
+            problem["allowed"] = _shown(ctx["expected"])
+        given = error.get("input")
+        if isinstance(given, bytes) and error["loc"][:1] == ("body",):
+            problem["problem"] = "the body must be JSON, sent as Content-Type: application/json"
+            problem["allowed"] = "a JSON document"
+        elif error.get("type") != "missing" and not isinstance(given, dict | list):
+            problem["value"] = _shown(given)
         problems.append(problem)
     first = problems[0]
     body = {

@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from alliance.records import LAST_SESSION
 from alliance.services import audit
 from alliance.services.accounts.access import episode_for, session_for
 from alliance.services.context import Actor
@@ -38,8 +39,10 @@ def record_session(
     last = db.scalar(select(func.max(SessionRow.number)).where(SessionRow.episode_id == episode.id))
     if number is None:
         number = (last or 0) + 1
-    elif number < 1:
-        raise Invalid("session numbers start at 1", field="number", value=number)
+    elif not 1 <= number <= LAST_SESSION:
+        raise Invalid(
+            "not a session number", field="number", value=number, allowed=f"1 to {LAST_SESSION}"
+        )
     elif db.scalar(
         select(SessionRow.id).where(
             SessionRow.episode_id == episode.id, SessionRow.number == number

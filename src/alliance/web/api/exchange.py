@@ -4,14 +4,16 @@ export, file imports, Questionnaires and incoming QuestionnaireResponses."""
 from __future__ import annotations
 
 import re
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, BackgroundTasks, Body, File, UploadFile
+from fastapi import APIRouter, BackgroundTasks, Body, File, Query, UploadFile
 from fastapi.responses import JSONResponse, Response
 
 from alliance.interop import fhir
+from alliance.records import LAST_SESSION
 from alliance.services.errors import Invalid
 from alliance.services.exchange import exports, imports
 from alliance.services.exchange import fhir as fhir_service
@@ -23,7 +25,7 @@ from alliance.web.clinic import analyse
 router = APIRouter(tags=["exchange"])
 FHIR_JSON = "application/fhir+json"
 UPLOAD_SUFFIXES = (".csv", ".parquet", ".pq", ".json")
-MAX_UPLOAD = 200 * 1024 * 1024
+COPY_CHUNK = 1024 * 1024
 
 
 def _download(content: bytes, media_type: str, filename: str) -> Response:
@@ -94,11 +96,12 @@ def _save(upload: UploadFile, target: Path, field: str, allowed: tuple[str, ...]
         raise Invalid(
             "unknown file type", field=field, value=upload.filename, allowed=", ".join(allowed)
         )
-    data = upload.file.read(MAX_UPLOAD + 1)
-    if len(data) > MAX_UPLOAD:
-        raise Invalid(f"the file is larger than {MAX_UPLOAD // 2**20} MB", field=field)
+    # the upload is already on disk (the request body was spooled there, within the body
+    # limit): copy it in chunks, never holding it in memory
     path = target.with_suffix(suffix)
-    path.write_bytes(data)
+    upload.file.seek(0)
+    with path.open("wb") as out:
+        shutil.copyfileobj(upload.file, out, COPY_CHUNK)
     return path
 
 
@@ -190,7 +193,7 @@ def questionnaire_response(
     session_id: str | None = None,
     client: str | None = None,
     episode: str | None = None,
-    session: int | None = None,
+    session: Annotated[int | None, Query(ge=0, le=LAST_SESSION)] = None,
     perspective: Literal["client", "clinician", "observer"] | None = None,
     stance: Literal["self", "prediction"] | None = None,
 ) -> SubmissionOut:

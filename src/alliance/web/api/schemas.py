@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from alliance.records import LAST_SESSION
+
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -130,7 +132,7 @@ class ClientCreated(BaseModel):
 
 class SessionIn(_In):
     date: dt.date
-    number: int | None = None
+    number: int | None = Field(default=None, ge=1, le=LAST_SESSION)
     attended: bool = True
 
 

@@ -3,6 +3,13 @@
 CSV cells are read as text, so that the columns a command carries through (client codes such
 as ``007``, dates, free text) come out exactly as they went in; answer columns are turned
 into numbers by the scorer, which names any cell that is not a number.
+
+Every CSV file written here is safe to open in a spreadsheet: a text cell (or column name)
+that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return — which Excel,
+LibreOffice and Google Sheets would run as a formula — is written with a leading apostrophe,
+as OWASP's guidance on CSV injection recommends (:func:`spreadsheet_safe`). A cell that is a
+plain number, such as ``-3`` or ``+1.5e3``, is left alone: spreadsheets read it as a number.
+Parquet files are written unchanged.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ import contextlib
 import csv
 import io
 import os
+import re
 import tempfile
 import warnings
 from collections.abc import Collection, Iterator, Sequence
@@ -30,6 +38,54 @@ CHUNK_ROWS = 100_000
 
 class TableFileError(ValueError):
     """A table file that cannot be read or written; the message names the file."""
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA = re.compile(r"^[=+\-@\t\r]")
+_NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
+SAFE_PREFIX = "'"
+
+
+def safe_cell(text: str) -> str:
+    """``text`` as a CSV cell a spreadsheet shows instead of running (see the module)."""
+    if text.startswith(FORMULA_START) and not _NUMBER.match(text):
+        return SAFE_PREFIX + text
+    return text
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every text cell and column name passed through :func:`safe_cell`; the
+    frame itself when nothing needs it (numbers, dates and most text never do)."""
+    out = frame
+    names = [safe_cell(str(c)) for c in frame.columns]
+    if names != [str(c) for c in frame.columns]:
+        out = out.set_axis(names, axis=1)
+    for position, column in enumerate(frame.columns):
+        series = frame[column]
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            categories = series.cat.categories
+            if categories.dtype.kind in "OUST" or pd.api.types.is_string_dtype(categories):
+                fixed = [safe_cell(c) if isinstance(c, str) else c for c in categories]
+                if fixed != list(categories):
+                    out = out.copy() if out is frame else out
+                    out.isetitem(position, series.cat.rename_categories(fixed).array)
+            continue
+        if not (pd.api.types.is_string_dtype(series) or series.dtype == object):
+            continue
+        try:
+            risky = series.str.match(_FORMULA.pattern, na=False).astype(bool)
+        except AttributeError:  # an object column holding no text (dates, numbers)
+            continue
+        if not risky.any():
+            continue
+        numbers = series[risky].str.match(_NUMBER.pattern, na=False).astype(bool)
+        risky[risky] = ~numbers.to_numpy()
+        if risky.any():
+            out = out.copy() if out is frame else out
+            fixed_column = series.copy()
+            fixed_column[risky] = SAFE_PREFIX + series[risky].astype(str)
+            out.isetitem(position, fixed_column.array)
+    return out
 
 
 def table_format(path: Path) -> TableFormat:
@@ -202,6 +258,8 @@ class AtomicTableWriter:
     def write(self, frame: pd.DataFrame) -> None:
         if self._tmp is None:
             raise RuntimeError("AtomicTableWriter.write outside its with-block")
+        if self.format == "csv":
+            frame = spreadsheet_safe(frame)
         table = pa.Table.from_pandas(frame, preserve_index=False)
         if self.format == "csv":
             with self._tmp.open("ab") as handle:

@@ -18,6 +18,7 @@ from rich import box
 from rich.table import Table
 
 from alliance.cli.common import err, fail, out
+from alliance.files import spreadsheet_safe
 from alliance.transcripts import (
     DISCLAIMER,
     EmbeddingModelError,
@@ -116,7 +117,7 @@ def write_result(result: TranscriptResult, out_dir: Path, *, source: str) -> Non
         for name in TABLES:
             frame: pd.DataFrame = getattr(result, name).copy()
             frame.insert(0, "disclaimer", DISCLAIMER)
-            frame.to_csv(staging / f"{name}.csv", index=False)
+            spreadsheet_safe(frame).to_csv(staging / f"{name}.csv", index=False)
         summary = {
             "source": source,
             **result.meta,

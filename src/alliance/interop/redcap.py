@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from alliance.files import safe_cell
 from alliance.instruments.model import Instrument, OptionsFormat
 from alliance.instruments.registry import Registry, read_yaml
 from alliance.instruments.wording import Wording, project_wording
@@ -197,11 +198,13 @@ def data_dictionary(
 
 
 def dictionary_csv(dictionary: pd.DataFrame) -> str:
-    """CSV text of a data dictionary, every cell quoted as REDCap writes it."""
+    """CSV text of a data dictionary, every cell quoted as REDCap writes it, and safe to open in
+    a spreadsheet (:func:`alliance.files.safe_cell`)."""
     out = io.StringIO()
     writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
     writer.writerow(REDCAP_COLUMNS)
-    writer.writerows(dictionary[list(REDCAP_COLUMNS)].itertuples(index=False))
+    for row in dictionary[list(REDCAP_COLUMNS)].itertuples(index=False):
+        writer.writerow([safe_cell(v) if isinstance(v, str) else v for v in row])
     return out.getvalue()
 
 

@@ -47,13 +47,34 @@ def codebook_path(path: Path) -> Path:
     return path.with_name(f"{path.stem}.codebook.csv")
 
 
+CSV_TEXT_NOTE = {
+    "column": "(any text column)",
+    "meaning": "In this CSV file a text cell that starts with =, +, -, @, a tab or a carriage "
+    "return is written with an apostrophe (') in front, so that a spreadsheet shows it as "
+    "text instead of running it as a formula (OWASP: CSV injection); plain numbers such as "
+    "-3 are left alone. Remove the leading apostrophe to get the text as entered.",
+    "type": "text",
+    "allowed_values": "",
+    "instrument": "",
+    "version": "",
+}
+
+
+def _noted(book: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """The codebook of the table at ``path``, saying how CSV text cells are made safe."""
+    if table_format(path) != "csv":
+        return book
+    note = {k: v for k, v in CSV_TEXT_NOTE.items() if k in book.columns}
+    return pd.concat([book, pd.DataFrame([note])], ignore_index=True).fillna("")
+
+
 def write_administrations(frame: pd.DataFrame, path: Path, registry: Registry) -> Path:
     """Write a clean wide table (``.csv`` or ``.parquet``) and its codebook; return the
     codebook's path. The idempotency key is not written (it is recomputed on import)."""
     columns = [*ADMINISTRATION_COLUMNS, *item_columns(frame.columns)]
     _write(frame[columns], path)
     book = codebook_path(path)
-    _write(administrations_codebook(frame, registry), book)
+    _write(_noted(administrations_codebook(frame, registry), path), book)
     return book
 
 
@@ -62,7 +83,7 @@ def write_scores(frame: pd.DataFrame, path: Path, registry: Registry) -> Path:
     columns = [c for c in SCORE_COLUMNS if c in frame.columns]
     _write(frame[columns], path)
     book = codebook_path(path)
-    _write(scores_codebook(frame, registry), book)
+    _write(_noted(scores_codebook(frame, registry), path), book)
     return book
 
 
@@ -71,7 +92,7 @@ def write_events(frame: pd.DataFrame, path: Path) -> Path:
     the codebook's path."""
     _write(frame, path)
     book = codebook_path(path)
-    _write(events_codebook(frame), book)
+    _write(_noted(events_codebook(frame), path), book)
     return book
 
 
@@ -112,7 +133,7 @@ def write_research(export: ResearchExport, path: Path, registry: Registry) -> li
         if "day" in frame.columns:
             day = {"column": "day", "meaning": RESEARCH_MEANINGS["day"], "type": "integer"}
             book = pd.concat([book, pd.DataFrame([day])], ignore_index=True).fillna("")
-        _write(book.drop(columns=["research"]), codebook_path(target))
+        _write(_noted(book.drop(columns=["research"]), target), codebook_path(target))
         written += [target, codebook_path(target)]
     summary = path.with_name(f"{path.stem}.summary.json")
     summary.write_text(json.dumps(export.summary.to_dict(), indent=2) + "\n", encoding="utf-8")

@@ -63,6 +63,13 @@ class Settings(BaseSettings):
         "this long ago or less, in case a worker that stopped abruptly could not; 0 turns "
         "it off.",
     )
+    alert_check_seconds: float = Field(
+        default=30,
+        ge=0,
+        description="How often a served worker sends risk-alert messages still owed (retries, "
+        "alerts raised by command-line imports) and escalates unacknowledged urgent alerts; 0 "
+        "turns the worker's timer off (then run `alliance alerts dispatch` from cron).",
+    )
     secure_cookies: bool | None = Field(
         default=None, description="Mark cookies Secure; default: when base_url is https."
     )

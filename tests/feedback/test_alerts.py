@@ -61,3 +61,16 @@ def test_alerts_serialise(signals: pd.DataFrame) -> None:
     assert data["state"] == "open" and data["next_steps"][0]["sources"]
     frame = alerts_frame(alerts)
     assert len(frame) == len(alerts) and frame["reason"].str.len().min() > 20
+
+
+def test_risk_steps_cite_the_safety_plan_and_cover_a_client_not_reached() -> None:
+    steps = GUIDANCE["risk_item"]
+    plan = [s for s in steps if "safety plan" in s.text]
+    assert plan and plan[0].sources == ("stanley_brown2012",)
+    assert "Stanley" in SOURCES["stanley_brown2012"] and "2012" in SOURCES["stanley_brown2012"]
+    assert "simon2013" not in plan[0].sources
+    assert any(s.text.startswith("If you cannot reach the client") for s in steps)
+    assert "Today" in steps[0].text
+    empty = GUIDANCE["risk_unanswered"]
+    assert "the same day" in empty[0].text and "next contact" not in empty[0].text
+    assert "derived" in SOURCES["project_protocol"]

@@ -34,6 +34,8 @@ TABLES = {
     "site_secrets",
     "quiz_results",
     "risk_follow_ups",
+    "risk_routing",
+    "alert_notifications",
 }
 
 
@@ -207,3 +209,49 @@ def test_0005_remembers_the_last_one_time_code_and_downgrades_keeping_users(
     migrate.upgrade(engine, "0005")
     with engine.connect() as connection:
         assert connection.execute(text("SELECT totp_last_step FROM users")).scalar() is None
+
+
+def test_0006_adds_risk_routing_and_the_outbox_and_removes_them(empty_database: Database) -> None:
+    engine = empty_database.engine
+    migrate.upgrade(engine, "0005")
+    statements = [
+        "INSERT INTO organizations (id, name, terms, feedback_config, enabled_instruments, "
+        "supervisors_see_calibration, created_at) VALUES ('o', 'O', '{}', '{}', '[]', false, "
+        "'2026-01-01')",
+        "INSERT INTO users (id, organization_id, username, display_name, role, active, "
+        "created_at) VALUES ('u', 'o', 'u', 'U', 'clinician', true, '2026-01-01')",
+        "INSERT INTO clients (id, organization_id, code, clinician_id, language, created_at) "
+        "VALUES ('c', 'o', 'C', 'u', 'en', '2026-01-01')",
+        "INSERT INTO alerts (id, organization_id, client_id, key, rule, priority, reason, "
+        "next_steps, numbers, provenance, state, created_at, updated_at) VALUES ('a', 'o', "
+        "'c', 'k', 'risk_item', 'urgent', 'r', '[]', '{}', 'p', 'open', '2026-01-01', "
+        "'2026-01-01')",
+    ]
+    with engine.begin() as connection:
+        for statement in statements:
+            connection.execute(text(statement))
+    migrate.upgrade(engine, "0006")
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alerts SET escalated_at = '2026-01-02' WHERE id = 'a'"))
+        connection.execute(
+            text(
+                "INSERT INTO risk_routing (organization_id, duty_email, escalate_after_minutes, "
+                "updated_at) VALUES ('o', 'duty@example.org', 30, '2026-01-01')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO alert_notifications (alert_id, kind, channel, role, recipient, "
+                "state, attempts, next_attempt_at, created_at) VALUES ('a', 'raised', 'email', "
+                "'duty', 'duty@example.org', 'pending', 0, '2026-01-01', '2026-01-01')"
+            )
+        )
+    with engine.connect() as connection:
+        state = connection.execute(text("SELECT state FROM alert_notifications")).scalar()
+    assert state == "pending"
+    migrate.downgrade(engine, "0005")
+    tables = set(inspect(engine).get_table_names())
+    assert not {"risk_routing", "alert_notifications"} & tables
+    assert "escalated_at" not in {c["name"] for c in inspect(engine).get_columns("alerts")}
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT id FROM alerts")).scalars().all() == ["a"]

@@ -190,6 +190,19 @@ ROUTES = [
         body=lambda w, who: {"outcome": "not_reached", "note": f"tried by {who}", "attempts": 1},
     ),
     Route(
+        "risk routing",
+        "GET",
+        lambda w, s: f"{API}/organization/risk-routing",
+        {"a1": 200, "ba": 200, "c1": 403, "c2": 403, "c3": 403, "s1": 403, "r1": 403, "b1": 403},
+    ),
+    Route(
+        "set risk routing",
+        "PUT",
+        lambda w, s: f"{API}/organization/risk-routing",
+        {"a1": 200, "ba": 200, "c1": 403, "c2": 403, "c3": 403, "s1": 403, "r1": 403, "b1": 403},
+        body=lambda w, who: {"duty_email": f"duty-{who}@example.org"},
+    ),
+    Route(
         "alert history",
         "GET",
         lambda w, s: f"{API}/alerts/{s['alert']}/history",

@@ -293,11 +293,11 @@ def test_alert_workflow_keeps_history(api: TestClient, world: World) -> None:
     assert api.get(f"{API}/alerts", headers=c1).json() == []
     history = api.get(f"{API}/alerts/{alert['id']}/history", headers=c1).json()
     assert [h["action"] for h in history] == [
-        "raised", "acknowledge", "note", "follow_up", "resolve"
+        "raised", "not_sent", "acknowledge", "note", "follow_up", "resolve"
     ]  # fmt: skip
-    assert history[2]["note"] == "called, safe, plan agreed"
-    assert history[3]["note"].startswith("Safety plan made or reviewed with the client — reached")
-    assert "2 attempts" in history[3]["note"] and "next call tomorrow" in history[3]["note"]
+    assert history[3]["note"] == "called, safe, plan agreed"
+    assert history[4]["note"].startswith("Safety plan made or reviewed with the client — reached")
+    assert "2 attempts" in history[4]["note"] and "next call tomorrow" in history[4]["note"]
     again = api.post(f"{API}/alerts/{alert['id']}/follow-up", headers=c1, json=follow_up)
     assert again.status_code == 409
 
@@ -352,8 +352,8 @@ def test_a_client_not_reached_keeps_the_alert_open(api: TestClient, world: World
     [still] = api.get(f"{API}/alerts", headers=c1).json()
     assert still["state"] == "acknowledged"  # someone is on it: it is not escalated
     history = api.get(f"{API}/alerts/{alert['id']}/history", headers=c1).json()
-    assert [h["action"] for h in history] == ["raised", "follow_up", "acknowledge"]
-    assert "not reached, 2 attempts" in history[1]["note"]
+    assert [h["action"] for h in history] == ["raised", "not_sent", "follow_up", "acknowledge"]
+    assert "not reached, 2 attempts" in history[2]["note"]
 
 
 def test_other_alerts_are_resolved_as_before(api: TestClient, world: World) -> None:

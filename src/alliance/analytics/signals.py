@@ -207,7 +207,9 @@ class RiskItem(Detector):
     """
 
     rule = "risk_item"
-    provenance = "published: risk item rule of the instrument definition"
+    provenance = (
+        "published: the instrument's risk item; derived: same-day follow-up is the project's rule"
+    )
     params = ()
 
     def __init__(self) -> None:
@@ -224,7 +226,8 @@ class RiskItem(Detector):
             sources = sorted({item.risk.source for item in items if item.risk})
             provenance = (
                 f"published: {key.instrument} risk item "
-                f"{', '.join(item.id for item in items)} (source: {', '.join(sources)})"
+                f"{', '.join(item.id for item in items)} (source: {', '.join(sources)}); "
+                "derived: same-day follow-up of any such answer is the project's rule"
             )
             parts.append(
                 self._signals(

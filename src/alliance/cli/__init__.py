@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from alliance.cli import (
+    alerts,
     analyze,
     clinic,
     exchange,
@@ -31,6 +32,7 @@ app.command("init")(clinic.init_command)
 app.command("serve")(clinic.serve_command)
 app.command("demo")(clinic.demo_command)
 app.command("remind")(clinic.remind_command)
+app.add_typer(alerts.app, name="alerts")
 app.add_typer(clinic.org_app, name="org")
 app.add_typer(clinic.user_app, name="user")
 app.add_typer(clinic.audit_app, name="audit")

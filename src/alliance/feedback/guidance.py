@@ -72,6 +72,19 @@ SOURCES = {
         "Simon et al. (2013), Psychiatric Services, doi:10.1176/appi.ps.201200587 (answers "
         "to PHQ-9 item 9 predict suicide attempts and deaths)."
     ),
+    "stanley_brown2012": (
+        "Stanley, B., & Brown, G. K. (2012). Safety Planning Intervention: A brief "
+        "intervention to mitigate suicide risk. Cognitive and Behavioral Practice, 19, "
+        "256–264 (a written, prioritised list: warning signs, own coping strategies, people "
+        "and places that distract, people who can help, professionals and crisis services, "
+        "making the surroundings safer)."
+    ),
+    "project_protocol": (
+        "The project's own protocol (derived, not a published rule): same-day follow-up of "
+        "any risk answer or unanswered risk question, repeated attempts, escalation to a "
+        "supervisor or duty clinician, and emergency services when danger is immediate. A "
+        "clinic's own risk policy comes first."
+    ),
     "dunsterpage2017": (
         "Dunster-Page et al. (2017), Journal of Affective Disorders, 223, 165–174 (alliance "
         "and suicidality)."
@@ -208,28 +221,41 @@ GUIDANCE: dict[str, tuple[NextStep, ...]] = {
     ),
     "risk_item": (
         NextStep(
-            "Follow the clinic's risk protocol today: contact the client and assess risk.",
-            ("simon2013",),
+            "Today — before the client leaves if they are still here — contact the client and "
+            "assess risk following the clinic's risk protocol, however good the alliance "
+            "rating (it does not replace a risk assessment); record the follow-up here.",
+            ("simon2013", "dunsterpage2017", "project_protocol"),
         ),
         NextStep(
-            "Record the assessment and the safety plan, and agree when you will next be in touch.",
-            ("simon2013",),
+            "Make or review a safety plan with the client: warning signs, their own coping "
+            "strategies, people and places that distract, people who can help, professionals "
+            "and crisis lines to call, and making the surroundings safer.",
+            ("stanley_brown2012",),
         ),
         NextStep(
-            "Do not let a good alliance rating lower your concern; the alliance matters for "
-            "suicidality but does not replace a risk assessment.",
-            ("dunsterpage2017",),
+            "If you cannot reach the client: try again and leave a message asking them to call "
+            "back (no clinical details); try their other contact details and any contact "
+            "person they agreed to; tell your supervisor or the duty clinician; if you believe "
+            "they are in immediate danger, call emergency services; record each attempt.",
+            ("project_protocol",),
         ),
     ),
     "risk_unanswered": (
         NextStep(
-            "Ask about the unanswered question yourself at the next contact, kindly and "
-            "directly; an empty answer is not a no.",
-            ("simon2013", "blanchard_farber"),
+            "Ask about the unanswered question the same day — before the client leaves, or by "
+            "phone today for a form filled from a link — kindly and directly: an empty answer "
+            "is not a no.",
+            ("simon2013", "blanchard_farber", "project_protocol"),
         ),
         NextStep(
-            "If the answer shows risk, follow the clinic's risk protocol the same day.",
-            ("simon2013",),
+            "If the answer shows risk, follow the clinic's risk protocol at once and make or "
+            "review a safety plan with the client.",
+            ("simon2013", "stanley_brown2012"),
+        ),
+        NextStep(
+            "If you cannot reach the client today, tell your supervisor or the duty clinician "
+            "and keep trying; record each attempt in the follow-up.",
+            ("project_protocol",),
         ),
     ),
 }

@@ -48,6 +48,8 @@ class Alert(Base):
     state: Mapped[str] = mapped_column(String(20), default="open")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # when a risk alert left unacknowledged was escalated (set once, by whoever claims it)
+    escalated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class AlertEvent(Base):

@@ -35,6 +35,7 @@ from alliance.web.pages import forms as page_forms
 from alliance.web.pages import learn as page_learn
 from alliance.web.pages import reports as page_reports
 from alliance.web.pages import research as page_research
+from alliance.web.pages import risk_routing as page_risk_routing
 from alliance.web.pages import team as page_team
 from alliance.web.pages.common import LoginRequired, login_redirect, render
 from alliance.web.security import SecurityHeaders
@@ -73,6 +74,8 @@ def create_app(
         if freeze_heap and settings.analysis_delay > 0:
             await run_in_threadpool(catch_up, clinic)  # what a worker that died still owed
         if freeze_heap:
+            clinic.alert_ticker.start()  # retries and escalations, in served workers
+        if freeze_heap:
             # What exists once the worker has started (modules, instrument registry,
             # templates) lives as long as the worker: out of the collector's sight, a full
             # collection scans only what requests made, and the request that happens to
@@ -80,6 +83,8 @@ def create_app(
             gc.collect()
             gc.freeze()
         yield
+        if "alert_ticker" in vars(clinic):
+            await run_in_threadpool(clinic.alert_ticker.stop)
         if "analysis_queue" in vars(clinic):  # only a worker that queued anything
             await run_in_threadpool(clinic.analysis_queue.drain, SHUTDOWN_DRAIN_SECONDS)
 
@@ -101,6 +106,7 @@ def create_app(
         page_alerts,
         page_forms,
         page_admin,
+        page_risk_routing,
         page_alert_rules,
         page_team,
         page_reports,

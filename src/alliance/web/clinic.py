@@ -20,6 +20,8 @@ from alliance.instruments.wording import WordingPack, load_pack_directory
 from alliance.services import audit
 from alliance.services.mail import Mailer, SmtpMailer
 from alliance.services.monitoring.analysis import changed_since, refresh_alerts
+from alliance.services.monitoring.dispatch import Outbound, dispatch
+from alliance.services.webhooks import HttpWebhookSender, WebhookSender
 from alliance.store.base import utcnow
 from alliance.store.engine import make_engine, session_factory
 from alliance.store.security import SiteSecret
@@ -63,6 +65,18 @@ class Clinic:
         return SmtpMailer(
             s.smtp_host, s.smtp_port, s.mail_from, s.smtp_user, s.smtp_password, s.smtp_starttls
         )
+
+    @cached_property
+    def webhooks(self) -> WebhookSender:
+        return HttpWebhookSender()
+
+    def outbound(self) -> Outbound:
+        """How risk alerts leave the app: mail (when a server is set), webhooks, links."""
+        return Outbound(self.mailer, self.webhooks, self.settings.base_url)
+
+    @cached_property
+    def alert_ticker(self) -> AlertTicker:
+        return AlertTicker(self, self.settings.alert_check_seconds)
 
     @cached_property
     def analysis_queue(self) -> AnalysisQueue:
@@ -196,3 +210,51 @@ def analyse(clinic: Clinic, client_id: str) -> None:
         analyse_now(clinic, client_id)
     else:
         clinic.analysis_queue.mark(client_id)
+
+
+def send_alert_messages(clinic: Clinic) -> None:
+    """Send what the outbox owes and escalate what is due (risk alerts out of the app). A
+    failure is logged without client data and tried again at the next run."""
+    try:
+        with clinic.sessions() as db:
+            dispatch(db, clinic.outbound())
+    except Exception:  # keep serving; the outbox keeps what was not sent
+        logger.exception("sending risk alert messages failed")
+
+
+def after_submission(clinic: Clinic, client_id: str) -> None:
+    """After a response with new answers was sent: first the risk alerts' messages (at once,
+    not after the analysis delay), then the analysis of the client's series."""
+    send_alert_messages(clinic)
+    analyse(clinic, client_id)
+
+
+class AlertTicker:
+    """A served worker's timer: every ``interval`` seconds it sends what is due (retries of
+    failed messages, messages of alerts raised by imports from the command line) and
+    escalates risk alerts left unacknowledged past their organization's time. Several
+    workers may tick at once: the outbox's leases and the escalation claim keep every
+    message single."""
+
+    def __init__(self, clinic: Clinic, interval: float) -> None:
+        self.clinic = clinic
+        self.interval = interval
+        self.ticks = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self.interval <= 0 or self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name="alliance-alerts", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            send_alert_messages(self.clinic)
+            self.ticks += 1

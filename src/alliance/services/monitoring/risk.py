@@ -14,7 +14,8 @@ def risk_alert_text(
     *,
     session_number: int | None = None,
 ) -> tuple[str, list[str], str]:
-    """The reason (with the answers), the next steps and the sources behind them."""
+    """The reason (with the answers), the next steps and the basis: the instrument's source
+    for the risk item (published), and the same-day rule, which is the project's (derived)."""
     parts, sources = [], set()
     for item in inst.risk_items:
         if item.id not in risk_items or item.risk is None:
@@ -27,7 +28,11 @@ def risk_alert_text(
     where = f" in session {session_number}" if session_number is not None else ""
     reason = f"Risk item answered{where}: " + "; ".join(parts)
     steps = [step.text for step in GUIDANCE["risk_item"]]
-    return reason, steps, "published: " + "; ".join(sorted(sources))
+    provenance = (
+        "published: " + "; ".join(sorted(sources)) + " — derived: following up any answer at "
+        "or above the threshold the same day is the project's rule"
+    )
+    return reason, steps, provenance
 
 
 def unanswered_risk_text(

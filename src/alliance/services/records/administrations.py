@@ -32,6 +32,7 @@ from alliance.services.accounts.access import access_params, session_for, visibl
 from alliance.services.context import Actor
 from alliance.services.errors import Conflict, Invalid, NotFound
 from alliance.services.monitoring.alerting import raise_alert
+from alliance.services.monitoring.notifications import queue_messages
 from alliance.services.monitoring.risk import risk_alert_text, unanswered_risk_text
 from alliance.store.base import new_id, utcnow
 from alliance.store.models import STANCES, Administration, Client, Episode, Score
@@ -347,7 +348,8 @@ def raise_risk_alerts(
 ) -> bool:
     """An urgent alert for risk items answered at or above their threshold (row ``n`` of
     ``scores``); failing that, a high one for risk items left empty, since an empty answer is
-    not a no. Returns whether the urgent one was raised."""
+    not a no. Either is written into the outbox to be sent out of the app
+    (``monitoring/notifications.py``). Returns whether the urgent one was raised."""
     hits = risk_items_of(inst, scores, n)
     empty = [] if hits else unanswered_risk_items_of(inst, scores, n)
     if not hits and not empty:
@@ -360,7 +362,7 @@ def raise_risk_alerts(
     else:
         reason, steps, provenance = unanswered_risk_text(inst, empty, session_number=session_number)
         rule, priority, key, numbers = "risk_unanswered", "high", f"risk-empty:{row.id}", empty
-    raise_alert(
+    alert = raise_alert(
         db,
         organization_id=client.organization_id,
         client_id=client.id,
@@ -374,6 +376,8 @@ def raise_risk_alerts(
         numbers={item: answers.get(item) for item in numbers},
         provenance=provenance,
     )
+    if alert is not None:  # sent out of the app once the submission commits
+        queue_messages(db, alert)
     return bool(hits)
 
 

@@ -23,6 +23,7 @@ from alliance.services.errors import Invalid
 from alliance.store.alerts import PRIORITIES, Alert, AlertEvent, RiskFollowUp
 from alliance.store.models import Administration, Client, Episode, RuptureReport, Score, User
 from alliance.store.models import Session as SessionRow
+from alliance.store.notifications import AlertNotification
 
 
 @dataclass
@@ -67,6 +68,7 @@ class Timeline:
     alerts: list[Alert]
     history: dict[str, list[AlertStep]] = field(default_factory=dict)  # by alert id
     follow_ups: dict[str, list[RiskFollowUp]] = field(default_factory=dict)  # by alert id
+    messages: dict[str, list[AlertNotification]] = field(default_factory=dict)  # by alert id
 
     def tidy(self, *, current_only: bool = True) -> pd.DataFrame:
         """Scores in the tidy long format (plus version, stance, administration)."""
@@ -173,8 +175,24 @@ def timeline(db: Session, actor: Actor, client_id: str) -> Timeline:
             .order_by(RiskFollowUp.created_at, RiskFollowUp.id)
         ):
             follow_ups[row.alert_id].append(row)
+    messages: dict[str, list[AlertNotification]] = defaultdict(list)
+    if alerts:
+        for message in db.scalars(
+            select(AlertNotification)
+            .where(AlertNotification.alert_id.in_(list(history)))
+            .order_by(AlertNotification.id)
+        ):
+            messages[message.alert_id].append(message)
     audit.record(db, actor, "read", "timeline", client.id)
-    return Timeline(client, clinician, list(ep_views.values()), alerts, history, dict(follow_ups))
+    return Timeline(
+        client,
+        clinician,
+        list(ep_views.values()),
+        alerts,
+        history,
+        dict(follow_ups),
+        dict(messages),
+    )
 
 
 @dataclass(frozen=True)

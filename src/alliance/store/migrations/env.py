@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from alliance.store import alerts, audit, learning, models, security  # noqa: F401 - tables
+from alliance.store import alerts, audit, learning, models, notifications, security  # noqa: F401
 from alliance.store.base import Base
 
 config = context.config

@@ -7,6 +7,7 @@ from typing import Literal
 
 from fastapi import APIRouter
 
+from alliance.services.accounts import risk_routing
 from alliance.services.monitoring import alerting, follow_up
 from alliance.store.alerts import Alert, AlertEvent, RiskFollowUp
 from alliance.web.api.deps import ActorDep, DbDep
@@ -16,6 +17,8 @@ from alliance.web.api.schemas import (
     AlertPublic,
     FollowUpCreate,
     FollowUpPublic,
+    RiskRoutingPublic,
+    RiskRoutingUpdate,
 )
 
 router = APIRouter(tags=["alerts"])
@@ -64,3 +67,34 @@ def history(alert_id: str, db: DbDep, actor: ActorDep) -> list[AlertEvent]:
     events = alerting.alert_history(db, actor, alert_id)
     db.commit()
     return events
+
+
+@router.get("/organization/risk-routing", response_model=RiskRoutingPublic)
+def get_risk_routing(db: DbDep, actor: ActorDep) -> risk_routing.RoutingView:
+    """Who is told about risk alerts outside the app, and the messages waiting or failed
+    (admins)."""
+    view = risk_routing.routing_view(db, actor)
+    db.commit()
+    return view
+
+
+@router.put("/organization/risk-routing", response_model=RiskRoutingPublic)
+def put_risk_routing(
+    body: RiskRoutingUpdate, db: DbDep, actor: ActorDep
+) -> risk_routing.RoutingView:
+    """Set the duty address, the escalation time, the webhook and the crisis contacts."""
+    risk_routing.set_routing(
+        db,
+        actor,
+        duty_email=body.duty_email,
+        escalate_after_minutes=body.escalate_after_minutes,
+        webhook_url=body.webhook_url,
+        webhook_secret=(
+            body.webhook_secret if "webhook_secret" in body.model_fields_set else risk_routing.KEEP
+        ),
+        crisis_contacts=body.crisis_contacts,
+    )
+    db.flush()
+    view = risk_routing.routing_view(db, actor)
+    db.commit()
+    return view

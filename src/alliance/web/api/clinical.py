@@ -41,7 +41,7 @@ from alliance.web.api.schemas import (
     TimelineSession,
     UserPublic,
 )
-from alliance.web.clinic import analyse
+from alliance.web.clinic import after_submission, analyse
 
 router = APIRouter(tags=["clinical"])
 
@@ -219,7 +219,7 @@ def submit(
     )
     db.commit()
     if result.created:
-        background.add_task(analyse, clinic, result.client_id)
+        background.add_task(after_submission, clinic, result.client_id)
     return _submission_out(result)
 
 
@@ -248,7 +248,7 @@ def correct(
     )
     db.commit()
     if result.created:
-        background.add_task(analyse, clinic, result.client_id)
+        background.add_task(after_submission, clinic, result.client_id)
     return _submission_out(result)
 
 

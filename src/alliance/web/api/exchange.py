@@ -20,7 +20,7 @@ from alliance.services.exchange import fhir as fhir_service
 from alliance.web.api.clinical import _submission_out
 from alliance.web.api.deps import ActorDep, ClinicDep, DbDep
 from alliance.web.api.schemas import ImportOut, ResearchExportIn, SubmissionOut
-from alliance.web.clinic import analyse
+from alliance.web.clinic import after_submission, analyse, send_alert_messages
 
 router = APIRouter(tags=["exchange"])
 FHIR_JSON = "application/fhir+json"
@@ -139,6 +139,7 @@ def import_file(
             clinician=clinician,
         )
     db.commit()
+    background.add_task(send_alert_messages, clinic)
     for client_id in result.client_ids:
         background.add_task(analyse, clinic, client_id)
     return ImportOut(
@@ -217,5 +218,5 @@ def questionnaire_response(
     )
     db.commit()
     if result.created:
-        background.add_task(analyse, clinic, result.client_id)
+        background.add_task(after_submission, clinic, result.client_id)
     return _submission_out(result)

@@ -12,7 +12,7 @@ from alliance.store.security import ClientLink
 from alliance.web.api.clinical import _submission_out
 from alliance.web.api.deps import ActorDep, AddressDep, ClinicDep, DbDep
 from alliance.web.api.schemas import LinkCreated, LinkIn, LinkPublic, LinkSubmitIn, SubmissionOut
-from alliance.web.clinic import analyse
+from alliance.web.clinic import after_submission
 
 router = APIRouter(tags=["links"])
 
@@ -114,5 +114,5 @@ def submit_link(
     )
     db.commit()
     if result.created:
-        background.add_task(analyse, clinic, result.client_id)
+        background.add_task(after_submission, clinic, result.client_id)
     return _submission_out(result)

@@ -274,6 +274,28 @@ class FollowUpPublic(_Out):
     created_at: dt.datetime
 
 
+class RiskRoutingPublic(_Out):
+    """Who is told about risk alerts outside the app (the webhook secret is never shown)."""
+
+    duty_email: str | None
+    escalate_after_minutes: int
+    webhook_url: str | None
+    webhook_secret_set: bool
+    crisis_contacts: str | None
+    pending: int
+    failed: int
+
+
+class RiskRoutingUpdate(_In):
+    duty_email: str | None = None
+    escalate_after_minutes: int = 60
+    webhook_url: str | None = None
+    webhook_secret: str | None = Field(
+        default=None, description="a new secret; omit to keep the stored one, '' to remove it"
+    )
+    crisis_contacts: str | None = Field(default=None, max_length=2000)
+
+
 class AlertEventPublic(_Out):
     action: str
     user_id: str | None

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from alliance.services.accounts import organization, people
+from alliance.services.accounts import organization, people, risk_routing
 from alliance.services.accounts.access import require_role
 from alliance.services.errors import Forbidden, ServiceError
 from alliance.web.api.deps import ClinicDep, DbDep
@@ -24,6 +24,7 @@ def admin_page(
     users = people.list_users(db, page.actor).users
     teams = people.list_teams(db, page.actor)
     org = organization.organization(db, page.actor)
+    routing = risk_routing.routing_view(db, page.actor)
     db.commit()
     offered = set(organization.offered_instruments(org, clinic.registry))
     packs = [
@@ -44,6 +45,8 @@ def admin_page(
             client_words=organization.CLIENT_WORDS,
             clinician_words=organization.CLINICIAN_WORDS,
             rules=rule_rows(org),
+            routing=routing,
+            mail_ready=clinic.mailer is not None,
         ),
     )
 

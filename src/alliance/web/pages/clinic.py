@@ -23,7 +23,7 @@ from alliance.services.monitoring.risk_history import risk_history
 from alliance.services.records import care, clients, links, timeline
 from alliance.services.records.administrations import submit_administration
 from alliance.web.api.deps import SESSION_COOKIE, ClinicDep, DbDep
-from alliance.web.clinic import analyse
+from alliance.web.clinic import after_submission
 from alliance.web.pages.charts import client_charts
 from alliance.web.pages.common import (
     FormDep,
@@ -308,7 +308,7 @@ def rate(
             status_code=422,
         )
     db.commit()
-    background.add_task(analyse, clinic, client.id)
+    background.add_task(after_submission, clinic, client.id)
     what = " and ".join(saved) if saved else "nothing (the form was empty)"
     return redirect(f"/clients/{client.id}", notice=f"Saved {what} for session {session.number}.")
 

@@ -18,9 +18,10 @@ from fastapi.responses import HTMLResponse
 from alliance.instruments.model import Instrument, OptionsFormat
 from alliance.instruments.wording import Wording, resolve
 from alliance.services.errors import Gone, Invalid, NotFound, RateLimited, ServiceError
+from alliance.services.monitoring.notifications import reach
 from alliance.services.records import links
 from alliance.web.api.deps import AddressDep, ClinicDep, DbDep
-from alliance.web.clinic import analyse
+from alliance.web.clinic import after_submission
 from alliance.web.pages.common import FormDep, Terms, render
 
 router = APIRouter(include_in_schema=False)
@@ -302,8 +303,18 @@ def submit_form(
         return _closed(request, exc, kiosk)
     db.commit()
     if result.created:
-        background.add_task(analyse, clinic, result.client_id)
+        background.add_task(after_submission, clinic, result.client_id)
     risk = bool(result.risk_items)
+    skipped = not risk and any(
+        answers.get(item.id) is None for item in inst.risk_items
+    )  # a risk question left empty
+    told = reach(
+        db,
+        view.organization.id,
+        result.administration.id,
+        mail_ready=clinic.mailer is not None,
+    )
+    db.commit()
     return render(
         request,
         "form_done.html",
@@ -313,6 +324,9 @@ def submit_form(
             "term": Terms.of(view.organization),
             "clinician_name": view.clinician_name,
             "risk": risk,
+            "risk_skipped": skipped,
+            "told": told.told,
+            "crisis_contacts": told.crisis_contacts,
             "lang": wording.language,
         },
     )

@@ -137,6 +137,43 @@ def test_deidentify_writes_a_research_export(tmp_path: Path) -> None:
     assert summary["clients"] == 4 and summary["rows"] == {"administrations": 36, "scores": 108}
 
 
+def test_deidentify_drops_identifying_columns_and_says_so(tmp_path: Path) -> None:
+    """Names, e-mail addresses, dates of birth and notes beside the administrations are left
+    out (not refused) and named in the message and the summary (security review 14)."""
+    table = pd.read_csv(EXAMPLES / "administrations.csv", dtype=str)
+    table["name"] = "Name " + table["client"]
+    table["email"] = table["client"].str.lower() + "@example.org"
+    table["date_of_birth"] = "1971-03-14"
+    table["note"] = "said the last session felt rushed"
+    source = tmp_path / "identified.csv"
+    table.to_csv(source, index=False)
+    out = tmp_path / "research.csv"
+    code, _, err = run("deidentify", str(source), "-o", str(out))
+    message = " ".join(err.split())
+    assert code == 0, err
+    assert "nothing imported" not in message
+    assert "dropped 4 column(s) of the file: name, email, date_of_birth, note" in message
+    text = "".join(p.read_text(encoding="utf-8") for p in tmp_path.glob("research*"))
+    for value in ("Name C001", "c001@example.org", "1971-03-14", "rushed"):
+        assert value not in text
+    summary = json.loads((tmp_path / "research.summary.json").read_text(encoding="utf-8"))
+    dropped = summary["dropped_columns"]["administrations"]
+    assert dropped[:4] == ["name", "email", "date_of_birth", "note"]
+
+
+def test_deidentify_says_nothing_was_written_for_a_bad_file(tmp_path: Path) -> None:
+    table = pd.read_csv(EXAMPLES / "administrations.csv", dtype=str)
+    table.loc[0, "item_1"] = "often"
+    source = tmp_path / "bad.csv"
+    table.to_csv(source, index=False)
+    code, _, err = run("deidentify", str(source), "-o", str(tmp_path / "research.csv"))
+    message = " ".join(err.split())
+    assert code == 1
+    assert "nothing written" in message and "nothing imported" not in message
+    assert "line 2, column item_1" in message
+    assert not list(tmp_path.glob("research*"))
+
+
 def test_the_readme_redcap_example_imports(tmp_path: Path) -> None:
     out = tmp_path / "wai-sr.parquet"
     code, _, err = run(

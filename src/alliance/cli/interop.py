@@ -276,11 +276,12 @@ def deidentify_command(
 ) -> None:
     """Write the de-identified research version of an administrations table and its scores
     (<name>.scores.csv), with codebooks and a summary (<name>.summary.json) that lists the
-    dropped columns and the small cells."""
+    dropped columns and the small cells. Columns other than the administrations table's
+    (names, e-mail addresses, dates of birth, notes) are dropped and named."""
     registry = load_registry(definitions)
-    table, report = read_administrations(file, registry)
+    table, report = read_administrations(file, registry, drop_unknown=True)
     if not report.ok:
-        _fail_report(report)
+        fail(report.summary(limit=50, refused="nothing written"))
     if output.exists():
         fail(f"{output} exists; choose another name or remove it first")
     key = study_key_file.read_text(encoding="utf-8").strip() if study_key_file else None
@@ -291,13 +292,20 @@ def deidentify_command(
             study_key=key,
             date_mode=date_mode,  # type: ignore[arg-type]
             min_cell=min_cell,
+            dropped=report.dropped,
         )
         table_format(output)
     except (ValueError, TableFileError) as exc:
         fail(str(exc))
     written = write_research(export, output, registry)
+    dropped = report.dropped
     err.print(
         f"Wrote {len(export.administrations):,} de-identified administrations of "
         f"{export.summary.clients:,} clients to {output}; "
-        f"{len(export.summary.small_cells)} small cell(s) listed in {written[-1].name}"
+        + (
+            f"dropped {len(dropped)} column(s) of the file: {', '.join(dropped)}; "
+            if dropped
+            else ""
+        )
+        + f"{len(export.summary.small_cells)} small cell(s) listed in {written[-1].name}"
     )

@@ -253,10 +253,13 @@ def deidentify(
     min_cell: int = 5,
     cells: Sequence[tuple[str, ...]] = DEFAULT_CELLS,
     events: pd.DataFrame | None = None,
+    dropped: Sequence[str] = (),
 ) -> ResearchExport:
     """The research export of a wide administrations table (and its tidy scores and care
     events: their notes are dropped, and events of episodes without ratings left out, as
-    those episodes have no start to count days from)."""
+    those episodes have no start to count days from). ``dropped`` names columns the caller
+    already left out of the administrations (a file's names or notes); the summary lists
+    them first among the dropped columns."""
     worker = Deidentifier(
         study_key=study_key,
         date_mode=date_mode,
@@ -264,14 +267,14 @@ def deidentify(
         min_cell=min_cell,
         cells=cells,
     ).fit(administrations)
-    wide, dropped = worker.transform(administrations)
+    wide, left_out = worker.transform(administrations)
     summary = ExportSummary(
         rows={"administrations": len(wide)},
         clients=len(worker.clients_),
         date_mode=date_mode,
         max_shift_days=max_shift_days,
         linkable=study_key is not None,
-        dropped_columns={"administrations": dropped},
+        dropped_columns={"administrations": [*dropped, *left_out]},
         min_cell=min_cell,
         small_cells=worker.small_cells(wide),
     )

@@ -53,13 +53,15 @@ class ImportReport:
     skipped: int = 0
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
-    def summary(self, *, limit: int | None = 20) -> str:
-        """Readable lines: the outcome, then the problems (the first ``limit`` of them)."""
+    def summary(self, *, limit: int | None = 20, refused: str = "nothing imported") -> str:
+        """Readable lines: the outcome, then the problems (the first ``limit`` of them).
+        ``refused`` says what did not happen to a file with problems."""
         if self.ok:
             head = f"{self.source}: {self.imported:,} of {self.rows:,} rows read"
             if self.skipped:
@@ -68,7 +70,7 @@ class ImportReport:
             return "\n".join([head, *self.notes])
         bad_rows = len({p.row for p in self.problems if p.row is not None})
         head = (
-            f"{self.source}: nothing imported; {len(self.problems):,} problem(s)"
+            f"{self.source}: {refused}; {len(self.problems):,} problem(s)"
             + (f" in {bad_rows:,} row(s)" if bad_rows else "")
             + f" of {self.rows:,}"
         )

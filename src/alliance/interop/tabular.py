@@ -35,7 +35,7 @@ from alliance.interop.deidentify import ResearchExport
 from alliance.interop.keys import KEY_COLUMN
 from alliance.interop.report import ImportReport, Problem
 from alliance.interop.tidy import SCORE_COLUMNS, check_tidy
-from alliance.interop.wide import check_wide, item_columns
+from alliance.interop.wide import check_wide, item_columns, unknown_columns
 from alliance.records import ADMINISTRATION_COLUMNS
 
 CHUNK_ROWS = 250_000
@@ -150,10 +150,15 @@ def _write(frame: pd.DataFrame, path: Path) -> None:
 
 
 def read_administrations(
-    source: Path | pd.DataFrame, registry: Registry
+    source: Path | pd.DataFrame, registry: Registry, *, drop_unknown: bool = False
 ) -> tuple[pd.DataFrame, ImportReport]:
-    """Read a wide table (CSV, Parquet or a data frame); nothing when any cell is bad."""
-    return _read(source, registry, check_wide, numeric=_wide_numeric)
+    """Read a wide table (CSV, Parquet or a data frame); nothing when any cell is bad.
+
+    Columns the wide table does not have (names, notes, …) are refused, unless
+    ``drop_unknown``: then they are left out before the checks and named in
+    ``report.dropped``."""
+    drop = unknown_columns if drop_unknown else None
+    return _read(source, registry, check_wide, numeric=_wide_numeric, drop=drop)
 
 
 def read_scores(
@@ -161,6 +166,11 @@ def read_scores(
 ) -> tuple[pd.DataFrame, ImportReport]:
     """Read a tidy long scores table; nothing when any cell is bad."""
     return _read(source, registry, check_tidy, numeric=lambda columns: ["session", "score"])
+
+
+def _names(frame: pd.DataFrame | pa.Table) -> list[str]:
+    names = frame.column_names if isinstance(frame, pa.Table) else frame.columns
+    return [str(c) for c in names]
 
 
 def _wide_numeric(columns: list[str]) -> list[str]:
@@ -173,6 +183,7 @@ def _read(
     check: Checker,
     *,
     numeric: Callable[[list[str]], list[str]],
+    drop: Callable[[list[str]], list[str]] | None = None,
 ) -> tuple[pd.DataFrame, ImportReport]:
     frame: pd.DataFrame | pa.Table
     if isinstance(source, pd.DataFrame):
@@ -184,8 +195,14 @@ def _read(
         except TableFileError as exc:
             report = ImportReport(source=name, problems=[Problem(str(exc))])
             return pd.DataFrame(), report
+    dropped = drop(_names(frame)) if drop else []
+    if dropped:
+        if isinstance(frame, pa.Table):
+            frame = frame.drop_columns(dropped)
+        else:
+            frame = frame.drop(columns=dropped)
     clean, problems = check(frame, registry, csv_lines=csv_lines)
-    report = ImportReport(source=name, rows=len(frame), problems=problems)
+    report = ImportReport(source=name, rows=len(frame), problems=problems, dropped=dropped)
     if problems:
         return clean.iloc[0:0], report
     report.imported = len(clean)

@@ -40,6 +40,13 @@ def item_columns(columns: Iterable[object]) -> list[str]:
     return sorted(found, key=lambda c: int(c.split("_")[1]))
 
 
+def unknown_columns(columns: Iterable[object]) -> list[str]:
+    """The columns that are not part of the wide table, in their order."""
+    names = [str(c) for c in columns]
+    known = set(REQUIRED) | set(OPTIONAL) | set(item_columns(names))
+    return [c for c in names if c not in known]
+
+
 def to_wide(administrations: Iterable[Administration]) -> pd.DataFrame:
     """One row per administration (``extras`` are not part of the table)."""
     records = list(administrations)
@@ -122,14 +129,12 @@ def check_wide(
     items = item_columns(columns)
     order = {c: i for i, c in enumerate([*ADMINISTRATION_COLUMNS, *items])}
     found = Found(table, order, first_row=first_row, csv_lines=csv_lines, source_rows=source_rows)
-    known = set(REQUIRED) | set(OPTIONAL) | set(items)
-    for column in columns:
-        if column not in known:
-            found.file(
-                f"unknown column {column}",
-                column=column,
-                allowed=", ".join([*ADMINISTRATION_COLUMNS, "item_1 … item_k"]),
-            )
+    for column in unknown_columns(columns):
+        found.file(
+            f"unknown column {column}",
+            column=column,
+            allowed=", ".join([*ADMINISTRATION_COLUMNS, "item_1 … item_k"]),
+        )
     absent = [c for c in REQUIRED if c not in columns]
     for column in absent:
         found.file(f"missing column {column}", column=column)

@@ -26,7 +26,7 @@ import pandas as pd
 
 from alliance.analytics.expected import ExpectedTrajectory
 from alliance.analytics.pipeline import default_detectors, detect_all
-from alliance.analytics.ruptures import ReliableDrop
+from alliance.analytics.ruptures import DropFromPrevious, ReliableDrop
 from alliance.analytics.tidy import tidy_scores
 from alliance.instruments.registry import builtin_registry
 from alliance.simulate import simulate_clinic
@@ -50,9 +50,13 @@ def make_tidy(clients: int, seed: int = 1) -> tuple[pd.DataFrame, int]:
 
 
 def detectors() -> list:
-    found = default_detectors()
-    return [ReliableDrop(reliability=RELIABILITY) if isinstance(d, ReliableDrop) else d
-            for d in found]  # fmt: skip
+    """The defaults, with the WAI-SR rules that need a value set: reliable drop from
+    ``RELIABILITY`` and OpenFIT's one-point drop (published for the SRS) tried on it."""
+    swap = {
+        ReliableDrop: ReliableDrop(reliability=RELIABILITY),
+        DropFromPrevious: DropFromPrevious(min_drop=1),
+    }
+    return [swap.get(type(d), d) for d in default_detectors()]
 
 
 # --- the baseline: the same rules, one client episode at a time --------------------------

@@ -24,6 +24,7 @@ def tidy() -> pd.DataFrame:
 # settings under which each rule has something to find in a simulated clinic
 FINDS = {
     "below_cutoff": {"instrument": "wai-sr", "cutoff": 40},
+    "drop_from_previous": {"min_drop": 1},
     "reliable_drop": {"reliability": 0.8},
     "outcome_deterioration": {"reliable_change": 3},
 }

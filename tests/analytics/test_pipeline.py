@@ -4,6 +4,7 @@ import pandas as pd
 
 from alliance.analytics.detector import SEVERITIES, SIGNAL_COLUMNS
 from alliance.analytics.pipeline import client_summary, default_detectors, detect_all
+from alliance.analytics.ruptures import DropFromPrevious
 from alliance.analytics.series import order_series
 from alliance.simulate import simulate_clinic
 
@@ -40,3 +41,14 @@ def test_client_summary_counts_signals_and_classifies_outcome() -> None:
     assert counted[found.index].tolist() == found.tolist()
     risky = signals[signals["rule"] == "risk_item"].groupby("client").size()
     assert wai.set_index("client").loc[risky.index, "risk"].tolist() == risky.tolist()
+
+
+def test_the_default_rules_leave_the_one_point_drop_to_the_srs() -> None:
+    # OpenFIT's one-point rule was published for the SRS; on the WAI-SR it flagged about a
+    # third of all ratings (precision .10–.12 against simulated ruptures, bench/alerts.py)
+    ordered = order_series(simulate_clinic(seed=2).tidy())
+    default = detect_all(ordered)
+    assert "drop_from_previous" not in set(default["rule"])
+    one_point = detect_all(ordered, [DropFromPrevious(min_drop=1)])
+    ratings = int(ordered.select(instrument="wai-sr", scale="total", perspective="client").sum())
+    assert (one_point["rule"] == "drop_from_previous").sum() > 0.25 * ratings

@@ -41,16 +41,31 @@ def test_below_cutoff_skips_instruments_without_a_cutoff_unless_set(make_series:
 
 def test_drop_from_previous_counts_from_the_last_rating(make_series: Make) -> None:
     data = make_series({"A": [50, 49, None, 45, 45.5], "B": [30, 31, 32, 33]})
-    got = DropFromPrevious().detect(data)
+    got = DropFromPrevious(min_drop=1).detect(data)
     assert _hits(got) == [("A", 2), ("A", 4)]
     assert got["reference"].tolist() == [50.0, 49.0]
     assert got["since_session"].tolist() == [1.0, 2.0]
+    assert got["provenance"].iloc[0].startswith("site setting")
     assert _hits(DropFromPrevious(min_drop=2).detect(data)) == [("A", 4)]
+
+
+def test_drop_from_previous_applies_only_where_it_is_published(make_series: Make) -> None:
+    # OpenFIT published the one-point rule for the SRS; the WAI-SR has no such rule, so the
+    # default leaves it alone (a one-point fall on 12–60 is mostly noise)
+    wai = make_series({"A": [50, 49, 45]})
+    rule = DropFromPrevious()
+    assert rule.detect(wai).empty
+    assert "no published drop-from-previous rule" in rule.skipped_["wai-sr total"]
+    srs = make_series({"A": [38.0, 37.0, 36.5, 37.5, 35.0]}, instrument="srs")
+    got = DropFromPrevious().detect(srs)
+    assert _hits(got) == [("A", 2), ("A", 5)]  # a fall of 0.5 is not flagged
+    assert got["threshold"].tolist() == [1.0, 1.0]
+    assert got["provenance"].iloc[0].startswith("published: OpenFIT")
 
 
 def test_drop_from_previous_follows_the_scale_direction(make_series: Make) -> None:
     data = make_series({"A": [10, 14, 9]}, instrument="phq-9")  # higher is worse
-    assert _hits(DropFromPrevious(instrument="phq-9").detect(data)) == [("A", 2)]
+    assert _hits(DropFromPrevious(instrument="phq-9", min_drop=1).detect(data)) == [("A", 2)]
 
 
 def test_drop_from_baseline_uses_k_spreads_with_a_floor(make_series: Make) -> None:

@@ -27,7 +27,7 @@ from alliance.simulate import simulate_clinic
 SCENARIOS = [(1.5, 2.0), (1.5, 3.0), (3.0, 2.0), (3.0, 3.0)]
 SEEDS = (101, 102, 103)
 DETECTORS: dict[str, Detector] = {
-    "drop_from_previous": DropFromPrevious(),
+    "drop_from_previous": DropFromPrevious(min_drop=1),  # the SRS rule tried on the WAI-SR
     "drop_from_baseline k=1": DropFromBaseline(k=1),
     "drop_from_baseline k=2": DropFromBaseline(k=2),
     "reliable_drop (r = .85)": ReliableDrop(reliability=0.85),

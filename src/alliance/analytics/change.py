@@ -154,6 +154,12 @@ def confirmed_reliable_change(scale: Scale) -> float | None:
     return rc.value if rc is not None and rc.verified else None
 
 
+def confirmed_session_drop(scale: Scale) -> float | None:
+    """The scale's published session-to-session drop rule when it is confirmed."""
+    drop = scale.session_drop
+    return drop.value if drop is not None and drop.verified else None
+
+
 def confirmed_clinical_cutoff(scale: Scale) -> tuple[float, CutoffDirection] | None:
     """The first confirmed cut-off that flags the worse side of the scale, if any."""
     worse_side: tuple[CutoffDirection, ...] = (

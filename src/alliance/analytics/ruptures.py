@@ -14,6 +14,7 @@ import pandas as pd
 
 from alliance.analytics.change import (
     confirmed_clinical_cutoff,
+    confirmed_session_drop,
     flagged,
     reliable_change_value,
 )
@@ -117,8 +118,15 @@ class BelowCutoff(RuptureDetector):
 
 
 class DropFromPrevious(RuptureDetector):
-    """A rating at least ``min_drop`` points worse than the client's previous rating
-    (OpenFIT flags an SRS one point or more below the last session)."""
+    """A rating at least ``min_drop`` points worse than the client's previous rating.
+
+    Applied only where a feedback system published the rule: with ``min_drop`` empty (the
+    default) each series uses its instrument's confirmed ``session_drop`` (the SRS: 1 point,
+    OpenFIT's alert table), and instruments without one are skipped and listed in
+    ``skipped_``. On a 12–60 scale such as the WAI-SR a one-point fall is mostly
+    session-to-session noise (precision .10–.12 against simulated ruptures,
+    ``bench/alerts.py``); a site that wants the rule there sets ``min_drop``.
+    """
 
     rule = "drop_from_previous"
     provenance = (
@@ -128,8 +136,9 @@ class DropFromPrevious(RuptureDetector):
         INSTRUMENT_PARAM,
         SCALE_PARAM,
         PERSPECTIVE_PARAM,
-        Param("min_drop", "smallest drop in scale points that is flagged", "number",
-              low=0.01, high=1000),
+        Param("min_drop", "smallest drop in scale points that is flagged; empty uses the "
+              "instrument's published value (only the SRS has one)", "number",
+              low=0.01, high=1000, optional=True),
         SEVERITY_PARAM,
     )  # fmt: skip
 
@@ -139,7 +148,7 @@ class DropFromPrevious(RuptureDetector):
         instrument: str | None = None,
         scale: str = "total",
         perspective: str = "client",
-        min_drop: float = 1.0,
+        min_drop: float | None = None,
         severity: Severity = "medium",
     ) -> None:
         self.instrument = instrument
@@ -149,16 +158,36 @@ class DropFromPrevious(RuptureDetector):
         self.severity = severity
 
     def _detect(self, ordered: Ordered) -> pd.DataFrame:
+        rows = self._rows(ordered)
+        self.skipped_: dict[str, str] = {}
         prev = ordered.previous_score
-        with np.errstate(invalid="ignore"):
-            drop = ordered.sign * (prev - ordered.score)
-            hit = self._rows(ordered) & (drop >= self.min_drop)
-        where = np.flatnonzero(hit)
-        return self._signals(
-            ordered, where,
-            value=ordered.score[where], reference=prev[where], threshold=self.min_drop,
-            since_session=ordered.previous_session[where],
-        )  # fmt: skip
+        parts = []
+        for k, key in enumerate(ordered.keys):
+            in_key = rows & (ordered.key == k)
+            if key.scale_definition is None or not in_key.any():
+                continue
+            if self.min_drop is not None:
+                value = float(self.min_drop)
+                provenance = f"site setting: drop of {value:g} points from the previous rating"
+            else:
+                found = confirmed_session_drop(key.scale_definition)
+                if found is None:
+                    self.skipped_[f"{key.instrument} {key.scale}"] = (
+                        "no published drop-from-previous rule; set min_drop"
+                    )
+                    continue
+                value, provenance = found, self.provenance
+            with np.errstate(invalid="ignore"):
+                drop = ordered.sign * (prev - ordered.score)
+                hit = in_key & (drop >= value)
+            where = np.flatnonzero(hit)
+            found_signals = self._signals(
+                ordered, where, provenance=provenance,
+                value=ordered.score[where], reference=prev[where], threshold=value,
+                since_session=ordered.previous_session[where],
+            )  # fmt: skip
+            parts.append(found_signals)
+        return concat_signals(parts)
 
 
 class DropFromBaseline(RuptureDetector):

@@ -148,6 +148,9 @@ def _show_scale(scale: Scale) -> None:
     if scale.reliable_change:
         rc = scale.reliable_change
         p(f"  reliable change: {_g(rc.value)} points {_cite(rc)}")
+    if scale.session_drop:
+        drop = scale.session_drop
+        p(f"  flagged drop from the previous session: {_g(drop.value)} points {_cite(drop)}")
     for n in scale.norms:
         p(f"  norm ({escape(n.population)}): mean {_g(n.mean)}, SD {_g(n.sd)} {_cite(n)}")
 

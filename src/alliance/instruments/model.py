@@ -209,6 +209,13 @@ class ReliableChange(Sourced):
     confidence: float | None = Field(default=None, gt=0, lt=1)
 
 
+class SessionDrop(Sourced):
+    """A fall from the previous session that a published feedback system flags, in scale
+    points (OpenFIT: an SRS 1 point or more below the last session)."""
+
+    value: float = Field(gt=0)
+
+
 class Norm(Sourced):
     """Mean and spread of a scale in a named population (for clinical significance)."""
 
@@ -230,6 +237,7 @@ class Scale(Sourced):
     bands: Bands | None = None
     cutoffs: tuple[Cutoff, ...] = ()
     reliable_change: ReliableChange | None = None
+    session_drop: SessionDrop | None = None
     norms: tuple[Norm, ...] = ()
 
 
@@ -327,6 +335,8 @@ class Instrument(_Frozen):
             facts += [(f"scale {s.id}.cutoffs.{c.id}", c) for c in s.cutoffs]
             if s.reliable_change:
                 facts.append((f"scale {s.id}.reliable_change", s.reliable_change))
+            if s.session_drop:
+                facts.append((f"scale {s.id}.session_drop", s.session_drop))
             facts += [(f"scale {s.id}.norms", n) for n in s.norms]
         return facts
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import re
 from dataclasses import dataclass
 
@@ -16,10 +15,6 @@ from alliance.services.accounts.auth import check_password_strength, end_session
 from alliance.services.context import Actor
 from alliance.services.errors import Conflict, Invalid, NotFound
 from alliance.store.models import ROLES, Organization, Team, User
-
-# New organizations apply OpenFIT's one-point-drop rule only to the SRS, the measure it was
-# published for; on longer scales such as the WAI-SR a one-point drop is mostly noise.
-DEFAULT_RULES = {"rules": {"drop_from_previous": {"instrument": "srs"}}}
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
 MAX_NAME = 200  # display names and team names (the columns' length)
@@ -46,9 +41,7 @@ def create_organization(db: Session, actor: Actor, name: str) -> Organization:
         raise Invalid("an organization needs a name", field="name")
     if db.scalar(select(Organization).where(Organization.name == name)):
         raise Conflict(f"an organization named {name!r} exists", field="name")
-    org = Organization(
-        name=name, terms={}, feedback_config=copy.deepcopy(DEFAULT_RULES), enabled_instruments=[]
-    )
+    org = Organization(name=name, terms={}, feedback_config={}, enabled_instruments=[])
     db.add(org)
     db.flush()
     audit.record(db, Actor.system(org.id), "create", "organization", org.id)

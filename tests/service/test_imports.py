@@ -100,7 +100,8 @@ def test_every_bad_row_is_reported_and_nothing_is_stored(
     before = counts(database)
     bad = csv(
         f"N-2,E1,1,2026-09-01,phq-9,1.0,client,self,,{PHQ}",  # fine on its own
-        f"C2-01,E1,1,2026-09-08,gad-7,1.0,client,self,,{GAD},,,",  # c2's client
+        # c2's code, a client c1 cannot see: fine, a new client of c1's (test_client_codes)
+        f"C2-01,E1,1,2026-09-08,gad-7,1.0,client,self,,{GAD},,,",
         f"N-2,first,2,2026-09-08,gad-7,1.0,client,self,,{GAD},,,",  # not an episode number
         f"N-3,E2,1,2026-09-08,gad-7,1.0,client,self,,{GAD},,,",  # a gap: no E1
         f"C1-01,E1,1,2026-09-09,gad-7,1.0,client,self,,{GAD},,,",  # the session is on the 8th
@@ -116,7 +117,6 @@ def test_every_bad_row_is_reported_and_nothing_is_stored(
     assert error["source"] == "visits.csv"
     got = [(p.get("line"), p["column"], p.get("value")) for p in error["problems"]]
     assert got == [
-        (3, "client", "C2-01"),
         (4, "episode", "first"),
         (5, "episode", "E2"),
         (6, "date", "2026-09-09"),

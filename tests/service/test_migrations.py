@@ -3,9 +3,11 @@ between the migrations and the models."""
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import column, insert, inspect, select, table, text
+from sqlalchemy.exc import IntegrityError
 
 from alliance.store import migrate
 from alliance.store.audit import CHAINS, GENESIS, AuditHead
@@ -255,3 +257,48 @@ def test_0006_adds_risk_routing_and_the_outbox_and_removes_them(empty_database: 
     assert "escalated_at" not in {c["name"] for c in inspect(engine).get_columns("alerts")}
     with engine.connect() as connection:
         assert connection.execute(text("SELECT id FROM alerts")).scalars().all() == ["a"]
+
+
+def test_0008_lets_two_clinicians_use_one_client_code_and_downgrades_when_none_do(
+    empty_database: Database,
+) -> None:
+    """0008 rebuilds ``clients`` on SQLite while episodes point at its rows: the rows and the
+    foreign keys survive; a second clinician may then use a code, and the downgrade refuses
+    until no code is shared."""
+    engine = empty_database.engine
+    migrate.upgrade(engine, "0006")
+    statements = [
+        "INSERT INTO organizations (id, name, terms, feedback_config, enabled_instruments, "
+        "supervisors_see_calibration, created_at) VALUES ('o', 'O', '{}', '{}', '[]', false, "
+        "'2026-01-01')",
+        "INSERT INTO users (id, organization_id, username, display_name, role, active, "
+        "created_at) VALUES ('u', 'o', 'u', 'U', 'clinician', true, '2026-01-01'), "
+        "('v', 'o', 'v', 'V', 'clinician', true, '2026-01-01')",
+        "INSERT INTO clients (id, organization_id, code, clinician_id, language, created_at) "
+        "VALUES ('c', 'o', 'C', 'u', 'en', '2026-01-01')",
+        "INSERT INTO episodes (id, client_id, clinician_id, started_on, created_at) VALUES "
+        "('e', 'c', 'u', '2026-01-01', '2026-01-01')",
+    ]
+    with engine.begin() as connection:
+        for statement in statements:
+            connection.execute(text(statement))
+    migrate.upgrade(engine, "0008")
+    second = (
+        "INSERT INTO clients (id, organization_id, code, clinician_id, language, created_at) "
+        "VALUES ('d', 'o', 'C', 'v', 'en', '2026-01-01')"
+    )
+    with engine.begin() as connection:
+        connection.execute(text(second))
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT client_id FROM episodes")).scalar() == "c"
+    with pytest.raises(RuntimeError, match="share the code 'C'"):
+        migrate.downgrade(engine, "0006")
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM clients WHERE id = 'd'"))
+    migrate.downgrade(engine, "0006")
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(text(second))
+    migrate.upgrade(engine)
+    if empty_database.backend == "sqlite":
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1

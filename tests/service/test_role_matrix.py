@@ -314,8 +314,9 @@ ROUTES = [
         "import a file",
         "POST",
         lambda w, s: f"{API}/imports",
-        # C1-01 is c1's; in organization B the same code is a new client of b1's
-        {"c1": 200, "c2": 422, "c3": 422, "s1": 422, "b1": 200} | NOT_CLINICAL_403,
+        # C1-01 is c1's, seen but not changed by s1; to those who cannot see it (c2, c3, and
+        # b1 in organization B) the code is free: a new client of their own
+        {"c1": 200, "c2": 200, "c3": 200, "s1": 422, "b1": 200} | NOT_CLINICAL_403,
         files=lambda w, who: {"file": ("visits.csv", IMPORT.encode())},
     ),
     Route(

@@ -90,10 +90,12 @@ class User(Base):
 
 
 class Client(Base):
-    """A person in care, known by a pseudonymous code unique within the organization."""
+    """A person in care, known by a pseudonymous code unique among the clients of their
+    clinician (and, as the service registers them, among the clients the registering person
+    can see): codes held by clients someone cannot see are none of their business."""
 
     __tablename__ = "clients"
-    __table_args__ = (UniqueConstraint("organization_id", "code"),)
+    __table_args__ = (UniqueConstraint("organization_id", "clinician_id", "code"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)

@@ -42,7 +42,6 @@ from alliance.records import Administration as Record
 from alliance.records import Stance
 from alliance.services import audit
 from alliance.services.accounts.access import (
-    access_params,
     require_role,
     session_for,
     writable_clients,
@@ -60,6 +59,7 @@ from alliance.services.exchange.tables import (
 )
 from alliance.services.records.administrations import Submission, submit_administration
 from alliance.services.records.care import record_session
+from alliance.services.records.clients import one_client
 from alliance.store.models import ROLES, Client, Episode
 from alliance.store.models import Session as SessionRow
 
@@ -247,9 +247,4 @@ def _has_extension(data: Mapping[str, Any], url: str) -> bool:
 
 
 def _writable_client(db: Session, actor: Actor, code: str) -> Client:
-    owner = db.scalar(
-        select(Client).where(Client.code == code, writable_clients(actor)), access_params(actor)
-    )
-    if owner is None:
-        raise NotFound(f"no client with code {code!r}", field="client")
-    return owner
+    return one_client(db, actor, code, writable_clients(actor), field="client")

@@ -33,6 +33,7 @@ the caller rolls back: nothing is stored.
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -46,14 +47,19 @@ from alliance.instruments.registry import Registry
 from alliance.interop.keys import KEY_COLUMN
 from alliance.interop.sources import SOURCE_FORMATS, Source, SourceFormat, read_source
 from alliance.services import audit
-from alliance.services.accounts.access import access_params, require_role, writable_clients
+from alliance.services.accounts.access import (
+    access_params,
+    require_role,
+    visible_clients,
+    writable_clients,
+)
 from alliance.services.context import Actor
 from alliance.services.errors import Invalid
 from alliance.services.exchange.import_problems import Problems, rejected
 from alliance.services.exchange.placement import ASSIGN_RULE, Placement, may_assign, place_rows
 from alliance.services.exchange.results import ImportResult
 from alliance.services.exchange.tables import fhir_base, stored_answer
-from alliance.services.records.clients import CODE
+from alliance.services.records.clients import CODE, ambiguous, split_name
 from alliance.services.records.submissions import Pending, submit_many
 from alliance.store.engine import serialize
 from alliance.store.models import Administration, Client, User
@@ -194,20 +200,23 @@ def _chunks(values: Sequence[str]) -> Iterable[list[str]]:
 def _clients(
     db: Session, actor: Actor, table: pd.DataFrame, problems: Problems
 ) -> dict[str, Client | None]:
-    """Code → the existing client the actor may change, or None for a new code; problems for
-    codes in use by clients the actor may not change and for codes that are not codes."""
-    codes = table["client"].astype("str").str.strip().tolist()
-    distinct = sorted(set(codes))
-    found: dict[str, Client] = {}
-    for chunk in _chunks(distinct):
-        for client in db.scalars(
-            select(Client).where(
-                Client.organization_id == actor.organization_id, Client.code.in_(chunk)
-            )
+    """Name → the existing client the actor may change, or None for a new code; problems for
+    names of clients the actor may see but not change, for bare codes several clients the
+    actor may see share, and for names that are not codes. A code held only by clients the
+    actor cannot see is a new code (see :mod:`alliance.services.records.clients`)."""
+    names = table["client"].astype("str").str.strip().tolist()
+    parts = {name: split_name(name) for name in set(names)}
+    found: dict[str, list[tuple[Client, str]]] = defaultdict(list)
+    for chunk in _chunks(sorted({code for code, _ in parts.values()})):
+        for client, username in db.execute(
+            select(Client, User.username)
+            .join(User, User.id == Client.clinician_id)
+            .where(visible_clients(actor), Client.code.in_(chunk)),
+            access_params(actor),
         ):
-            found[client.code] = client
+            found[client.code].append((client, username))
     writable: set[str] = set()
-    ids = [c.id for c in found.values()]
+    ids = [c.id for held in found.values() for c, _ in held]
     for chunk in _chunks(ids):
         writable.update(
             db.scalars(
@@ -216,21 +225,27 @@ def _clients(
             )
         )
     out: dict[str, Client | None] = {}
-    for i, code in enumerate(codes):
-        known = found.get(code)
-        if known is not None and known.id not in writable:
+    for i, name in enumerate(names):
+        code, owner = parts[name]
+        held = [(c, u) for c, u in found.get(code, []) if owner is None or u == owner]
+        known = held[0][0] if len(held) == 1 else None
+        if len(held) > 1:
+            problems.row(i, ambiguous(code, [u for _, u in held]), "client", name)
+        elif known is not None and known.id not in writable:
             problems.row(
-                i, "the client code is in use by a client you may not change", "client", code
+                i, "the client code is in use by a client you may not change", "client", name
             )
+        elif known is None and owner is not None:
+            problems.row(i, "no client with this code and clinician", "client", name)
         elif known is None and not CODE.match(code):
             problems.row(
                 i,
                 "a client code is 1–64 letters, digits, '.', '_' or '-', starting with a "
                 "letter or digit",
                 "client",
-                code,
+                name,
             )
-        out[code] = known
+        out[name] = known
     return out
 
 

@@ -4,7 +4,9 @@ shapes of :mod:`alliance.records`.
 
 Outside the database a record is named by what a person can read, not by our ids:
 
-- the **client** by its code (unique within the organization);
+- the **client** by its code, or ``code@username`` (its clinician's) when the export holds
+  several clients of that code (codes are unique per clinician: see
+  :mod:`alliance.services.records.clients`);
 - the **episode** by its number within the client, ``E1``, ``E2``, … in order of start date
   (then of creation). An import reads ``E<n>`` or ``<n>`` the same way, so an exported file
   names the same episodes when it comes back;
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -64,6 +66,24 @@ def episode_number(label: str) -> int | None:
 def episode_order() -> tuple[Any, ...]:
     """The order that numbers a client's episodes."""
     return (Episode.client_id, Episode.started_on, Episode.created_at, Episode.id)
+
+
+def client_names(
+    db: Session, scope: ColumnElement[bool], params: Mapping[str, Any]
+) -> dict[str, str]:
+    """Client id → the name the client has outside the database among the clients in
+    ``scope``: the code, or ``code@username`` for codes several of them share."""
+    rows = db.execute(
+        select(Client.id, Client.code, User.username)
+        .join(User, User.id == Client.clinician_id)
+        .where(scope),
+        dict(params),
+    ).all()
+    shared = Counter(code for _, code, _ in rows)
+    return {
+        client_id: f"{code}@{username}" if shared[code] > 1 else code
+        for client_id, code, username in rows
+    }
 
 
 def episode_labels(
@@ -128,10 +148,10 @@ def holdings(
 ) -> Holdings:
     """Current administrations and stored scores of the clients in ``scope``."""
     labels = episode_labels(db, scope, params)
+    names = client_names(db, scope, params)
     rows = db.execute(
         select(
             Client.id,
-            Client.code,
             Episode.id,
             SessionRow.number,
             SessionRow.date,
@@ -154,6 +174,7 @@ def holdings(
         )
         .order_by(
             Client.code,
+            Client.id,
             Episode.started_on,
             Episode.created_at,
             Episode.id,
@@ -167,7 +188,6 @@ def holdings(
     client_ids: list[str] = []
     for (
         client_id,
-        code,
         episode_id,
         number,
         date,
@@ -192,7 +212,7 @@ def holdings(
             ) from None
         records.append(
             Record(
-                client=code,
+                client=names[client_id],
                 episode=labels[episode_id],
                 session=number,
                 date=date,
@@ -209,13 +229,16 @@ def holdings(
     scores = _stored_scores(
         db, wide, registry, organization_id=organization_id, scope=scope, params=params
     )
-    events = care_events(db, labels, organization_id=organization_id, scope=scope, params=params)
+    events = care_events(
+        db, labels, names, organization_id=organization_id, scope=scope, params=params
+    )
     return Holdings(wide, scores, records, client_ids, events)
 
 
 def care_events(
     db: Session,
     labels: Mapping[str, str],
+    names: Mapping[str, str],
     *,
     organization_id: str,
     scope: ColumnElement[bool],
@@ -229,7 +252,7 @@ def care_events(
     detail = the outcome, note = attempts, time reached and the clinician's note)."""
     ruptures = db.execute(
         select(
-            Client.code,
+            Client.id,
             Episode.id,
             SessionRow.number,
             SessionRow.date,
@@ -249,14 +272,14 @@ def care_events(
         .scalar_subquery()
     )
     ended = db.execute(
-        select(Client.code, Episode.id, last, Episode.ended_on, Episode.end_reason)
+        select(Client.id, Episode.id, last, Episode.ended_on, Episode.end_reason)
         .join(Episode, Episode.client_id == Client.id)
         .where(scope, Client.organization_id == organization_id, Episode.ended_on.is_not(None))
         .order_by(Client.code, Episode.ended_on),
         dict(params),
     ).all()
     follow_ups = db.execute(
-        select(Client.code, Episode.id, SessionRow.number, RiskFollowUp)
+        select(Client.id, Episode.id, SessionRow.number, RiskFollowUp)
         .join(Alert, Alert.id == RiskFollowUp.alert_id)
         .join(Client, Client.id == Alert.client_id)
         .join(SessionRow, SessionRow.id == Alert.session_id)
@@ -267,16 +290,16 @@ def care_events(
     ).all()
     rows = (
         [
-            (code, labels[ep], number, date, "rupture_reported", who, note)
-            for code, ep, number, date, who, note in ruptures
+            (names[client], labels[ep], number, date, "rupture_reported", who, note)
+            for client, ep, number, date, who, note in ruptures
         ]
         + [
-            (code, labels[ep], number, date, "episode_ended", reason, None)
-            for code, ep, number, date, reason in ended
+            (names[client], labels[ep], number, date, "episode_ended", reason, None)
+            for client, ep, number, date, reason in ended
         ]
         + [
             (
-                code,
+                names[client],
                 labels[ep],
                 number,
                 (f.contacted_at or f.created_at).date(),
@@ -284,7 +307,7 @@ def care_events(
                 f.outcome,
                 _follow_up_note(f),
             )
-            for code, ep, number, f in follow_ups
+            for client, ep, number, f in follow_ups
         ]
     )
     frame = pd.DataFrame(rows, columns=list(EVENT_COLUMNS))

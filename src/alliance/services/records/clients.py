@@ -1,11 +1,21 @@
-"""Registering clients, their contact details, and opening and closing episodes."""
+"""Registering clients, their contact details, and opening and closing episodes.
+
+A client code is unique among the clients its clinician holds and, when registered, among
+the clients the person registering can see — not in the whole organization. A person asking
+about a code held by a client they cannot see gets the answer a free code gets (their own
+new client, or "no client"), so nobody can learn which codes other clinicians use. Someone who
+sees several clinicians' clients (a supervisor, the installation) may meet two clients with
+one code; each is then named ``code@username`` (its clinician's username), and a bare code
+that fits several is refused with those names instead of guessed.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from alliance.services import audit
@@ -22,6 +32,23 @@ from alliance.store.base import utcnow
 from alliance.store.models import END_REASONS, Client, ClientContact, Episode, User
 
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+OWNER = "@"  # code@username names one of several clients that share a code
+
+
+def split_name(name: str) -> tuple[str, str | None]:
+    """``C-7@j.doe`` → (``C-7``, ``j.doe``); a bare code → (code, None)."""
+    code, _, owner = name.strip().partition(OWNER)
+    return code, (owner.strip().lower() or None) if _ else None
+
+
+def qualified(code: str, username: str) -> str:
+    return f"{code}{OWNER}{username}"
+
+
+def ambiguous(code: str, usernames: list[str]) -> str:
+    """The message for a bare code that fits several clients the person may see."""
+    names = ", ".join(qualified(code, u) for u in sorted(usernames))
+    return f"{len(usernames)} clients you may see have the code {code!r}; name one: {names}"
 
 
 def _clinician_for(db: Session, actor: Actor, clinician_id: str | None) -> User:
@@ -72,10 +99,14 @@ def register_client(
     if started_on is not None:
         check_date(started_on, "started_on")
     clinician = _clinician_for(db, actor, clinician_id)
+    # only codes the actor can see (which include the new client's clinician's) are taken
     if db.scalar(
         select(Client.id).where(
-            Client.organization_id == actor.organization_id, Client.code == code
-        )
+            Client.organization_id == actor.organization_id,
+            Client.code == code,
+            or_(visible_clients(actor), Client.clinician_id == clinician.id),
+        ),
+        access_params(actor),
     ):
         raise Conflict(f"the client code {code!r} is in use", field="code")
     client = Client(
@@ -118,13 +149,32 @@ def get_client(db: Session, actor: Actor, client_id: str) -> Client:
     return client
 
 
-def find_client(db: Session, actor: Actor, code: str) -> Client:
-    client = db.scalar(
-        select(Client).where(Client.code == code, visible_clients(actor)), access_params(actor)
-    )
-    if client is None:
-        raise NotFound(f"no client with code {code!r}", field="code")
+def find_client(db: Session, actor: Actor, name: str) -> Client:
+    """The client the actor may see under ``name`` (a code, or ``code@username``)."""
+    client = one_client(db, actor, name, visible_clients(actor))
     audit.record(db, actor, "read", "client", client.id)
+    return client
+
+
+def one_client(db: Session, actor: Actor, name: str, rule: Any, *, field: str = "code") -> Client:
+    """The one client under ``name`` that satisfies ``rule`` (a condition from
+    :mod:`~alliance.services.accounts.access`); NotFound when none, Conflict naming each
+    when several do."""
+    code, owner = split_name(name)
+    statement = (
+        select(Client, User.username)
+        .join(User, User.id == Client.clinician_id)
+        .where(Client.code == code, rule)
+        .limit(20)
+    )
+    if owner is not None:
+        statement = statement.where(User.username == owner)
+    found = db.execute(statement, access_params(actor)).all()
+    if not found:
+        raise NotFound(f"no client with code {name!r}", field=field)
+    if len(found) > 1:
+        raise Conflict(ambiguous(code, [u for _, u in found]), field=field)
+    client: Client = found[0][0]
     return client
 
 

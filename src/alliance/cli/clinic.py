@@ -1,4 +1,5 @@
-"""Service commands: ``init``, ``org add``, ``user add``, ``serve`` and ``audit verify``."""
+"""Service commands: ``init``, ``org add``, ``user add``, ``serve``, ``audit verify`` and
+``audit checkpoint``."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import contextlib
 import getpass
 import os
 import socket
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
@@ -211,15 +213,84 @@ def serve_command(
     )
 
 
+AUDIT_KEY = "ALLIANCE_AUDIT_KEY"
+KeyFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--key-file",
+        envvar="ALLIANCE_AUDIT_KEY_FILE",
+        help="A file holding the checkpoint key (or set ALLIANCE_AUDIT_KEY); keep it off the "
+        "database's machine and out of its backups.",
+        exists=True,
+        dir_okay=False,
+    ),
+]
+
+
+def _audit_key(key_file: Path | None) -> bytes | None:
+    """The checkpoint key from ``--key-file`` / ALLIANCE_AUDIT_KEY_FILE or ALLIANCE_AUDIT_KEY."""
+    text = key_file.read_text(encoding="utf-8") if key_file else os.environ.get(AUDIT_KEY, "")
+    key = text.strip().encode()
+    if key_file is None and not key:
+        return None
+    if len(key) < 16:
+        fail("the audit checkpoint key must have at least 16 characters")
+    return key
+
+
 @audit_app.command("verify")
-def audit_verify(database: DatabaseOption = None) -> None:
-    """Check the audit trail's hash chain; name the first broken event."""
+def audit_verify(
+    against: Annotated[
+        Path | None,
+        typer.Option(
+            "--against",
+            help="A file of checkpoints (one per line, as `alliance audit checkpoint` prints "
+            "them): the trail must still hold every event each of them saw.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    key_file: KeyFileOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Check the audit trail's hash chain; name the first broken event. With --against, also
+    detect events deleted from the end (with the heads rolled back) since each checkpoint."""
+    points: list[audit.Checkpoint] = []
+    if against is not None:
+        lines = against.read_text(encoding="utf-8").splitlines()
+        for number, line in enumerate(lines, start=1):
+            if line.strip():
+                try:
+                    points.append(audit.Checkpoint.parse(line.strip()))
+                except ValueError as exc:
+                    fail(f"{against}, line {number}: {exc}")
+        if not points:
+            fail(f"{against} holds no checkpoint")
+    key = _audit_key(key_file)
     with _session(database) as db:
-        result = audit.verify(db)
+        result = audit.verify(db, checkpoints=points, key=key)
     if result.ok:
         out.print(result.describe())
+        if any(p.signature is None for p in points):
+            err.print("note: unsigned checkpoints are only as safe as the place they were kept")
         return
     fail(result.describe())
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(key_file: KeyFileOption = None, database: DatabaseOption = None) -> None:
+    """Print a checkpoint of the audit trail (one line): every chain's length and a digest of
+    its last event, signed with HMAC-SHA256 under the key when one is given. Keep it outside
+    the database (another machine, a mail to a second address); `alliance audit verify
+    --against FILE` then notices events deleted from the end since."""
+    key = _audit_key(key_file)
+    with _session(database) as db:
+        point = audit.checkpoint(db, key=key)
+    sys.stdout.write(point.text() + "\n")
+    if key is None:
+        err.print(
+            "unsigned: keep this line where nobody who can write to the database can change it"
+        )
 
 
 DEMO_FILE = "alliance-demo.sqlite3"

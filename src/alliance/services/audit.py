@@ -6,15 +6,25 @@ parallel chains (chosen at random), holding that chain's head row only for the l
 the transaction. An event's hash is ``sha256(prev_hash + canonical JSON of its fields)``;
 :func:`verify` recomputes every chain and names the first event that does not fit (edited,
 inserted, reordered or deleted), as ``chain/seq``.
+
+The chains alone cannot show that their last events were deleted *and* the heads rolled back
+to match: the database then holds a shorter, consistent trail. A :class:`Checkpoint` closes
+that gap from outside the database: :func:`checkpoint` records every chain's length and a
+digest of the events at those lengths, signed with HMAC-SHA256 under a key kept outside the
+database (or unsigned, for the operator to keep where the database's users cannot write);
+:func:`verify` with ``checkpoints`` then also requires each chain to still reach every
+checkpoint's length with the same events.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 import random
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import event, insert, select, update
@@ -125,6 +135,7 @@ class Verification:
     first_broken: str | None = None
     problem: str | None = None
     scope: str = "installation"
+    checkpoints: int = 0
 
     def describe(self) -> str:
         if self.ok:
@@ -133,7 +144,12 @@ class Verification:
                     f"audit trail intact: {self.checked:,} events of this organization, "
                     "every chain verified"
                 )
-            return f"audit trail intact: {self.checked:,} events, every chain verified"
+            held = (
+                f", and it still holds the events of {self.checkpoints} checkpoint(s)"
+                if self.checkpoints
+                else ""
+            )
+            return f"audit trail intact: {self.checked:,} events, every chain verified{held}"
         where = f" at event {self.first_broken}" if self.first_broken else ""
         return f"audit trail BROKEN{where}: {self.problem} ({self.checked:,} events checked)"
 
@@ -158,15 +174,30 @@ ELSEWHERE = (
 )
 
 
-def verify(db: Session, *, batch: int = 5000, organization_id: str | None = None) -> Verification:
-    """Recompute every chain from its first event to its head.
+def verify(
+    db: Session,
+    *,
+    batch: int = 5000,
+    organization_id: str | None = None,
+    checkpoints: Sequence[Checkpoint] = (),
+    key: bytes | None = None,
+) -> Verification:
+    """Recompute every chain from its first event to its head, and (installation only)
+    check that the trail still holds what each of ``checkpoints`` saw; a signed checkpoint
+    needs the ``key`` it was signed with.
 
     With ``organization_id`` (an organization's admin asking) every chain is still checked —
     the chains interleave the organizations' events — but only that organization's events are
     counted, and a broken event is named only when it is one of them."""
     result = _verify(db, batch=batch, organization_id=organization_id)
     if organization_id is None:
-        return result
+        if not result.ok or not checkpoints:
+            return result
+        for point in checkpoints:
+            found = _against(db, point, key)
+            if found is not None:
+                return replace(result, ok=False, first_broken=found[0], problem=found[1])
+        return replace(result, checkpoints=len(checkpoints))
     if result.ok:
         return Verification(True, result.checked, scope="organization")
     if result.first_broken is not None and result.problem is not None:
@@ -238,3 +269,123 @@ def _verify(db: Session, *, batch: int, organization_id: str | None) -> Verifica
                 "(events were deleted from the end)",
             )
     return Verification(True, checked)
+
+
+CHECKPOINT_FORMAT = "alliance-audit-checkpoint/1"
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """Every chain's length at one moment and a digest of the events at those lengths, as
+    one line of JSON to keep outside the database; ``signature`` is the HMAC-SHA256 of the
+    rest under the operator's key (None: unsigned)."""
+
+    at: str
+    lengths: tuple[int, ...]
+    digest: str
+    signature: str | None = None
+
+    def payload(self) -> bytes:
+        fields = {
+            "format": CHECKPOINT_FORMAT,
+            "at": self.at,
+            "lengths": list(self.lengths),
+            "digest": self.digest,
+        }
+        return json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
+
+    def text(self) -> str:
+        fields = json.loads(self.payload())
+        if self.signature is not None:
+            fields["hmac_sha256"] = self.signature
+        return json.dumps(fields, separators=(",", ":"))
+
+    def signed(self, key: bytes) -> Checkpoint:
+        return replace(self, signature=_sign(key, self.payload()))
+
+    @classmethod
+    def parse(cls, text: str) -> Checkpoint:
+        """A checkpoint from its line; ValueError naming what is wrong."""
+        try:
+            fields = json.loads(text)
+        except json.JSONDecodeError:
+            raise ValueError("not a checkpoint line (not JSON)") from None
+        if not isinstance(fields, dict) or fields.get("format") != CHECKPOINT_FORMAT:
+            raise ValueError(f"not a checkpoint line (format {CHECKPOINT_FORMAT} expected)")
+        lengths, digest, at = fields.get("lengths"), fields.get("digest"), fields.get("at")
+        signature = fields.get("hmac_sha256")
+        if (
+            not isinstance(lengths, list)
+            or len(lengths) != CHAINS
+            or not all(isinstance(n, int) and n >= 0 for n in lengths)
+            or not isinstance(digest, str)
+            or not isinstance(at, str)
+            or not (signature is None or isinstance(signature, str))
+        ):
+            raise ValueError(f"a checkpoint line holds at, {CHAINS} lengths and a digest")
+        return cls(at, tuple(lengths), digest, signature)
+
+
+def _sign(key: bytes, payload: bytes) -> str:
+    return hmac.new(key, payload, hashlib.sha256).hexdigest()
+
+
+def _digest(ends: Sequence[tuple[int, int, str]]) -> str:
+    """sha256 over ``chain:length:hash`` lines, the hash being that of the chain's last
+    event (GENESIS for an empty chain)."""
+    text = "".join(f"{chain}:{length}:{last}\n" for chain, length, last in ends)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def checkpoint(db: Session, *, key: bytes | None = None) -> Checkpoint:
+    """The trail's current heads as a checkpoint, signed with ``key`` when given. The heads
+    are read in one statement, so the checkpoint is of one committed state."""
+    heads = db.execute(
+        select(AuditHead.id, AuditHead.last_seq, AuditHead.last_hash).order_by(AuditHead.id)
+    ).all()
+    if [h.id for h in heads] != list(range(CHAINS)):
+        raise RuntimeError("the audit trail's head rows are missing; run `alliance audit verify`")
+    point = Checkpoint(
+        at=utcnow().isoformat(timespec="seconds"),
+        lengths=tuple(h.last_seq for h in heads),
+        digest=_digest([(h.id, h.last_seq, h.last_hash) for h in heads]),
+    )
+    return point.signed(key) if key is not None else point
+
+
+def _against(db: Session, point: Checkpoint, key: bytes | None) -> tuple[str | None, str] | None:
+    """Where and how the trail no longer holds what ``point`` saw (None: it does)."""
+    if point.signature is not None:
+        if key is None:
+            return None, f"the checkpoint of {point.at} is signed; give the key it was signed with"
+        if not hmac.compare_digest(point.signature, _sign(key, point.payload())):
+            return None, (
+                f"the checkpoint of {point.at} does not match its signature (edited, or "
+                "signed with another key)"
+            )
+    heads = {h.id: h.last_seq for h in db.scalars(select(AuditHead))}
+    ends = []
+    for chain, length in enumerate(point.lengths):
+        held = heads.get(chain, 0)
+        if held < length:
+            return f"{chain}/{held + 1}", (
+                f"the checkpoint of {point.at} saw {length} events in chain {chain} but it "
+                f"holds {held}: events were deleted from the end and the head rolled back"
+            )
+        last = GENESIS
+        if length:
+            last = (
+                db.scalar(
+                    select(AuditEvent.hash).where(
+                        AuditEvent.chain == chain, AuditEvent.seq == length
+                    )
+                )
+                or ""
+            )
+        ends.append((chain, length, last))
+    if _digest(ends) != point.digest:
+        return None, (
+            f"the events the checkpoint of {point.at} saw were replaced (the chains were "
+            "rewritten since)"
+        )
+    return None

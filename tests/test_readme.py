@@ -21,4 +21,4 @@ def test_readme_starts_with_two_commands() -> None:
     commands = readme_commands()
     assert len(commands) == 2
     assert "alliance" in commands[0]
-    assert commands[1].endswith("pytest")
+    assert commands[1].endswith("pytest -n auto")

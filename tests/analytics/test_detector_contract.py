@@ -30,6 +30,32 @@ FINDS = {
 }
 
 
+# "published" only where a source states the rule itself (issue 14's review of sources);
+# a rule that rests on a published finding but sets its own threshold or use is "derived"
+LABELS = {
+    "below_cutoff": "published",  # OpenFIT: SRS below 36
+    "drop_from_previous": "published",  # OpenFIT: SRS down 1 point or more
+    "drop_from_baseline": "derived",
+    "reliable_drop": "derived",  # Jacobson & Truax's index, published for pre–post change
+    "reported_rupture": "derived",  # Muran et al. 2009 asked; alerting on it is ours
+    "repair": "derived",
+    "low_early_alliance": "derived",  # the link is published, the threshold is not
+    "off_track": "derived",  # after Finch et al. 2001; bands and coverage are ours
+    "outcome_deterioration": "published",  # reliable deterioration with a published value
+    "discrepancy": "derived",
+    "calibration_gap": "derived",  # Tryon et al. 2007 studied agreement, not noticing
+    "risk_item": "derived",  # the same-day urgent rule is the project's
+}
+
+
+@pytest.mark.parametrize("cls", DETECTOR_CLASSES, ids=lambda c: c.rule)
+def test_provenance_is_published_only_where_the_source_states_the_rule(
+    cls: type[Detector],
+) -> None:
+    assert cls.provenance.split(":", 1)[0] == LABELS[cls.rule]
+    assert "notice ruptures poorly" not in cls.provenance
+
+
 def test_rule_names_are_unique() -> None:
     rules = [cls.rule for cls in DETECTOR_CLASSES]
     assert len(set(rules)) == len(rules)

@@ -58,6 +58,7 @@ def test_risk_is_found_from_item_answers_and_always_urgent(registry: Registry) -
     got = RiskItem().detect(tidy)
     assert got[["session", "severity", "scale"]].values.tolist() == [[2, "urgent", RISK_SCALE]]
     assert "item_9" in got["provenance"].iloc[0]
+    assert got["provenance"].iloc[0].startswith("derived: the project's rule")
 
 
 def test_detect_all_always_runs_the_risk_rule(registry: Registry) -> None:

@@ -45,7 +45,7 @@ def test_a_quiz_taken_to_the_end_through_stdin() -> None:
     answers[2] = letters(quiz, right=False)[2]
     code, stdout, _ = run("learn", "quiz", "--seed", "123", stdin="\n".join(answers) + "\n")
     assert code == 0
-    assert "8 questions from bank 1.0 (seed 123" in stdout
+    assert f"8 questions from bank {builtin_bank().version} (seed 123" in stdout
     for number, drawn in enumerate(quiz.questions, start=1):
         assert f"Question {number} of 8" in stdout
         assert drawn.question.stem in " ".join(stdout.split())
@@ -56,7 +56,7 @@ def test_a_quiz_taken_to_the_end_through_stdin() -> None:
     assert f"The answer is {right}: " in stdout
     assert " ".join(third.question.explanation.split()) in " ".join(stdout.split())
     assert stdout.count("Source: ") == 8
-    assert "7 of 8 right, bank 1.0." in stdout
+    assert "7 of 8 right, bank 1.1." in stdout
     assert "stopped" not in stdout
 
 
@@ -74,7 +74,7 @@ def test_answers_file_with_invalid_lines_is_re_asked(tmp_path: Path) -> None:
     assert "No answer given." in stdout
     assert "'F' is not an answer." in stdout
     assert stdout.count("Your answer (A–D, or q to stop): ") == 6
-    assert "3 of 3 right, bank 1.0." in stdout
+    assert "3 of 3 right, bank 1.1." in stdout
     assert "Rupture markers and repair" in stdout
 
 
@@ -85,7 +85,7 @@ def test_end_of_input_stops_gracefully_with_a_summary() -> None:
     assert stderr == ""
     assert "Question 2 of 8" in stdout
     assert "Question 3 of 8" not in stdout
-    assert "1 of 1 right (stopped after 1 of 8), bank 1.0." in stdout
+    assert "1 of 1 right (stopped after 1 of 8), bank 1.1." in stdout
 
 
 def test_q_stops_and_nothing_answered_is_said_plainly() -> None:
@@ -141,7 +141,7 @@ def test_ctrl_c_prints_the_summary_and_exits_130(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(learn._Answers, "ask", ask)
     code, stdout, _ = run("learn", "quiz", "-n", "4", "--seed", "8")
     assert code == 130
-    assert "1 of 1 right (stopped after 1 of 4), bank 1.0." in stdout
+    assert "1 of 1 right (stopped after 1 of 4), bank 1.1." in stdout
 
 
 def test_the_readme_example_is_real_output() -> None:

@@ -74,3 +74,12 @@ def test_risk_steps_cite_the_safety_plan_and_cover_a_client_not_reached() -> Non
     empty = GUIDANCE["risk_unanswered"]
     assert "the same day" in empty[0].text and "next contact" not in empty[0].text
     assert "derived" in SOURCES["project_protocol"]
+
+
+def test_steps_cite_what_their_sources_studied() -> None:
+    # Whipple et al. (2003) studied feedback for clients at risk of a poor outcome, not a weak
+    # early alliance; Tryon et al. (2007) studied rating agreement, not noticing ruptures
+    early = [key for step in GUIDANCE["low_early_alliance"] for key in step.sources]
+    assert "whipple2003" not in early
+    assert "notice" not in SOURCES["tryon2007"]
+    assert "meta-analytic examination" in SOURCES["tryon2007"]

@@ -170,3 +170,25 @@ def test_site_directory_with_a_broken_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "x.yaml").write_text("id: x\n", encoding="utf-8")
     with pytest.raises(DefinitionError, match=r"x.yaml: \d+ problem"):
         default_registry(tmp_path)
+
+
+def test_no_definition_leans_on_a_page_that_misattributes_the_wai_sr() -> None:
+    # hiboop.com's WAI guide credits the WAI-SR to Munder et al. (2010) and rates it on 7
+    # points; it was cited as corroboration for the WAI, WAI-S, SRS and ORS
+    for path in BUILTIN_DIR.glob("*.yaml"):
+        assert "hiboop" not in path.read_text(encoding="utf-8"), path.name
+    assert builtin_registry().get("ors").scale("total").reliable_change is None
+
+
+def test_wai_b3_cites_its_authors_and_title() -> None:
+    citation = " ".join(builtin_registry().get("wai-b3").citation.split())
+    assert citation.startswith("Li, X., Zhao, H., Wu, M., Li, F., & Hill, C. E. (2023).")
+    assert "The development of a Brief Working Alliance Inventory" in citation
+
+
+def test_the_srs_carries_openfits_one_point_drop() -> None:
+    drop = builtin_registry().get("srs").scale("total").session_drop
+    assert drop is not None and drop.value == 1 and drop.verified
+    assert "204000069702" in builtin_registry().get("srs").sources[drop.source]
+    others = [i.id for i in builtin_registry() for s in i.scales if s.session_drop]
+    assert others == ["srs"]

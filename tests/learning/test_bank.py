@@ -62,10 +62,11 @@ KNOWN_SOURCES = (
     "OpenFIT knowledge base articles KA-01028 and KA-01031",
     "OpenFIT support article 204000069702",
     "Paap et al. (2019)",
-    "Petry & Bickel (1999)",
+    "Psychiatric Services (1999)",  # the opioid-completion study; authors not confirmed
     "Sharf, Primavera & Diener (2010)",
     "Simon et al. (2013)",
     "Strauss et al. (2006)",
+    "Tichenor & Hill (1989)",  # the observer WAI (issue 14's review)
     "Tryon, Blackwell & Hammel (2007)",
     "Whipple et al. (2003)",
     "Wiebe et al. (2021)",
@@ -78,6 +79,7 @@ KNOWN_SOURCES = (
 # explanation, reference or topic needs a new bank_version (stored results name the version).
 RELEASED = {
     "1.0": "79f91fc5239b25ff06d5f88dd1b7f418d50fd2d09e411133bd02c3ef9db7238d",
+    "1.1": "38765418502ee9e649ea38d4420e1aa6d8b3891e216adf6e789effe227f2222f",
 }
 
 
@@ -144,6 +146,51 @@ def test_derived_answers_say_they_are_the_projects_reading(
 ) -> None:
     if question["basis"] == "derived":
         assert "project" in question["explanation"].casefold(), f"{file}: {question['id']}"
+
+
+def _key(question: dict[str, Any]) -> str:
+    return next(o["text"] for o in question["options"] if o.get("correct"))
+
+
+def _lengths(question: dict[str, Any]) -> tuple[list[int], int]:
+    lengths = [len(" ".join(o["text"].split())) for o in question["options"]]
+    keyed = next(i for i, o in enumerate(question["options"]) if o.get("correct"))
+    return lengths, keyed
+
+
+@pytest.mark.parametrize("extreme", [max, min], ids=["longest", "shortest"])
+def test_option_length_gives_the_answer_away_no_more_often_than_chance(extreme: Any) -> None:
+    # A test-taker who picks the longest (or the shortest) option, at random among ties,
+    # picks the key with probability 1/k per question when lengths carry no cue.
+    cue = chance = 0.0
+    for _, question in RAW:
+        lengths, keyed = _lengths(question)
+        at = extreme(lengths)
+        cue += 1 / lengths.count(at) if lengths[keyed] == at else 0.0
+        chance += 1 / len(lengths)
+    assert cue / len(RAW) <= chance / len(RAW) + 0.05, (cue, chance)
+
+
+def test_references_carry_no_unconfirmed_details() -> None:
+    for _, question in RAW:
+        text = " ".join((question["reference"] + " " + question["explanation"]).split())
+        assert "not confirmed" not in text.casefold(), question["id"]
+
+
+def test_no_keyed_answer_denies_a_cut_off_that_another_question_keys() -> None:
+    # the bank keys OpenFIT's SRS line of 36; an answer saying that no alliance measure has a
+    # cut-off would contradict it (the WAI has none, per its author)
+    keys = {q["id"]: " ".join(_key(q).split()).casefold() for _, q in RAW}
+    assert keys["ceiling-srs-cutoff"] == "36"
+    assert not [i for i, k in keys.items() if "no alliance measure" in k]
+
+
+def test_the_observer_wai_is_credited_to_tichenor_and_hill() -> None:
+    for _, question in RAW:
+        text = question["explanation"] + " " + _key(question)
+        if "observer" in text and "Horvath & Greenberg" in question["reference"]:
+            assert "Tichenor & Hill (1989)" in question["reference"], question["id"]
+            assert "observer" not in _key(question), question["id"]
 
 
 def test_both_kinds_of_rupture_marker_are_asked_about() -> None:

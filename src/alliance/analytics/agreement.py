@@ -97,8 +97,9 @@ class Discrepancy(_Comparison):
 
     rule = "discrepancy"
     provenance = (
-        "published: client–therapist alliance agreement r = .36 (Tryon et al. 2007); "
-        "threshold derived"
+        "derived: a difference of min_difference × range between client and clinician ratings; "
+        "why it matters is published (they agree only moderately, r = .36, Tryon et al. 2007), "
+        "the threshold is the project's"
     )
     params = (INSTRUMENT_PARAM, SCALE_PARAM, _MIN_DIFFERENCE, SEVERITY_PARAM)
     stance = "self"
@@ -124,8 +125,11 @@ class CalibrationGap(_Comparison):
 
     rule = "calibration_gap"
     provenance = (
-        "published: clinicians notice ruptures poorly and clients hide dissatisfaction "
-        "(Tryon et al. 2007; Blanchard & Farber, Couns Psychol Q); threshold derived"
+        "derived: a learning aid, the project's own; client and therapist alliance ratings "
+        "agree only moderately (r = .36, Tryon et al. 2007: rating agreement, not noticing "
+        "ruptures; therapists report more ruptures than patients, Muran et al. 2009) and "
+        "clients keep things from therapists (Blanchard & Farber 2016); the threshold is the "
+        "project's"
     )
     params = (INSTRUMENT_PARAM, SCALE_PARAM, _MIN_DIFFERENCE, SEVERITY_PARAM)
     stance = "prediction"

@@ -165,8 +165,9 @@ class OffTrack(Detector):
 
     rule = "off_track"
     provenance = (
-        "published: expected recovery curves by intake with tolerance intervals (Finch, "
-        "Lambert & Schaalje 2001); bands, mean curve and coverage are project choices"
+        "derived: after the published method of expected recovery curves by intake with "
+        "tolerance intervals (Finch, Lambert & Schaalje 2001); bands, mean curve and coverage "
+        "are the project's"
     )
     params = (
         INSTRUMENT_PARAM,

@@ -275,7 +275,11 @@ class ReliableDrop(RuptureDetector):
     """
 
     rule = "reliable_drop"
-    provenance = "published: reliable change index, Jacobson & Truax 1991"
+    provenance = (
+        "derived: a fall from the previous rating beyond reliable change; the index is "
+        "published for change over treatment (Jacobson & Truax 1991), its use from one "
+        "session to the next is the project's"
+    )
     params = (
         INSTRUMENT_PARAM,
         SCALE_PARAM,
@@ -373,7 +377,11 @@ class ReportedRupture(Detector):
     """
 
     rule = "reported_rupture"
-    provenance = "published: post-session rupture reports by both parties, Muran et al. 2009"
+    provenance = (
+        "derived: an alert on a rupture the rater reports after the session; patients and "
+        "therapists rated post-session ruptures in Muran et al. 2009 (published), the question "
+        "and the alert are the project's"
+    )
     params = (INSTRUMENT_PARAM, PERSPECTIVE_PARAM, SEVERITY_PARAM)
 
     def __init__(

@@ -41,8 +41,9 @@ class LowEarlyAlliance(Detector):
 
     rule = "low_early_alliance"
     provenance = (
-        "published: early alliance predicts outcome and dropout (Flückiger et al. 2018; "
-        "Sharf et al. 2010)"
+        "derived: an early rating on the low side of a cut-off or of the data's early ratings; "
+        "the link it rests on is published (early alliance predicts outcome, Flückiger et al. "
+        "2018, and dropout, Sharf et al. 2010), the threshold is not"
     )
     params = (
         INSTRUMENT_PARAM,
@@ -208,7 +209,8 @@ class RiskItem(Detector):
 
     rule = "risk_item"
     provenance = (
-        "published: the instrument's risk item; derived: same-day follow-up is the project's rule"
+        "derived: the project's rule, an urgent alert and same-day follow-up for any risk-item "
+        "answer at or above its threshold (the risk item itself is published)"
     )
     params = ()
 
@@ -225,9 +227,10 @@ class RiskItem(Detector):
             items = key.definition.risk_items
             sources = sorted({item.risk.source for item in items if item.risk})
             provenance = (
-                f"published: {key.instrument} risk item "
-                f"{', '.join(item.id for item in items)} (source: {', '.join(sources)}); "
-                "derived: same-day follow-up of any such answer is the project's rule"
+                "derived: the project's rule, an urgent alert and same-day follow-up for any "
+                f"answer at or above the threshold of {key.instrument} risk item "
+                f"{', '.join(item.id for item in items)} (published as the risk item: source "
+                f"{', '.join(sources)})"
             )
             parts.append(
                 self._signals(

@@ -53,20 +53,23 @@ SOURCES = {
         "alliance and motivation problems versus social-support and life-event problems)."
     ),
     "rom2023": (
-        "Psychotherapy Research (2023), review of routine outcome monitoring (feedback for "
-        "not-on-track clients with clinical support tools, g ≈ .36–.53)."
+        "Barkham, De Jong, Delgadillo & Lutz (2023), Routine Outcome Monitoring (ROM) and "
+        "feedback: research review and recommendations, Psychotherapy Research, 33(7), "
+        "841–855 (feedback for not-on-track clients with clinical support tools, "
+        "g ≈ .36–.53)."
     ),
     "finch2001": (
         "Finch, Lambert & Schaalje (2001), Clinical Psychology & Psychotherapy (expected "
         "recovery curves and early warning)."
     ),
     "tryon2007": (
-        "Tryon, Blackwell & Hammel (2007) (client and therapist alliance ratings, r = .36; "
-        "clients rate higher)."
+        "Tryon, Blackwell & Hammel (2007), A meta-analytic examination of client–therapist "
+        "perspectives of the working alliance (53 studies: client and therapist alliance "
+        "ratings agree only moderately, r = .36; clients rate higher, d = .63)."
     ),
     "blanchard_farber": (
-        "Blanchard & Farber, Counselling Psychology Quarterly (most clients report having "
-        "concealed things from their therapist, often about therapy itself)."
+        "Blanchard & Farber (2016), Counselling Psychology Quarterly, 29(1), 90–112 (93% of "
+        "547 clients had lied to their therapist, 72.6% about therapy itself)."
     ),
     "simon2013": (
         "Simon et al. (2013), Psychiatric Services, doi:10.1176/appi.ps.201200587 (answers "
@@ -155,8 +158,9 @@ GUIDANCE: dict[str, tuple[NextStep, ...]] = {
             ("bordin1979", "flueckiger2018"),
         ),
         NextStep(
-            "Ask what would make the sessions more useful for the client, and act on it.",
-            ("whipple2003",),
+            "Ask what would make the sessions more useful for the client, and act on it; "
+            "many clients do not say so unasked.",
+            ("blanchard_farber",),
         ),
         NextStep(
             "If a session is missed, reach out promptly: a weak early alliance predicts "

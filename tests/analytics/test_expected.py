@@ -76,3 +76,25 @@ def test_a_reference_without_the_instrument_is_reported(make_series: Make) -> No
     rule = OffTrack(reference=curve, instrument="ors")
     assert rule.detect(make_series({"A": [20, 18, 15]}, instrument="ors")).empty
     assert "no rows" in rule.skipped_["ors total"]
+
+
+def test_track_agrees_with_the_off_track_rule(make_series: Make) -> None:
+    curve = ExpectedTrajectory.fit(_reference(make_series), instrument="phq-9")
+    clients = make_series({"Z": [12, 14, 15, 16], "Y": [12, 9, 7, 5]}, instrument="phq-9")
+    got = curve.track(
+        "phq-9", "total", np.full(len(clients), 12.0), clients["session"].to_numpy(),
+        clients["score"].to_numpy(), higher_is_better=False,
+    )  # fmt: skip
+    rows = list(zip(clients["client"], clients["session"], strict=True))
+    off = {row for row, status in zip(rows, got, strict=True) if status == "off track"}
+    flagged = OffTrack(reference=curve).detect(clients)
+    assert off == set(zip(flagged["client"], flagged["session"], strict=True))
+    assert off == {("Z", 2), ("Z", 3), ("Z", 4)}
+    assert {status for (client, _), status in zip(rows, got, strict=True) if client == "Y"} == {
+        "on track"
+    }
+    beyond = curve.track(
+        "phq-9", "total", np.array([12.0, 12.0]), np.array([99, 2]), np.array([12.0, np.nan]),
+        higher_is_better=False,
+    )  # fmt: skip
+    assert beyond == ["not enough data", "not enough data"]  # no row; no rating

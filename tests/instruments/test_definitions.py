@@ -122,6 +122,16 @@ def test_registry_lookup() -> None:
         registry.get("wai-sr", "9.9")
 
 
+def test_questions_are_named_by_place_and_the_projects_label() -> None:
+    registry = builtin_registry()
+    phq9 = registry.get("phq-9")
+    assert phq9.question_name("item_9") == "PHQ-9 question 9 (thoughts of death or self-harm)"
+    core10 = registry.get("core-10")
+    assert core10.question_name("item_6") == "CORE-10 question 6 (plans to end one's life)"
+    with pytest.raises(KeyError, match="phq-9 has no item 'item_99'"):
+        phq9.question_name("item_99")
+
+
 def test_newest_version_wins(tmp_path: Path) -> None:
     data = raw()
     data["version"] = "1.10"

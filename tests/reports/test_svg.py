@@ -5,7 +5,15 @@ import xml.etree.ElementTree as ET
 import pandas as pd
 
 from alliance.reports.html import ReportInput, render_report, table_html
-from alliance.reports.svg import Band, Line, Marker, interval_plot, line_chart, nice_ticks
+from alliance.reports.svg import (
+    Band,
+    Line,
+    Marker,
+    interval_plot,
+    line_chart,
+    nice_ticks,
+    whole_ticks,
+)
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -36,6 +44,25 @@ def test_nice_ticks() -> None:
     assert nice_ticks(12, 60) == [20, 30, 40, 50, 60]
     assert nice_ticks(0, 1) == [0, 0.2, 0.4, 0.6, 0.8, 1.0]
     assert nice_ticks(-0.33, 0.1) == [-0.3, -0.2, -0.1, 0, 0.1]
+
+
+def _x_ticks(svg: str) -> list[str]:
+    """The labels under the x axis (text anchored in the middle, above the axis title)."""
+    root = ET.fromstring(svg)
+    labels = [t for t in root.iter(f"{SVG}text") if t.get("text-anchor") == "middle"]
+    return [str(t.text) for t in labels[:-1]]  # the last is the axis title
+
+
+def test_session_ticks_are_whole_numbers() -> None:
+    two = line_chart([Line("client", [1, 2], [50, 40])], title="t")
+    assert _x_ticks(two) == ["1", "2"]  # not 1, 1.1, … 2
+    one = line_chart([Line("client", [3], [50])], title="t")
+    assert _x_ticks(one) == ["3"]
+    assert whole_ticks(1, 30) == [5, 10, 15, 20, 25, 30]
+    assert _x_ticks(line_chart([Line("c", [0, 1], [1, 2])], title="t", whole_x=False))[:2] == [
+        "0",
+        "0.1",
+    ]
 
 
 def test_report_is_self_contained_and_escapes_text() -> None:

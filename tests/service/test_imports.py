@@ -236,7 +236,7 @@ def test_a_core_10_risk_answer_raises_its_alert(
         alert = db.scalar(select(Alert).where(Alert.rule == "risk_item"))
         assert alert is not None
         assert alert.priority == "urgent"
-        assert "in session 3" in alert.reason and "core-10 item_6" in alert.reason
+        assert "in session 3" in alert.reason and "CORE-10 question 6" in alert.reason
         assert alert.provenance is not None and len(alert.provenance) > 200
 
 

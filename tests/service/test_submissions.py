@@ -179,7 +179,7 @@ def test_risk_answer_raises_an_urgent_alert(
     alerts = api.get(f"{API}/alerts", headers=world["c1"].headers).json()
     assert [a["priority"] for a in alerts] == ["urgent"]
     assert alerts[0]["rule"] == "risk_item"
-    assert "core-10 item_6" in alerts[0]["reason"]
+    assert "CORE-10 question 6 (plans to end one's life) answered 1 (Rarely)" in alerts[0]["reason"]
     assert len(alerts[0]["next_steps"]) >= 2
     submit(api, world, {"instrument": "core-10", "answers": answers, "idempotency_key": "risk"})
     with database.session() as db:
@@ -216,7 +216,11 @@ def test_a_risk_item_left_empty_is_not_a_no(api: TestClient, world: World) -> No
         ("risk_unanswered", "high"),
     ]
     empty = next(a for a in alerts if a["rule"] == "risk_unanswered")
-    assert "phq-9 item_9" in empty["reason"] and "cannot tell" in empty["reason"]
+    question = "PHQ-9 question 9 (thoughts of death or self-harm)"  # never raw ids
+    assert f"unanswered in session 1: {question}." in empty["reason"]
+    assert "cannot tell" in empty["reason"]
+    risk = next(a for a in alerts if a["rule"] == "risk_item")
+    assert f"{question} answered 2 (On most days), at or above 1" in risk["reason"]
     assert any("not a no" in step for step in empty["next_steps"])
     assert empty["provenance"].startswith("derived:")
 

@@ -7,15 +7,27 @@ import gc
 import os
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from alliance.config import Settings
+from alliance.store.models import User
 from alliance.web.app import create_app
-from tests.fixtures.database import PASSWORD, Database, World
+from tests.fixtures.database import (
+    PASSWORD,
+    Database,
+    World,
+    build_world,
+    create_schema,
+    fresh_database,
+    password_hash,
+)
+from tests.service.live import Server, live_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -112,6 +124,36 @@ def chromium():  # type: ignore[no-untyped-def]
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@dataclass
+class Site:
+    """One live server on one SQLite database, shared by the browser tests of a run: each
+    test works on records of its own (a clinician's client) so that none sees another's."""
+
+    server: Server
+    database: Database
+    world: World
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+
+@pytest.fixture(scope="session")
+def shared_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """Starting a server takes seconds (it imports the whole app), so browser tests share
+    one; everyone in its world has the test password."""
+    url, engine, _ = fresh_database("sqlite", tmp_path_factory.mktemp("site"))
+    create_schema(engine)
+    database = Database(url, engine, "sqlite")
+    with database.session() as db:
+        world = build_world(db)
+        db.execute(update(User).values(password_hash=password_hash()))
+        db.commit()
+    with live_server(database) as server:
+        yield Site(server, database, world)
+    engine.dispose()
 
 
 @pytest.fixture

@@ -69,7 +69,7 @@ def test_client_fills_a_form_by_touch_on_a_phone(chromium, site: Server, world: 
     clinician.get_by_role("link", name="C1-01").first.click()
     first_alert = clinician.locator("article.alert").first
     assert "urgent" in first_alert.inner_text()
-    assert "phq-9 item_9" in first_alert.inner_text()
+    assert "PHQ-9 question 9 (thoughts of death or self-harm)" in first_alert.inner_text()
     chart = clinician.locator("figure", has_text="PHQ-9 total")
     assert chart.locator("svg").count() == 1
     chart.locator("summary").click()  # the chart's data table: the client's new total is there

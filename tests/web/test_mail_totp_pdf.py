@@ -336,9 +336,18 @@ def test_pdf_report_shows_the_risk_history_first(
     text = " ".join(text.split())
     assert "Risk history" in text
     assert text.index("Risk history") < text.index("Open alerts")
-    assert "2026-09-22 E1 · 3 phq-9: Thoughts of death or self-harm 3 (Almost daily) open" in text
-    assert "2026-09-15 E1 · 2 phq-9: Thoughts of death or self-harm left empty open" in text
-    assert "2026-09-08 E1 · 1 phq-9: Thoughts of death or self-harm 2 (On most days)" in text
+    assert (
+        "2026-09-22 E1 · 3 PHQ-9 question 9 (thoughts of death or self-harm) 3 (Almost daily) open"
+        in text
+    )
+    assert (
+        "2026-09-15 E1 · 2 PHQ-9 question 9 (thoughts of death or self-harm) left empty open"
+        in text
+    )
+    assert (
+        "2026-09-08 E1 · 1 PHQ-9 question 9 (thoughts of death or self-harm) 2 (On most days)"
+        in text
+    )
     assert "Safety plan made or reviewed with the client — reached 2026-09-08 16:00 UTC" in text
     assert "Plan reviewed; sister informed." in text
 

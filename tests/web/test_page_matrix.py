@@ -83,6 +83,12 @@ PAGES: list[tuple[str, str, Callable[[World, str], str], dict[str, int | str]]] 
         # the team's supervisor acts first; the owner then finds it acknowledged already
         dict.fromkeys(EVERYONE, "refused") | {"s1": "done"},
     ),
+    (
+        "acknowledge a group of alerts",
+        "POST",
+        lambda w, a: "/alert-groups/acknowledge",  # the alert's id goes in the form
+        dict.fromkeys(EVERYONE, "refused") | {"s1": "done"},
+    ),
 ]
 
 
@@ -102,6 +108,7 @@ def test_page_by_role(
         if method == "GET":
             got[who] = browser.get(target).status_code
         else:  # a form posts back to the page: refused or done, said in the notice
-            location = browser.post(target, {"back": "/caseload"}).headers["location"]
+            form = {"back": "/caseload", "alerts": alert}
+            location = browser.post(target, form).headers["location"]
             got[who] = "refused" if "Not%20done" in location else "done"
     assert got == expected

@@ -13,6 +13,7 @@ from alliance.store.alerts import Alert
 from alliance.store.models import Administration, RuptureReport
 from alliance.web.pages.common import Terms
 from tests.fixtures.database import Database, World
+from tests.web.busy import busy_client
 from tests.web.conftest import PageClient, post_login
 
 GAD = {f"item_{i}": "1" for i in range(1, 8)}
@@ -97,7 +98,7 @@ def test_before_the_session_view(clinician: PageClient, api: TestClient, world: 
     text = page.text
     assert "C1-01" in text
     assert text.index("Urgent:") < text.index("Open alerts")
-    assert "risk item" in text
+    assert "Risk answer" in text and "Risk item answered in session 1" in text
     assert "WAI-SR total" in text
     assert "<svg" in text and "Data table" in text
     # the client's subscales in a chart of their own, with its data table
@@ -111,8 +112,49 @@ def test_before_the_session_view(clinician: PageClient, api: TestClient, world: 
     ]
     last = re.findall(r"<tr>(.*?)</tr>", subscales.split("</thead>")[1], re.S)[2]
     assert re.findall(r"<t[dh][^>]*>([^<]+)</t[dh]>", last) == ["3", "12", "12", "12"]
-    assert "60 at session 2 → 36 at session 3, down 24 (worse)" in text
+    status = text.split('id="status-h"')[1].split("</section>")[0]
+    line = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", status)).strip()
+    assert "WAI-SR total (alliance, 12–60) 36 in session 3 down 24 since session 2 (worse)" in line
+    assert "expected track: not enough data" in line  # no clinic history to compare with
     assert "Record a session" in text
+
+
+def test_the_view_leads_with_status_and_chart_then_grouped_alerts(
+    clinician: PageClient, api: TestClient, world: World, database: Database
+) -> None:
+    busy_client(api, world, database)
+    text = clinician.get(f"/clients/{world.clients['c1']}").text
+    order = ["Urgent:", 'id="status-h"', "<svg", 'id="risk-history-h"', 'id="alerts-h"']
+    assert [text.index(mark) for mark in order] == sorted(text.index(mark) for mark in order)
+    status = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", text.split('id="status-h"')[1]))
+    assert "PHQ-9 depression severity (outcome, 0–27) 9 mild in session 6" in status
+    assert "risk: 1 risk answer to follow up (latest: answered 1 (On some days) in session 6" in (
+        status
+    )
+    with database.session() as db:
+        open_alerts = db.scalars(select(Alert).where(Alert.state == "open")).all()
+    assert len(open_alerts) >= 6
+    assert f"Open alerts ({len(open_alerts)})" in text
+    cards = text.split('id="alerts-h"')[1].split('class="resolved-alerts"')[0].split("<article")[1:]
+    titles = [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", c.split("</h3>")[0])) for c in cards]
+    assert "urgent Risk answer · session 6" in titles[0]  # urgent risk first, on its own
+    drops = [t for t in titles if "Drop from the client" in t]
+    assert len(drops) == 1 and "3 times, sessions 4–6" in drops[0]
+    card = next(c for c in cards if "Drop from the client" in c)
+    assert card.startswith(' class="card alert high"')  # the group's most urgent
+    assert '<details class="steps">' in card and "The 2 earlier times" in card
+    assert "a fall of 6 × the rule's limit" in card
+    ids = re.search(r'name="alerts" value="([^"]+)"', card)
+    assert ids and len(ids.group(1).split()) == 3  # one button acts on the whole group
+    done = clinician.post(
+        "/alert-groups/acknowledge", {"alerts": ids.group(1), "back": "/caseload"}
+    )
+    assert unquote(done.headers["location"]).endswith("Acknowledged 3 alerts.")
+    with database.session() as db:
+        states = {
+            a.state for a in db.scalars(select(Alert).where(Alert.rule == "drop_from_baseline"))
+        }
+    assert states == {"acknowledged"}
 
 
 def test_session_form_saves_prediction_and_rupture(
@@ -240,7 +282,10 @@ def test_risk_history_comes_first_with_its_follow_up(
     assert page.index("Risk history") < page.index("Open alerts")
     history = page.split('id="risk-history-h"')[1].split("</section>")[0]
     row = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", history.split("<tbody>")[1]))
-    assert "2026-09-08 E1 · 1 phq-9: Thoughts of death or self-harm 2 (On most days) open" in row
+    assert (
+        "2026-09-08 E1 · 1 PHQ-9 question 9 (thoughts of death or self-harm) 2 (On most days) open"
+        in row
+    )
 
 
 def test_words_that_fit_the_setting(

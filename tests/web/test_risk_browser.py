@@ -4,26 +4,16 @@ resolved once the record is complete."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
-import pytest
 
-from tests.fixtures.database import PASSWORD, Database, World
-from tests.service.live import Server, live_server
-
-
-@pytest.fixture
-def site(database: Database, world: World) -> Iterator[Server]:
-    if database.backend != "sqlite":
-        pytest.skip("browser tests run on SQLite; the API tests cover PostgreSQL")
-    with live_server(database) as server:
-        yield server
+from tests.fixtures.database import PASSWORD
+from tests.web.conftest import Site
 
 
 def test_an_urgent_alert_is_not_resolved_without_its_follow_up(  # type: ignore[no-untyped-def]
-    chromium, site: Server, world: World
+    chromium, shared_site: Site
 ) -> None:
+    site, world = shared_site, shared_site.world  # c1's client; no other test touches it
     answers = {f"item_{i}": 0 for i in range(1, 10)} | {"item_9": 2}
     stored = httpx.post(
         f"{site.url}/api/v1/sessions/{world.sessions['c1']}/administrations",

@@ -159,6 +159,34 @@ class ExpectedTrajectory:
                 out[i][m] = values
         return out[0], out[1], out[2], out[3]
 
+    def track(
+        self,
+        instrument: str,
+        scale: str,
+        intake: np.ndarray,
+        session: np.ndarray,
+        score: np.ndarray,
+        *,
+        higher_is_better: bool,
+    ) -> list[str]:
+        """Where each rating stands against its expected range: ``on track`` (inside the
+        band, or beyond it on the better side), ``off track`` (outside it on the worse side,
+        as :class:`OffTrack` flags), or ``not enough data`` (no row for that intake and
+        session, or a missing rating)."""
+        _, lower, upper, _ = self.lookup(instrument, scale, intake, session)
+        bound = lower if higher_is_better else upper
+        sign = 1.0 if higher_is_better else -1.0
+        out = []
+        for value, limit in zip(np.asarray(score, dtype=np.float64), bound, strict=True):
+            if np.isnan(value) or np.isnan(limit):
+                out.append(TRACK_UNKNOWN)
+            else:
+                out.append("off track" if sign * (value - limit) < 0 else "on track")
+        return out
+
+
+TRACK_UNKNOWN = "not enough data"
+
 
 class OffTrack(Detector):
     """A rating outside the expected trajectory's tolerance band, on the worse side."""

@@ -1,7 +1,9 @@
 """Turn signals into alerts: a priority, a plain-language reason with the numbers, next steps.
 
-Priority is the signal's severity, set per rule in the organization's configuration; a risk
-signal is always ``urgent`` and is never dropped, whatever the configuration says.
+Priority is the signal's severity, set per rule in the organization's configuration, and for
+a fall graded by its size (``priority.py``: a fall just past the rule's limit ranks below one of
+twice the limit or more); a risk signal is always ``urgent`` and is never dropped, whatever the
+configuration says.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import pandas as pd
 from alliance.analytics.detector import SEVERITIES, Severity
 from alliance.feedback.config import ALWAYS_ON, FeedbackConfig
 from alliance.feedback.guidance import GUIDANCE, NextStep
+from alliance.feedback.priority import GRADED_RULES, fall_size, graded_priority
 
 ALERT_STATES = ("open", "acknowledged", "resolved")
 
@@ -37,6 +40,7 @@ class Alert:
     date: Any = None
     clinician: str | None = None
     state: str = "open"
+    size: float | None = None  # a fall's size in limits (reliable changes), for graded rules
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -140,6 +144,9 @@ def alerts_from_signals(
             continue
         severity = str(s["severity"])
         priority: Severity = "urgent" if rule == ALWAYS_ON else _severity(severity)
+        size = fall_size(s.get("change"), s.get("threshold")) if rule in GRADED_RULES else None
+        if rule != ALWAYS_ON:
+            priority = graded_priority(priority, size)
         clinician = s.get("clinician")
         alerts.append(
             Alert(
@@ -155,6 +162,7 @@ def alerts_from_signals(
                 scale=str(s["scale"]),
                 date=s.get("date"),
                 clinician=None if clinician is None or pd.isna(clinician) else str(clinician),
+                size=None if size is None else round(size, 2),
             )
         )
     rank = {p: i for i, p in enumerate(SEVERITIES)}

@@ -377,6 +377,18 @@ class Instrument(_Frozen):
     def risk_items(self) -> tuple[Item, ...]:
         return tuple(item for item in self.items if item.risk)
 
+    def question_name(self, item_id: str) -> str:
+        """A question as a person names it: ``PHQ-9 question 9 (thoughts of death or
+        self-harm)`` — its place on the form and the project's own short label, never the
+        instrument's wording."""
+        for number, item in enumerate(self.items, start=1):
+            if item.id == item_id:
+                label = item.label
+                if label[:1].isupper() and label[1:2].islower():  # keep acronyms
+                    label = label[0].lower() + label[1:]
+                return f"{self.id.upper()} question {number} ({label})"
+        raise KeyError(f"{self.id} has no item {item_id!r}")
+
     @property
     def unverified_facts(self) -> list[str]:
         """Where this definition relies on something not confirmed from a published source."""

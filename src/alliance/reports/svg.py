@@ -95,6 +95,11 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     return ticks
 
 
+def whole_ticks(low: float, high: float, count: int = 8) -> list[float]:
+    """Ticks at whole numbers only (session numbers): 1, 2 for two sessions, never 1.1."""
+    return [t for t in nice_ticks(low, high, count) if float(t).is_integer()]
+
+
 def _fmt(v: float) -> str:
     return f"{v:g}"
 
@@ -145,13 +150,19 @@ def line_chart(
     bands: Sequence[Band] = (),
     width: int = 480,
     height: int = 200,
+    whole_x: bool = True,
 ) -> str:
-    """A line chart of one or more series with optional markers and shaded bands."""
+    """A line chart of one or more series with optional markers and shaded bands.
+
+    ``whole_x``: the x values count something (sessions), so ticks stand at whole numbers
+    and a single point sits in the middle with its own tick."""
     xs = [float(x) for line in lines for x in line.xs] + [m.x for m in markers]
     ys = [y for line in lines for y in _finite(line.ys)] + [m.y for m in markers]
     for band in bands:
         ys += _finite(band.lows) + _finite(band.highs)
     x0, x1 = (min(xs), max(xs)) if xs else (0.0, 1.0)
+    if whole_x and x1 == x0:
+        x0, x1 = x0 - 0.5, x1 + 0.5
     y0, y1 = y_range or ((min(ys), max(ys)) if ys else (0.0, 1.0))
     frame = _Frame(x0=x0, x1=x1 if x1 > x0 else x0 + 1, y0=y0, y1=y1 if y1 > y0 else y0 + 1,
                    width=width, height=height)  # fmt: skip
@@ -161,7 +172,8 @@ def line_chart(
         for line in lines
     )  # fmt: skip
     _open(frame, title, description)
-    _axes(frame, nice_ticks(frame.x0, frame.x1, 8), nice_ticks(frame.y0, frame.y1), x_label)
+    x_ticks = (whole_ticks if whole_x else nice_ticks)(frame.x0, frame.x1, 8)
+    _axes(frame, x_ticks, nice_ticks(frame.y0, frame.y1), x_label)
     for band in bands:
         upper = [
             f"{frame.px(x):.1f},{frame.py(h):.1f}" for x, h in zip(band.xs, band.highs, strict=True)

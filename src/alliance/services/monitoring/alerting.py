@@ -112,6 +112,23 @@ def act_on_alert(
     return alert
 
 
+MAX_GROUP = 200
+
+
+def act_on_alerts(
+    db: Session, actor: Actor, alert_ids: Sequence[str], action: str, note: str | None = None
+) -> list[Alert]:
+    """The same step on several alerts (one problem flagged at several sessions), each
+    checked, kept in its history and audited as :func:`act_on_alert` does; all or none
+    (the caller rolls back on an error)."""
+    ids = list(dict.fromkeys(i for i in alert_ids if i))
+    if not ids:
+        raise Invalid("no alerts given", field="alerts")
+    if len(ids) > MAX_GROUP:
+        raise Invalid(f"at most {MAX_GROUP} alerts at once", field="alerts", value=str(len(ids)))
+    return [act_on_alert(db, actor, alert_id, action, note) for alert_id in ids]
+
+
 def alert_history(db: Session, actor: Actor, alert_id: str) -> list[AlertEvent]:
     alert = alert_for(db, actor, alert_id)
     audit.record(db, actor, "read", "alert", alert.id)

@@ -452,6 +452,7 @@ def refresh_alerts(db: Session, registry: Registry, client_id: str) -> int:
                 "session": alert.session,
                 "instrument": alert.instrument,
                 "scale": alert.scale,
+                **({"size": alert.size} if alert.size is not None else {}),
             },
             provenance=alert.provenance,
         )

@@ -1,5 +1,6 @@
-"""What a clinician reads before a session: each measure's series, the latest change, and the
-alerts — built from the timeline, so pages and the PDF report show the same figures."""
+"""What a clinician reads before a session: each measure's series (and, in ``status.py``,
+where each stands) — built from the timeline, so pages and the PDF report show the same
+figures."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ class Point:
     session: int
     date: dt.date
     value: float | None
+    band: str | None = None  # the score's band (e.g. "moderate"), where the scale has bands
 
 
 @dataclass
@@ -40,10 +42,6 @@ class Series:
             return "clinician's prediction"
         return "client" if self.perspective == "client" else self.perspective
 
-    def last_change(self) -> tuple[Point, Point] | None:
-        scored = [p for p in self.points if p.value is not None]
-        return (scored[-2], scored[-1]) if len(scored) >= 2 else None
-
 
 @dataclass
 class Overview:
@@ -57,31 +55,6 @@ class Overview:
         for s in self.series:
             grouped.setdefault(s.instrument, []).append(s)
         return grouped
-
-    def changes(self) -> list[str]:
-        """Plain sentences: what changed from the previous rating to the latest."""
-        sentences = []
-        for s in self.series:
-            if s.scale != "total":
-                continue
-            change = s.last_change()
-            if change is None:
-                continue
-            before, after = change
-            if before.value is None or after.value is None:
-                continue
-            delta = after.value - before.value
-            if delta == 0:
-                trend = "unchanged"
-            else:
-                better = (delta > 0) == (s.higher_is == "better")
-                direction = "up" if delta > 0 else "down"
-                trend = f"{direction} {abs(delta):g} ({'better' if better else 'worse'})"
-            sentences.append(
-                f"{s.label} ({s.rater}): {before.value:g} at session {before.session} → "
-                f"{after.value:g} at session {after.session}, {trend}."
-            )
-        return sentences
 
 
 def overview(timeline: Timeline, registry: Registry) -> Overview:
@@ -117,7 +90,9 @@ def overview(timeline: Timeline, registry: Registry) -> Overview:
                             scale.range[0],
                             scale.range[1],
                         )
-                    found[key].points.append(Point(sv.session.number, sv.session.date, score.value))
+                    found[key].points.append(
+                        Point(sv.session.number, sv.session.date, score.value, score.band)
+                    )
     series = sorted(
         found.values(),
         key=lambda s: (

@@ -4,7 +4,18 @@ apart from any other analysis; nothing suppresses it."""
 from __future__ import annotations
 
 from alliance.feedback.guidance import GUIDANCE
-from alliance.instruments.model import Instrument
+from alliance.instruments.model import Instrument, Item, OptionsFormat
+
+
+def answer_text(inst: Instrument, item: Item, value: float) -> str:
+    """The answer as the form showed it: ``2 (On most days)``, or the number for a line."""
+    fmt = inst.format_of(item)
+    number = f"{value:g}"
+    if isinstance(fmt, OptionsFormat):
+        for option in fmt.options:
+            if option.value == value:
+                return f"{number} ({option.label})"
+    return number
 
 
 def risk_alert_text(
@@ -20,8 +31,10 @@ def risk_alert_text(
     for item in inst.risk_items:
         if item.id not in risk_items or item.risk is None:
             continue
+        value = answers.get(item.id)
+        shown = "?" if value is None else answer_text(inst, item, value)
         parts.append(
-            f"{inst.id} {item.id} ({item.label}) answered {answers.get(item.id):g}, at or above "
+            f"{inst.question_name(item.id)} answered {shown}, at or above "
             f"{item.risk.at_or_above:g}: {item.risk.meaning}"
         )
         sources.add(inst.sources[item.risk.source])
@@ -39,7 +52,7 @@ def unanswered_risk_text(
     inst: Instrument, unanswered: list[str], *, session_number: int | None = None
 ) -> tuple[str, list[str], str]:
     """The reason, next steps and basis of the alert for a risk item left empty."""
-    labels = [f"{inst.id} {i.id} ({i.label})" for i in inst.risk_items if i.id in unanswered]
+    labels = [inst.question_name(i.id) for i in inst.risk_items if i.id in unanswered]
     where = f" in session {session_number}" if session_number is not None else ""
     reason = (
         f"Risk item left unanswered{where}: " + "; ".join(labels) + ". The form cannot tell "

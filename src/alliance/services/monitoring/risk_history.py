@@ -12,9 +12,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from alliance.instruments.model import Instrument, Item, OptionsFormat
 from alliance.instruments.registry import Registry
 from alliance.services.monitoring.follow_up import describe
+from alliance.services.monitoring.risk import answer_text
 from alliance.services.records.timeline import Timeline
 from alliance.store.alerts import Alert, RiskFollowUp
 
@@ -48,17 +48,6 @@ class RiskAnswer:
         return [(describe(f), f.note) for f in self.follow_ups]
 
 
-def answer_text(inst: Instrument, item: Item, value: float) -> str:
-    """The answer as the form showed it: ``2 (On most days)``, or the number for a line."""
-    fmt = inst.format_of(item)
-    number = f"{value:g}"
-    if isinstance(fmt, OptionsFormat):
-        for option in fmt.options:
-            if option.value == value:
-                return f"{number} ({option.label})"
-    return number
-
-
 def risk_history(t: Timeline, registry: Registry) -> list[RiskAnswer]:
     """Every risk answer of the client, newest session first."""
     alerts = {a.key: a for a in t.alerts}
@@ -87,7 +76,7 @@ def risk_history(t: Timeline, registry: Registry) -> list[RiskAnswer]:
                             session=sv.session.number,
                             episode=f"E{number}",
                             instrument=inst.id,
-                            question=item.label,
+                            question=inst.question_name(item.id),
                             answer=shown,
                             answered=answered,
                             current=av.current,

@@ -68,6 +68,28 @@ def record_follow_up(alert_id: str, page: PageDep, db: DbDep, form: FormDep) -> 
     )
 
 
+@router.post("/alert-groups/{action}")
+def alert_group_action(action: str, page: PageDep, db: DbDep, form: FormDep) -> Response:
+    """One step on every alert of a group (the ids in ``alerts``, separated by spaces)."""
+    check_csrf(page, form)
+    back = _back(form)
+    ids = form.get("alerts", "").split()
+    try:
+        done = alerting.act_on_alerts(db, page.actor, ids, action, form.get("note"))
+    except ServiceError as exc:
+        db.rollback()
+        return redirect(back, notice=f"Not done: {exc.message}")
+    db.commit()
+    n = len(done)
+    what = f"{n} alert{'s' if n != 1 else ''}"
+    message = {
+        "acknowledge": f"Acknowledged {what}.",
+        "resolve": f"Resolved {what}.",
+        "note": f"Note added to {what}.",
+    }.get(action, "Done.")
+    return redirect(back, notice=message)
+
+
 @router.post("/alerts/{alert_id}/{action}")
 def alert_action(alert_id: str, action: str, page: PageDep, db: DbDep, form: FormDep) -> Response:
     check_csrf(page, form)

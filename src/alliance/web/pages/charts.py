@@ -74,9 +74,9 @@ def client_charts(
     signals: pd.DataFrame | None = None,
     trajectories: ExpectedTrajectory | None = None,
 ) -> list[Chart]:
-    """A chart per instrument (total scores), with signals of the client's own ratings, and
-    one of the client's subscales."""
-    charts = []
+    """A chart per instrument (total scores), with signals of the client's own ratings, then
+    one of the client's subscales per instrument that has them."""
+    charts, subscales = [], []  # every measure's total first: those are what a glance needs
     for instrument, series_list in view.by_instrument().items():
         totals = [s for s in series_list if s.scale == "total"]
         if not totals:
@@ -123,8 +123,8 @@ def client_charts(
         charts.append(chart)
         parts = [s for s in series_list if s.scale != "total" and s.rater == "client"]
         if parts:
-            charts.append(_subscale_chart(instrument, parts))
-    return charts
+            subscales.append(_subscale_chart(instrument, parts))
+    return charts + subscales
 
 
 def _subscale_chart(instrument: str, parts: list[Series]) -> Chart:

@@ -17,9 +17,10 @@ from alliance.services.accounts import auth, organization
 from alliance.services.accounts.access import session_for
 from alliance.services.errors import Invalid, ServiceError
 from alliance.services.monitoring import analysis, follow_up
-from alliance.services.monitoring.alerting import RISK_RULES
+from alliance.services.monitoring.alert_groups import group_alerts, rule_title
 from alliance.services.monitoring.overview import overview
 from alliance.services.monitoring.risk_history import risk_history
+from alliance.services.monitoring.status import measure_statuses
 from alliance.services.records import care, clients, links, timeline
 from alliance.services.records.administrations import submit_administration
 from alliance.web.api.deps import SESSION_COOKIE, ClinicDep, DbDep
@@ -101,6 +102,8 @@ def client_page(
     db.commit()
     view = overview(t, clinic.registry)
     charts = client_charts(view, signals, reference.trajectories)
+    risk_answers = risk_history(t, clinic.registry)
+    sessions = {sv.session.id: sv.session.number for ev in t.episodes for sv in ev.sessions}
     return render(
         request,
         "client.html",
@@ -108,14 +111,21 @@ def client_page(
             nav="caseload",
             t=t,
             view=view,
+            statuses=measure_statuses(
+                view,
+                reference.trajectories,
+                risk_answers,
+                risk_instruments={i.id for i in clinic.registry if i.risk_items},
+            ),
             charts=charts,
             notice=notice,
             contact=contact,
             can_write=_owns(page, t),
             mail_ready=clinic.mailer is not None,
             open_alerts=[a for a in t.alerts if a.state != "resolved"],
-            risk_answers=risk_history(t, clinic.registry),
-            risk_rules=RISK_RULES,
+            groups=group_alerts(t.alerts, sessions),
+            rule_title=rule_title,
+            risk_answers=risk_answers,
             outcomes=follow_up.OUTCOMES,
             instruments=[
                 clinic.registry.get(i)

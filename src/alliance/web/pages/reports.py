@@ -16,6 +16,7 @@ from alliance.services.errors import Unavailable
 from alliance.services.monitoring import analysis
 from alliance.services.monitoring.overview import overview
 from alliance.services.monitoring.risk_history import risk_history
+from alliance.services.monitoring.status import measure_statuses
 from alliance.services.records import timeline
 from alliance.web.api.deps import ClinicDep, DbDep
 from alliance.web.pages.charts import client_charts
@@ -35,12 +36,19 @@ def client_report(
     audit.record(db, page.actor, "export", "client_report", t.client.id, format="pdf")
     db.commit()
     view = overview(t, clinic.registry)
+    risk_answers = risk_history(t, clinic.registry)
     html = TEMPLATES.get_template("report.html").render(
         t=t,
         view=view,
+        statuses=measure_statuses(
+            view,
+            reference.trajectories,
+            risk_answers,
+            risk_instruments={i.id for i in clinic.registry if i.risk_items},
+        ),
         charts=client_charts(view, signals, reference.trajectories),
         open_alerts=[a for a in t.alerts if a.state != "resolved"],
-        risk_answers=risk_history(t, clinic.registry),
+        risk_answers=risk_answers,
         term=page.terms,
         organization=page.organization,
         made_by=page.user.display_name,

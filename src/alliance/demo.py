@@ -22,6 +22,7 @@ from alliance.instruments.registry import Registry
 from alliance.services.accounts import people
 from alliance.services.accounts.auth import actor_for
 from alliance.services.context import Actor
+from alliance.services.exchange import studies
 from alliance.services.monitoring import analysis
 from alliance.services.monitoring.alerting import RISK_RULES
 from alliance.services.records import clients
@@ -49,6 +50,9 @@ NAMES = (
     "Tom Eriksen",
 )
 OPEN_WITHIN = dt.timedelta(days=21)  # alerts older than this were worked in the demo's past
+
+
+DEMO_STUDY = "Demo study"
 
 
 @dataclass
@@ -109,6 +113,7 @@ def seed(
     with db_factory() as db:
         org = people.create_organization(db, Actor.system(), ORGANIZATION)
         system = Actor.system(org.id)
+        studies.create_study(db, system, DEMO_STUDY)  # the research page's export
         team_ids: dict[str, str] = {}
         for i, team in enumerate(sorted(sim.teams["team"])):
             team_ids[team] = people.create_team(db, system, TEAM_NAMES[i % len(TEAM_NAMES)]).id

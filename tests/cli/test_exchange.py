@@ -90,7 +90,18 @@ def test_import_then_export_every_way(run, tmp_path: Path) -> None:  # type: ign
     assert (code, "0 of 9 administrations stored; 9 already stored" in err) == (0, True)
 
     research = tmp_path / "research.zip"
-    code, out, err = run("export", "research", "--org", ORG, "-o", str(research))
+    code, out, err = run(
+        "export", "research", "--org", ORG, "--study", "Pilot", "-o", str(research)
+    )
+    assert code == 1 and "no study 'Pilot'" in err
+    code, out, err = run("study", "add", "Pilot", "--org", ORG, "--k", "2")
+    assert code == 0, err
+    assert "Added study 'Pilot'" in out and "k = 2" in out
+    code, out, err = run("study", "list", "--org", ORG)
+    assert code == 0 and out.split()[0] == "Pilot"
+    code, out, err = run(
+        "export", "research", "--org", ORG, "--study", "Pilot", "-o", str(research)
+    )
     assert code == 0, err
     with zipfile.ZipFile(research) as archive:
         text = b"".join(archive.read(n) for n in archive.namelist()).decode()

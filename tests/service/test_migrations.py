@@ -38,6 +38,7 @@ TABLES = {
     "risk_follow_ups",
     "risk_routing",
     "alert_notifications",
+    "studies",
 }
 
 

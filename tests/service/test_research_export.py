@@ -14,19 +14,42 @@ from sqlalchemy import select
 from alliance.instruments.registry import builtin_registry
 from alliance.interop.deidentify import Deidentifier
 from alliance.services.exchange.tables import holdings
-from alliance.store.models import Client, Organization
+from alliance.store.models import Client, Organization, Study
 from tests.fixtures.database import Database, World
 from tests.service.records import API, fill
 
-KEY = "a study secret of some length"
+STUDY = "Alliance and outcome"
 CONTACTS = {
     "c1": {"name": "Robin Example", "email": "robin@example.org", "phone": "+44 7700 900123"},
     "c2": {"name": "Kai Sample", "email": "kai.sample@example.net", "phone": "0161 496 0000"},
 }
 
 
-def research(api: TestClient, world: World, who: str, **options: object) -> dict[str, bytes]:
-    response = api.post(f"{API}/exports/research", headers=world[who].headers, json=options)
+def add_study(
+    api: TestClient, world: World, name: str = STUDY, admin: str = "a1", **settings: object
+) -> str:
+    response = api.post(
+        f"{API}/studies", headers=world[admin].headers, json={"name": name, **settings}
+    )
+    assert response.status_code == 201, response.text
+    assert "secret" not in response.text
+    return str(response.json()["id"])
+
+
+def secret_of(database: Database, study: str) -> bytes:
+    """The study's secret, read from the database (the test checks what the service did)."""
+    with database.session() as db:
+        found = db.get(Study, study)
+        assert found is not None
+        return bytes.fromhex(found.secret)
+
+
+def research(
+    api: TestClient, world: World, who: str, study: str = STUDY, **options: object
+) -> dict[str, bytes]:
+    response = api.post(
+        f"{API}/exports/research", headers=world[who].headers, json={"study": study, **options}
+    )
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/zip"
     with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
@@ -50,6 +73,7 @@ def test_no_code_name_contact_or_exact_date_survives(
     api: TestClient, world: World, database: Database
 ) -> None:
     fill(api, world)
+    study = add_study(api, world)
     reported = api.post(
         f"{API}/sessions/{world.sessions['c1']}/ruptures",
         headers=world["c1"].headers,
@@ -61,7 +85,7 @@ def test_no_code_name_contact_or_exact_date_survives(
             f"{API}/clients/{world.clients[who]}/contact", headers=world[who].headers, json=contact
         )
         assert put.status_code == 200
-    files = research(api, world, "r1", study_key=KEY)
+    files = research(api, world, "r1")
     assert sorted(files) == [
         "research.codebook.csv",
         "research.csv",
@@ -80,7 +104,7 @@ def test_no_code_name_contact_or_exact_date_survives(
 
     table = pd.read_csv(io.BytesIO(files["research.csv"]), dtype=str, keep_default_na=False)
     scores = pd.read_csv(io.BytesIO(files["research.scores.csv"]), dtype=str, keep_default_na=False)
-    worker = Deidentifier(study_key=KEY).fit(source)
+    worker = Deidentifier(study_key=secret_of(database, study)).fit(source)
     for code, real in source.groupby("client"):
         pseudonym = worker.pseudonym("client", str(code))
         real_dates = set(real["date"].dt.strftime("%Y-%m-%d"))
@@ -106,40 +130,88 @@ def test_no_code_name_contact_or_exact_date_survives(
 
 def test_days_since_the_episode_replace_dates(api: TestClient, world: World) -> None:
     fill(api, world)
-    files = research(api, world, "r1", date_mode="days", min_cell=1)
+    add_study(api, world, "Days", date_mode="days", k=2)
+    files = research(api, world, "r1", "Days")
     table = pd.read_csv(io.BytesIO(files["research.csv"]), dtype=str, keep_default_na=False)
     assert "date" not in table.columns
     assert sorted(set(table["day"].astype(int))) == [0, 7]  # sessions a week apart
-    assert json.loads(files["research.summary.json"])["small_cells"] == []
+    assert json.loads(files["research.summary.json"])["study"] == "Days"
 
 
-def test_without_a_study_key_exports_cannot_be_linked(api: TestClient, world: World) -> None:
+def test_a_study_keeps_its_pseudonyms_and_studies_do_not_share_them(
+    api: TestClient, world: World
+) -> None:
     fill(api, world)
-    first, second = (
-        pd.read_csv(io.BytesIO(research(api, world, "r1")["research.csv"]), dtype=str)
-        for _ in range(2)
+    add_study(api, world, "First")
+    add_study(api, world, "Second")
+    first, again, second = (
+        set(pd.read_csv(io.BytesIO(research(api, world, "r1", name)["research.csv"]))["client"])
+        for name in ("First", "First", "Second")
     )
-    assert set(first["client"]).isdisjoint(second["client"])
-    linked = [
-        set(
-            pd.read_csv(io.BytesIO(research(api, world, "r1", study_key=KEY)["research.csv"]))[
-                "client"
-            ]
+    assert first == again and len(first) == 2
+    assert first.isdisjoint(second)
+
+
+def test_a_researcher_cannot_recover_codes_by_guessing_them(
+    api: TestClient, world: World, database: Database
+) -> None:
+    """Security review 11: with a key the researcher chose, guessing C0001–C9999 recovered
+    every client code. The key is now the study's secret: no key the researcher can name
+    (the one they would have chosen, the study's name or id, none) gives a pseudonym of the
+    export, and the old option is refused."""
+    gad = {f"item_{i}": 1 for i in range(1, 8)}
+    for who, code in (("c1", "C0042"), ("c2", "C0007"), ("c3", "C1234")):
+        headers = world[who].headers
+        made = api.post(
+            f"{API}/clients", headers=headers, json={"code": code, "started_on": "2026-09-01"}
+        ).json()
+        session = api.post(
+            f"{API}/episodes/{made['episode']['id']}/sessions",
+            headers=headers,
+            json={"date": "2026-09-08"},
+        ).json()["id"]
+        stored = api.post(
+            f"{API}/sessions/{session}/administrations",
+            headers=headers,
+            json={"instrument": "gad-7", "answers": gad, "idempotency_key": code},
         )
-        for _ in range(2)
-    ]
-    assert linked[0] == linked[1]
+        assert stored.status_code == 201
+    study = add_study(api, world, k=2)
+    chosen = "a study secret of some length"
+    refused = api.post(
+        f"{API}/exports/research",
+        headers=world["r1"].headers,
+        json={"study": STUDY, "study_key": chosen},
+    )
+    assert refused.status_code == 422
+    table = pd.read_csv(io.BytesIO(research(api, world, "r1")["research.csv"]), dtype=str)
+    exported = set(table["client"])
+    assert len(exported) == 3
+    for key in (chosen, STUDY, study, None):
+        guesser = Deidentifier(study_key=key)
+        guesser.key_ = key.encode() if key else b""
+        guesses = {guesser.pseudonym("client", f"C{n:04d}") for n in range(1, 10_000)}
+        assert exported.isdisjoint(guesses), key
+    # the service's own secret does give them back: the test is not vacuous
+    keeper = Deidentifier(study_key=secret_of(database, study))
+    keeper.key_ = secret_of(database, study)
+    assert {keeper.pseudonym("client", c) for c in ("C0042", "C0007", "C1234")} == exported
 
 
 def test_who_takes_which_export(api: TestClient, world: World) -> None:
     fill(api, world)
+    add_study(api, world)
+    add_study(api, world, admin="ba")
     client = world.clients["c1"]
     for who in ("r1", "a1", "ba"):
         bundle = api.get(f"{API}/clients/{client}/fhir", headers=world[who].headers)
         tables = api.get(f"{API}/exports/tables", headers=world[who].headers)
         assert (bundle.status_code, tables.status_code) == (403, 403), who
     for who in ("a1", "ba"):
-        assert api.post(f"{API}/exports/research", headers=world[who].headers).status_code == 403
+        refused = api.post(
+            f"{API}/exports/research", headers=world[who].headers, json={"study": STUDY}
+        )
+        assert refused.status_code == 403
     # the researcher: every client of organization A, none of B
     assert (
         len(set(pd.read_csv(io.BytesIO(research(api, world, "r1")["research.csv"]))["client"])) == 2
@@ -180,6 +252,7 @@ def test_every_export_is_audited(api: TestClient, world: World, database: Databa
     from alliance.store.audit import AuditEvent
 
     fill(api, world)
+    add_study(api, world)
     api.get(f"{API}/clients/{world.clients['c1']}/fhir", headers=world["c1"].headers)
     api.get(f"{API}/exports/tables", headers=world["s1"].headers)
     research(api, world, "r1")

@@ -53,13 +53,20 @@ def test_the_page_shows_counts_and_small_cells_only(
     assert "<script>" not in html and "style=" not in html  # the CSP allows neither
 
 
-def test_the_form_downloads_the_export(api: TestClient, world: World, database: Database) -> None:
+def test_the_form_downloads_the_export_of_a_study(
+    api: TestClient, world: World, database: Database
+) -> None:
     fill(api, world)
     csrf = log_in(api, database, "r1")
-    response = api.post(
-        "/research/export",
-        data={"csrf_token": csrf, "date_mode": "days", "min_cell": "2", "study_key": ""},
-    )
+    assert "No study has been set up yet" in api.get("/research").text
+    study = api.post(
+        "/api/v1/studies",
+        headers=world["a1"].headers,
+        json={"name": "Days study", "date_mode": "days", "k": 2},
+    ).json()["id"]
+    page = api.get("/research").text
+    assert f'<option value="{study}" selected>Days study' in page
+    response = api.post("/research/export", data={"csrf_token": csrf, "study": study})
     assert response.status_code == 200
     assert response.headers["content-disposition"] == (
         'attachment; filename="alliance-research.zip"'
@@ -67,21 +74,11 @@ def test_the_form_downloads_the_export(api: TestClient, world: World, database: 
     with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
         table = pd.read_csv(io.BytesIO(archive.read("research.csv")), dtype=str)
     assert "date" not in table.columns and "day" in table.columns
-    assert len(table) == 9
-    short = api.post(
-        "/research/export",
-        data={"csrf_token": csrf, "date_mode": "shift", "min_cell": "0", "study_key": "short"},
-    )
-    assert short.status_code == 422
-    assert "Enter a whole number of clients" in short.text
-    key = api.post(
-        "/research/export",
-        data={"csrf_token": csrf, "date_mode": "shift", "min_cell": "5", "study_key": "short"},
-    )
-    assert key.status_code == 422
-    assert "at least 16 characters" in key.text
-    assert 'href="#study_key"' in key.text
-    forged = api.post("/research/export", data={"csrf_token": "nope", "date_mode": "shift"})
+    unknown = api.post("/research/export", data={"csrf_token": csrf, "study": "nope"})
+    assert unknown.status_code == 422
+    assert "Choose one of the studies listed" in unknown.text
+    assert 'href="#study"' in unknown.text
+    forged = api.post("/research/export", data={"csrf_token": "nope", "study": study})
     assert forged.status_code == 403
 
 

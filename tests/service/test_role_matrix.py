@@ -77,6 +77,14 @@ def _answers(who: str) -> dict[str, Any]:
     }
 
 
+def _studies(api: TestClient, world: World) -> dict[str, Any]:
+    """A study of the same name in each organization."""
+    for admin in ("a1", "ba"):
+        made = api.post(f"{API}/studies", headers=world[admin].headers, json={"name": "Main study"})
+        assert made.status_code == 201
+    return {}
+
+
 CLINICAL_200 = {"c1": 200, "c2": 200, "c3": 200, "s1": 200, "b1": 200}
 NOT_CLINICAL_403 = {"r1": 403, "a1": 403, "ba": 403}
 RESPONSE = {
@@ -308,7 +316,21 @@ ROUTES = [
         "POST",
         lambda w, s: f"{API}/exports/research",
         CLINICAL_200 | {"r1": 200, "a1": 403, "ba": 403},
-        body=lambda w, who: {"date_mode": "days"},
+        setup=_studies,
+        body=lambda w, who: {"study": "Main study"},
+    ),
+    Route(
+        "list studies",
+        "GET",
+        lambda w, s: f"{API}/studies",
+        CLINICAL_200 | {"r1": 200, "a1": 200, "ba": 200},
+    ),
+    Route(
+        "create a study (admins only)",
+        "POST",
+        lambda w, s: f"{API}/studies",
+        {"a1": 201, "ba": 201} | dict.fromkeys(("c1", "c2", "c3", "s1", "r1", "b1"), 403),
+        body=lambda w, who: {"name": f"Study of {who}", "date_mode": "days", "k": 3},
     ),
     Route(
         "import a file",

@@ -1,6 +1,7 @@
 """Exports from and imports into the clinic's database: ``alliance export fhir | tables |
-research`` and ``alliance import``. The command line acts for the installation on the
-organization it names; every export and import writes its audit events."""
+research``, ``alliance study add | list`` and ``alliance import``. The command line acts for
+the installation on the organization it names; every export and import writes its audit
+events."""
 
 from __future__ import annotations
 
@@ -17,9 +18,10 @@ from alliance.interop.sources import SOURCE_FORMATS
 from alliance.services.accounts import people
 from alliance.services.context import Actor
 from alliance.services.errors import ImportRejected, ServiceError
-from alliance.services.exchange import exports, imports
+from alliance.services.exchange import exports, imports, studies
 from alliance.services.monitoring.analysis import refresh_alerts
 from alliance.services.records import clients
+from alliance.store.models import Study
 
 export_app = typer.Typer(
     help="Exports from the clinic's database (FHIR, tables, research).", no_args_is_help=True
@@ -40,6 +42,7 @@ BaseUrlOption = Annotated[
 def register(app: typer.Typer) -> None:
     """Add ``alliance export …`` and ``alliance import`` to the ``alliance`` app."""
     app.add_typer(export_app, name="export")
+    app.add_typer(study_app, name="study")
     app.command("import")(import_command)
 
 
@@ -132,38 +135,21 @@ def export_tables(
 @export_app.command("research")
 def export_research(
     organization: OrgOption,
+    study: Annotated[str, typer.Option(help="The study (its name or id; `alliance study list`).")],
     output: Annotated[
         Path, typer.Option("-o", "--output", dir_okay=False, help="The zip file to write.")
     ],
-    study_key_file: Annotated[
-        Path | None,
-        typer.Option(
-            help="A file holding the study's secret key, to link exports.",
-            exists=True,
-            dir_okay=False,
-        ),
-    ] = None,
-    date_mode: Annotated[str, typer.Option(help="shift (per-client offset) or days.")] = "shift",
-    min_cell: Annotated[int, typer.Option(help="Report cells with fewer clients.")] = 5,
     database: DatabaseOption = None,
     definitions: DefinitionsOption = None,
 ) -> None:
-    """Write the de-identified research export of the organization: a zip of CSV tables,
-    codebooks and a summary listing the dropped columns and the small cells."""
+    """Write the de-identified research export of the organization for a study: a zip of CSV
+    tables, codebooks and a summary of what was done to them."""
     registry = load_registry(definitions)
     _free(output)
-    key = study_key_file.read_text(encoding="utf-8").strip() if study_key_file else None
     with database_session(database) as db:
         try:
             org = people.organization_named(db, organization)
-            export = exports.research_export(
-                db,
-                Actor.system(org.id),
-                registry,
-                study_key=key,
-                date_mode=date_mode,
-                min_cell=min_cell,
-            )
+            export = exports.research_export(db, Actor.system(org.id), registry, study=study)
         except ServiceError as exc:
             _service_failure(exc)
         output.write_bytes(exports.research_zip(export, registry))
@@ -175,6 +161,63 @@ def export_research(
         "listed in research.summary.json",
         soft_wrap=True,
     )
+
+
+study_app = typer.Typer(
+    help="Research studies (their exports' settings and secret).", no_args_is_help=True
+)
+
+
+@study_app.command("add")
+def study_add(
+    name: Annotated[str, typer.Argument(help="The study's name.")],
+    organization: OrgOption,
+    date_mode: Annotated[str, typer.Option(help="shift (per-client offset) or days.")] = "shift",
+    k: Annotated[int, typer.Option(help="The smallest group of clients an export describes.")] = 5,
+    max_shift_days: Annotated[int, typer.Option(help="The largest date offset.")] = 182,
+    database: DatabaseOption = None,
+) -> None:
+    """Add a study; the service makes and keeps its secret (it is never printed)."""
+    with database_session(database) as db:
+        try:
+            org = people.organization_named(db, organization)
+            made = studies.create_study(
+                db,
+                Actor.system(org.id),
+                name,
+                date_mode=date_mode,
+                k=k,
+                max_shift_days=max_shift_days,
+            )
+            db.commit()
+        except ServiceError as exc:
+            _service_failure(exc)
+        out.print(f"Added study {made.name!r} ({made.id}): {_settings(made)}.", soft_wrap=True)
+
+
+@study_app.command("list")
+def study_list(organization: OrgOption, database: DatabaseOption = None) -> None:
+    """List the organization's studies and their settings."""
+    with database_session(database) as db:
+        try:
+            org = people.organization_named(db, organization)
+            found = studies.list_studies(db, Actor.system(org.id))
+            db.commit()
+        except ServiceError as exc:
+            _service_failure(exc)
+        for study in found:
+            out.print(f"{study.name}\t{study.id}\t{_settings(study)}", soft_wrap=True)
+        if not found:
+            err.print(f"no study in {organization!r}; add one with `alliance study add`")
+
+
+def _settings(study: Study) -> str:
+    dates = (
+        f"dates shifted by up to {study.max_shift_days} days"
+        if study.date_mode == "shift"
+        else "days since the episode's start"
+    )
+    return f"{dates}, k = {study.k}"
 
 
 def import_command(

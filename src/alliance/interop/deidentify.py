@@ -79,12 +79,14 @@ class ExportSummary:
     date_mode: DateMode = "shift"
     max_shift_days: int = 0
     linkable: bool = False
+    study: str | None = None
     dropped_columns: dict[str, list[str]] = field(default_factory=dict)
     min_cell: int = 5
     small_cells: list[SmallCell] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "study": self.study,
             "rows": dict(self.rows),
             "clients": self.clients,
             "date_mode": self.date_mode,

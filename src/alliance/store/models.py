@@ -221,3 +221,25 @@ class RuptureReport(Base):
 Index(
     "ix_administrations_org_instrument", Administration.organization_id, Administration.instrument
 )
+
+
+DATE_MODES = ("shift", "days")
+
+
+class Study(Base):
+    """A research study of the organization: the settings of its de-identified export and
+    the secret its pseudonyms and date offsets are derived from. The secret never leaves
+    the service, so nobody who only holds the export can recompute a pseudonym from a code."""
+
+    __tablename__ = "studies"
+    __table_args__ = (UniqueConstraint("organization_id", "name"), _in("date_mode", DATE_MODES))
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    secret: Mapped[str] = mapped_column(String(64))  # 32 random bytes, hex
+    date_mode: Mapped[str] = mapped_column(String(10), default="shift")
+    k: Mapped[int] = mapped_column(Integer, default=5)  # the smallest group of clients
+    max_shift_days: Mapped[int] = mapped_column(Integer, default=182)
+    created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

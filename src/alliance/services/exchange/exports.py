@@ -6,8 +6,8 @@ Who may take what (``services/accounts/access.py``):
 
 - **clinicians and supervisors** — identified exports (FHIR, tables) of the clients they may
   see (a supervisor: the team's), and the research export of the same clients;
-- **researchers** — the research export only, of the whole organization: pseudonyms instead
-  of codes, shifted dates, no free text, small cells listed;
+- **researchers** — the research export only, of the whole organization, for a study an admin
+  created: pseudonyms instead of codes, shifted dates, no free text, small cells listed;
 - **admins** — none: they manage users and settings, not client records;
 - the **installation** (the command line) — anything of the organization it names.
 
@@ -47,6 +47,7 @@ from alliance.services.accounts.access import (
 )
 from alliance.services.context import Actor
 from alliance.services.errors import Invalid
+from alliance.services.exchange.studies import study_for
 from alliance.services.exchange.tables import Holdings, fhir_base, holdings, superseded
 from alliance.store.alerts import Alert, RiskFollowUp
 from alliance.store.models import Administration, Client, ClientContact, Episode
@@ -55,7 +56,6 @@ from alliance.store.models import Session as SessionRow
 TableKind = Literal["csv", "parquet"]
 IDENTIFIED_ROLES = ("clinician", "supervisor")
 RESEARCH_ROLES = ("researcher", "clinician", "supervisor")
-DATE_MODES = ("shift", "days")
 
 
 def _organization(actor: Actor) -> str:
@@ -213,51 +213,35 @@ def tables_zip(held: Holdings, registry: Registry, *, kind: TableKind = "csv") -
         return _zip(files)
 
 
-def research_export(
-    db: Session,
-    actor: Actor,
-    registry: Registry,
-    *,
-    study_key: str | None = None,
-    date_mode: str = "shift",
-    min_cell: int = 5,
-) -> ResearchExport:
-    """The de-identified research export (see :mod:`alliance.interop.deidentify`): study
-    pseudonyms, dates shifted per client (or days since the episode's start), only known
-    non-identifying columns, and the small cells listed in the summary."""
+def research_export(db: Session, actor: Actor, registry: Registry, *, study: str) -> ResearchExport:
+    """The de-identified research export for ``study`` (its id or name; see
+    :mod:`alliance.interop.deidentify` and :mod:`alliance.services.exchange.studies`): study
+    pseudonyms and date offsets from the study's secret, only known non-identifying columns,
+    and the study's settings — the same export each time for the same records."""
     require_role(actor, *RESEARCH_ROLES)
-    if date_mode not in DATE_MODES:
-        raise Invalid(
-            "unknown date mode", field="date_mode", value=date_mode, allowed=", ".join(DATE_MODES)
-        )
-    if min_cell < 1:
-        raise Invalid("a cell needs at least one client", field="min_cell", value=min_cell)
-    key = (study_key or "").strip() or None
-    if key is not None and len(key) < 16:
-        raise Invalid(
-            "a study key is a secret of at least 16 characters", field="study_key", value=None
-        )
+    chosen = study_for(db, actor, study)
     scope, params = _scope(actor, research=True)
     held = holdings(db, registry, organization_id=_organization(actor), scope=scope, params=params)
-    mode: DateMode = "days" if date_mode == "days" else "shift"
+    mode: DateMode = "days" if chosen.date_mode == "days" else "shift"
     export = deidentify(
         held.administrations,
         held.scores,
-        study_key=key,
+        study_key=bytes.fromhex(chosen.secret),
         date_mode=mode,
-        min_cell=min_cell,
+        max_shift_days=chosen.max_shift_days,
+        min_cell=chosen.k,
         events=held.events,
     )
+    export.summary.study = chosen.name
     audit.record(
         db,
         actor,
         "export",
         "administrations",
         format="research",
+        study=chosen.id,
         administrations=len(held.records),
         clients=len(held.client_ids),
-        date_mode=date_mode,
-        linkable=key is not None,
     )
     return export
 

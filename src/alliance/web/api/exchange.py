@@ -15,11 +15,18 @@ from fastapi.responses import JSONResponse, Response
 from alliance.interop import fhir
 from alliance.records import LAST_SESSION
 from alliance.services.errors import Invalid
-from alliance.services.exchange import exports, imports
+from alliance.services.exchange import exports, imports, studies
 from alliance.services.exchange import fhir as fhir_service
+from alliance.store.models import Study
 from alliance.web.api.clinical import _submission_out
 from alliance.web.api.deps import ActorDep, ClinicDep, DbDep
-from alliance.web.api.schemas import ImportOut, ResearchExportIn, SubmissionOut
+from alliance.web.api.schemas import (
+    ImportOut,
+    ResearchExportIn,
+    StudyIn,
+    StudyPublic,
+    SubmissionOut,
+)
 from alliance.web.clinic import after_submission, analyse, send_alert_messages
 
 router = APIRouter(tags=["exchange"])
@@ -68,22 +75,30 @@ def export_tables(
     return _download(content, "application/zip", f"alliance-tables-{format}.zip")
 
 
+@router.get("/studies", response_model=list[StudyPublic])
+def list_studies(db: DbDep, actor: ActorDep) -> list[Study]:
+    """The organization's studies (admins, and those who take research exports)."""
+    found = studies.list_studies(db, actor)
+    db.commit()
+    return found
+
+
+@router.post("/studies", response_model=StudyPublic, status_code=201)
+def create_study(body: StudyIn, db: DbDep, actor: ActorDep) -> Study:
+    """A new study with a secret made and kept by the service (admins only)."""
+    study = studies.create_study(db, actor, **body.model_dump())
+    db.commit()
+    return study
+
+
 @router.post("/exports/research")
 def export_research(
-    db: DbDep, actor: ActorDep, clinic: ClinicDep, body: ResearchExportIn | None = None
+    body: ResearchExportIn, db: DbDep, actor: ActorDep, clinic: ClinicDep
 ) -> Response:
-    """The de-identified research export (a zip of CSV files, codebooks and a summary listing
-    the small cells): the organization's data for a researcher, the clients you may see for a
-    clinician or supervisor."""
-    options = body or ResearchExportIn()
-    export = exports.research_export(
-        db,
-        actor,
-        clinic.registry,
-        study_key=options.study_key,
-        date_mode=options.date_mode,
-        min_cell=options.min_cell,
-    )
+    """The de-identified research export of a study (a zip of CSV files, codebooks and a
+    summary): the organization's data for a researcher, the clients you may see for a
+    clinician or supervisor. The same records give the same export each time."""
+    export = exports.research_export(db, actor, clinic.registry, study=body.study)
     content = exports.research_zip(export, clinic.registry)
     db.commit()
     return _download(content, "application/zip", "alliance-research.zip")

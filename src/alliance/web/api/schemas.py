@@ -347,21 +347,40 @@ class TimelinePublic(BaseModel):
 
 
 class ResearchExportIn(_In):
+    study: str = Field(
+        min_length=1,
+        max_length=200,
+        description="The study (its id or name; see GET /studies). Its secret, kept by the "
+        "service, gives the pseudonyms and date offsets, and its settings the dates and k.",
+    )
+
+
+class StudyIn(_In):
+    name: str = Field(min_length=1, max_length=200)
     date_mode: Literal["shift", "days"] = Field(
         default="shift",
         description="shift: each client's dates move by a secret offset; days: days since the "
         "episode's start replace dates.",
     )
-    min_cell: int = Field(
-        default=5, ge=1, le=1000, description="Cells with fewer clients are listed."
+    k: int = Field(
+        default=5,
+        ge=2,
+        le=1000,
+        description="Every combination of quasi-identifiers in the export describes at least "
+        "k clients.",
     )
-    study_key: str | None = Field(
-        default=None,
-        min_length=16,
-        max_length=500,
-        description="A study's secret: the same key gives the same pseudonyms in every export. "
-        "Without it pseudonyms cannot be linked across exports.",
-    )
+    max_shift_days: int = Field(default=182, ge=1, le=3650)
+
+
+class StudyPublic(_Out):
+    """A study (its secret is never shown)."""
+
+    id: str
+    name: str
+    date_mode: str
+    k: int
+    max_shift_days: int
+    created_at: dt.datetime
 
 
 class ImportOut(BaseModel):

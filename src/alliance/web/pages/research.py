@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from alliance.services.errors import ServiceError
-from alliance.services.exchange import exports
+from alliance.services.exchange import exports, studies
 from alliance.web.api.deps import ClinicDep, DbDep
 from alliance.web.pages.common import FormDep, FormErrors, Page, PageDep, check_csrf, render
 
@@ -26,16 +26,18 @@ def _page(
     status_code: int = 200,
 ) -> HTMLResponse:
     overview = exports.research_overview(db, page.actor, clinic.registry)
+    found = studies.list_studies(db, page.actor)
     db.commit()
-    min_cell = values.get("min_cell", 5)
+    chosen = next((s for s in found if s.id == values.get("study")), found[0] if found else None)
     return render(
         request,
         "research.html",
         page.context(
             nav="research",
             overview=overview,
-            small=int(min_cell) if str(min_cell).isdigit() else 5,
-            values=values,
+            studies=found,
+            chosen=chosen,
+            small=chosen.k if chosen is not None else 5,
             errors=errors.fields,
         ),
         status_code=status_code,
@@ -44,14 +46,7 @@ def _page(
 
 @router.get("/research")
 def research_page(request: Request, page: PageDep, db: DbDep, clinic: ClinicDep) -> HTMLResponse:
-    return _page(
-        request,
-        page,
-        db,
-        clinic,
-        values={"date_mode": "shift", "min_cell": 5},
-        errors=FormErrors(),
-    )
+    return _page(request, page, db, clinic, values={}, errors=FormErrors())
 
 
 @router.post("/research/export")
@@ -60,26 +55,16 @@ def research_download(
 ) -> Response:
     check_csrf(page, form)
     errors = FormErrors()
-    values: dict[str, Any] = {
-        "date_mode": form.get("date_mode", "shift"),
-        "min_cell": form.get("min_cell", "5").strip(),
-    }
-    if not values["min_cell"].isdigit() or int(values["min_cell"]) < 1:
-        errors.add("min_cell", "Enter a whole number of clients, 1 or more.")
+    values: dict[str, Any] = {"study": form.get("study", "").strip()}
+    if not values["study"]:
+        errors.add("study", "Choose a study.")
     if not errors:
         try:
-            export = exports.research_export(
-                db,
-                page.actor,
-                clinic.registry,
-                study_key=form.get("study_key") or None,
-                date_mode=values["date_mode"],
-                min_cell=int(values["min_cell"]),
-            )
+            export = exports.research_export(db, page.actor, clinic.registry, study=values["study"])
         except ServiceError as exc:
-            if exc.status != 422:
+            if exc.status not in (404, 422):
                 raise
-            errors.add(exc.field or "study_key", exc.message)
+            errors.add("study", "Choose one of the studies listed.")
         else:
             content = exports.research_zip(export, clinic.registry)
             db.commit()

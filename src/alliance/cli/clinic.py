@@ -82,19 +82,39 @@ database_session = _session  # for the other service commands (export, import)
 
 
 def init_command(database: DatabaseOption = None) -> None:
-    """Create the database, or migrate it to the current schema."""
+    """Create the database, or migrate it to the current schema; then check that its tables
+    are the ones this code expects."""
     settings = _settings(database)
+    where = _describe(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
-        before = migrate.current_revision(engine)
-        migrate.upgrade(engine)
-        after = migrate.current_revision(engine)
-    except Exception as exc:
-        fail(f"cannot initialise {_describe(settings.database_url)}: {exc}")
+        try:
+            before = migrate.current_revision(engine)
+            if before is not None and before not in migrate.known_revisions():
+                fail(
+                    f"the database {where} is at schema {before}, newer than this version of "
+                    f"alliance knows (its newest is {migrate.head_revision()}); nothing was "
+                    "changed. Run the version of alliance that made it, or go back by restoring "
+                    "the backup made before the upgrade (README: Upgrades)."
+                )
+            migrate.upgrade(engine)
+            after = migrate.current_revision(engine)
+            differences = migrate.schema_differences(engine)
+        except typer.Exit:
+            raise
+        except Exception as exc:
+            fail(f"cannot initialise {where}: {exc}")
     finally:
         engine.dispose()
+    if differences:
+        listed = "\n".join(f"  - {d}" for d in differences)
+        fail(
+            f"the database {where} is at schema {after} but its tables differ from what this "
+            f"version expects:\n{listed}\nDo not serve it; restore the last backup made before "
+            "the upgrade, or report these lines."
+        )
     state = "created" if before is None else ("up to date" if before == after else "migrated")
-    out.print(f"Database {_describe(settings.database_url)}: {state} (schema {after}).")
+    out.print(f"Database {where}: {state} (schema {after}).")
 
 
 @org_app.command("add")

@@ -1,14 +1,19 @@
-"""Alembic migrations are the only source of DDL: create or upgrade with :func:`upgrade`."""
+"""Alembic migrations are the only source of DDL: create or upgrade with :func:`upgrade`;
+:func:`schema_differences` compares a database with the models afterwards."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
+from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
+
+from alliance.store.engine import READ_ONLY
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -36,3 +41,54 @@ def current_revision(engine: Engine) -> str | None:
 
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def known_revisions() -> set[str]:
+    """Every revision id this code has a migration for."""
+    scripts = ScriptDirectory.from_config(alembic_config())
+    return {script.revision for script in scripts.walk_revisions()}
+
+
+def schema_differences(engine: Engine) -> list[str]:
+    """How the database's tables differ from the models (Alembic's autogenerate comparison),
+    one readable line per difference; empty when they agree."""
+    from alliance.store import (  # noqa: F401, PLC0415 - every table registered
+        alerts,
+        audit,
+        learning,
+        models,
+        notifications,
+        security,
+    )
+    from alliance.store.base import Base  # noqa: PLC0415
+
+    with engine.connect().execution_options(**{READ_ONLY: True}) as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = compare_metadata(context, Base.metadata)
+    return [_describe(d) for d in differences]
+
+
+def _describe(difference: Any) -> str:
+    """One of compare_metadata's tuples (or a list of them, for a column's changes) in words."""
+    if isinstance(difference, list):
+        return "; ".join(_describe(d) for d in difference)
+    kind, *rest = difference
+    if kind == "add_table":
+        return f"table {rest[0].name} is missing"
+    if kind == "remove_table":
+        return f"table {rest[0].name} is not in the models"
+    if kind == "add_column":
+        return f"column {rest[1]}.{rest[2].name} is missing"
+    if kind == "remove_column":
+        return f"column {rest[1]}.{rest[2].name} is not in the models"
+    if kind in ("add_index", "remove_index", "add_constraint", "remove_constraint"):
+        item = rest[0]
+        table = getattr(getattr(item, "table", None), "name", "?")
+        state = "is missing" if kind.startswith("add") else "is not in the models"
+        return f"{kind.split('_')[1]} {item.name} on {table} {state}"
+    if kind.startswith("modify_"):
+        _schema, table, column, _existing, old, new = rest
+        change = kind.removeprefix("modify_")
+        where = f"column {table}.{column}"
+        return f"{where}: {change} is {old!r} in the database, {new!r} in the models"
+    return repr(difference)  # pragma: no cover - a kind Alembic may add later

@@ -22,6 +22,7 @@ from alliance.services.mail import Mailer, SmtpMailer
 from alliance.services.monitoring.analysis import changed_since, refresh_alerts
 from alliance.services.monitoring.dispatch import Outbound, dispatch
 from alliance.services.webhooks import HttpWebhookSender, WebhookSender
+from alliance.store import migrate
 from alliance.store.base import utcnow
 from alliance.store.engine import make_engine, session_factory
 from alliance.store.security import SiteSecret
@@ -65,6 +66,12 @@ class Clinic:
         return SmtpMailer(
             s.smtp_host, s.smtp_port, s.mail_from, s.smtp_user, s.smtp_password, s.smtp_starttls
         )
+
+    @cached_property
+    def schema_differences(self) -> list[str]:
+        """How the database's tables differ from the models, checked once per worker (the
+        health probe fails while there are any)."""
+        return migrate.schema_differences(self.engine)
 
     @cached_property
     def webhooks(self) -> WebhookSender:

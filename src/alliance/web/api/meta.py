@@ -4,22 +4,41 @@ from __future__ import annotations
 
 from typing import Any
 
+from alembic.runtime.migration import MigrationContext
 from fastapi import APIRouter
-from sqlalchemy import text
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 
 from alliance.services import audit
 from alliance.services.accounts.access import require_role
 from alliance.services.errors import NotFound
+from alliance.store import migrate
+from alliance.store.engine import READ_ONLY
 from alliance.web.api.deps import ActorDep, ClinicDep, DbDep
 
 router = APIRouter(tags=["meta"])
 
 
-@router.get("/health")
-def health(db: DbDep) -> dict[str, str]:
-    """Liveness and database reachability (no login needed)."""
-    db.execute(text("SELECT 1"))
-    return {"status": "ok"}
+@router.get("/health", response_model=None)
+def health(clinic: ClinicDep) -> dict[str, Any] | JSONResponse:
+    """Liveness, database reachability and the schema (no login needed): 200 with the schema
+    revision when the database is at the one this code expects and its tables match the
+    models; otherwise 503 saying what is wrong, so a load balancer stops sending requests."""
+    try:
+        with clinic.engine.connect().execution_options(**{READ_ONLY: True}) as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+    except SQLAlchemyError:
+        return JSONResponse({"status": "error", "problem": "database unreachable"}, 503)
+    expected = migrate.head_revision()
+    if current != expected:
+        problem = f"the database is at schema {current}, this code expects {expected}"
+        body = {"status": "error", "schema": current, "expected": expected, "problem": problem}
+        return JSONResponse(body, 503)
+    differences = clinic.schema_differences
+    if differences:
+        problem = f"{len(differences)} difference(s) between the tables and the models"
+        return JSONResponse({"status": "error", "schema": current, "problem": problem}, 503)
+    return {"status": "ok", "schema": current}
 
 
 @router.get("/instruments")

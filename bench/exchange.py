@@ -186,6 +186,7 @@ def floor(factory: sessionmaker[Session], org: str, path: Path, reg: Registry) -
                         },
                         "source": "import",
                         "idempotency_key": adm_id,
+                        "rater": "client",
                     }
                 )
                 for scale, s in result.scales.items():

@@ -303,3 +303,110 @@ def test_0008_lets_two_clinicians_use_one_client_code_and_downgrades_when_none_d
     if empty_database.backend == "sqlite":
         with engine.connect() as connection:
             assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+BEFORE_0007 = "0013"  # 0007 landed after 0008, 0010 and 0013, and revises 0013
+
+
+def _rating(
+    name: str, form: tuple[str, str, str], by: str | None, at: str, supersedes: str | None = None
+) -> str:
+    instrument, perspective, stance = form
+    who = f"'{by}'" if by else "NULL"
+    replaced = f"'{supersedes}'" if supersedes else "NULL"
+    return (
+        "INSERT INTO administrations (id, organization_id, session_id, instrument, version, "
+        "perspective, stance, answers, licensed_wording, source, entered_by, entered_at, "
+        f"idempotency_key, supersedes_id) VALUES ('{name}', 'o', 's', '{instrument}', '1.0', "
+        f"'{perspective}', '{stance}', '{{}}', false, 'api', {who}, '{at}', 'k-{name}', "
+        f"{replaced})"
+    )
+
+
+def test_0007_resolves_duplicate_ratings_keeping_the_latest_and_indexes_current_ones(
+    empty_database: Database,
+) -> None:
+    """A database from before 0007 holding two and three current ratings of one session and
+    form: the latest entered stays current, the earlier ones are marked superseded and
+    linked into the history (nothing is deleted), the count is reported, and the unique
+    index then refuses a second current rating."""
+    engine = empty_database.engine
+    migrate.upgrade(engine, BEFORE_0007)
+    statements = [
+        "INSERT INTO organizations (id, name, terms, feedback_config, enabled_instruments, "
+        "supervisors_see_calibration, created_at) VALUES ('o', 'O', '{}', '{}', '[]', false, "
+        "'2026-01-01')",
+        *(
+            "INSERT INTO users (id, organization_id, username, display_name, role, active, "
+            f"created_at) VALUES ('{u}', 'o', '{u}', 'U', 'clinician', true, '2026-01-01')"
+            for u in ("u", "v")
+        ),
+        "INSERT INTO clients (id, organization_id, code, clinician_id, language, created_at) "
+        "VALUES ('c', 'o', 'C', 'u', 'en', '2026-01-01')",
+        "INSERT INTO episodes (id, client_id, clinician_id, started_on, created_at) VALUES "
+        "('e', 'c', 'u', '2026-01-01', '2026-01-01')",
+        "INSERT INTO sessions (id, episode_id, number, date, attended, created_at) VALUES "
+        "('s', 'e', 1, '2026-01-01', true, '2026-01-01')",
+        # the client's rating three times (by link, then entered twice): a3 stays
+        _rating("a3", ("wai-sr", "client", "self"), "u", "2026-01-03 10:00:00"),
+        _rating("a1", ("wai-sr", "client", "self"), None, "2026-01-01 10:00:00"),
+        _rating("a2", ("wai-sr", "client", "self"), "u", "2026-01-02 10:00:00"),
+        # the clinician's prediction saved twice: p2 stays
+        _rating("p1", ("wai-sr", "clinician", "prediction"), "u", "2026-01-01 11:00:00"),
+        _rating("p2", ("wai-sr", "clinician", "prediction"), "u", "2026-01-02 11:00:00"),
+        # two clinicians' own ratings: two raters, both stay
+        _rating("x1", ("wai-sr", "clinician", "self"), "u", "2026-01-01 12:00:00"),
+        _rating("x2", ("wai-sr", "clinician", "self"), "v", "2026-01-01 12:00:00"),
+        # entered in the same instant: the larger id stays, every time
+        _rating("t2", ("srs", "client", "self"), "u", "2026-01-01 13:00:00"),
+        _rating("t1", ("srs", "client", "self"), "u", "2026-01-01 13:00:00"),
+        # a correction made before 0007: no duplicate, the original is marked superseded
+        _rating("o1", ("gad-7", "client", "self"), "u", "2026-01-01 14:00:00"),
+        _rating("o2", ("gad-7", "client", "self"), "u", "2026-01-02 14:00:00", supersedes="o1"),
+    ]
+    with engine.begin() as connection:
+        for statement in statements:
+            connection.execute(text(statement))
+    reports = migrate.upgrade(engine, "0007")
+    assert reports == [
+        "0007: 4 earlier rating(s) in 3 group(s) (session, instrument, perspective, stance, "
+        "rater) marked superseded; the latest entered of each group stays current"
+    ]
+    with engine.connect() as connection:
+        rows = {
+            r.id: r
+            for r in connection.execute(
+                text("SELECT id, rater, superseded_at, supersedes_id FROM administrations")
+            )
+        }
+    current = sorted(i for i, r in rows.items() if r.superseded_at is None)
+    assert current == ["a3", "o2", "p2", "t2", "x1", "x2"]
+    assert {i: rows[i].supersedes_id for i in ("a2", "a3", "p2", "t2", "o2")} == {
+        "a2": "a1",
+        "a3": "a2",
+        "p2": "p1",
+        "t2": "t1",
+        "o2": "o1",
+    }
+    assert (rows["a1"].rater, rows["p1"].rater, rows["x2"].rater) == ("client", "u", "v")
+    [index] = [
+        i for i in inspect(engine).get_indexes("administrations")
+        if i["name"] == "uq_administrations_current"
+    ]  # fmt: skip
+    assert index["unique"] and index["column_names"] == [
+        "session_id", "instrument", "perspective", "stance", "rater"
+    ]  # fmt: skip
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO administrations (id, organization_id, session_id, instrument, "
+                "version, perspective, stance, answers, licensed_wording, source, entered_at, "
+                "idempotency_key, rater) VALUES ('a4', 'o', 's', 'wai-sr', '1.0', 'client', "
+                "'self', '{}', false, 'api', '2026-01-04', 'k-a4', 'client')"
+            )
+        )
+    assert migrate.upgrade(engine) == []  # nothing left to do
+    migrate.downgrade(engine, BEFORE_0007)
+    with engine.connect() as connection:
+        kept = connection.execute(text("SELECT count(*) FROM administrations")).scalar()
+    assert kept == 11  # the downgrade keeps every rating

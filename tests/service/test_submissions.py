@@ -381,8 +381,9 @@ def test_other_alerts_are_resolved_as_before(api: TestClient, world: World) -> N
 def test_two_ratings_in_one_session_do_not_break_the_analysis(
     api: TestClient, world: World, database: Database
 ) -> None:
-    """A session may hold two client ratings of one form (entered twice, or by link and by
-    hand); the analytics take the latest, and every analysis of the clinic keeps working."""
+    """A second client rating of one form in a session corrects the first (the first is
+    kept, superseded); the analytics take the current one, several rupture reports count
+    once, and every analysis of the clinic keeps working."""
     from alliance.instruments.registry import builtin_registry
     from alliance.services.monitoring import analysis
     from alliance.store.models import Client

@@ -97,7 +97,7 @@ def init_command(database: DatabaseOption = None) -> None:
                     "changed. Run the version of alliance that made it, or go back by restoring "
                     "the backup made before the upgrade (README: Upgrades)."
                 )
-            migrate.upgrade(engine)
+            reports = migrate.upgrade(engine)
             after = migrate.current_revision(engine)
             differences = migrate.schema_differences(engine)
         except typer.Exit:
@@ -115,6 +115,8 @@ def init_command(database: DatabaseOption = None) -> None:
         )
     state = "created" if before is None else ("up to date" if before == after else "migrated")
     out.print(f"Database {where}: {state} (schema {after}).")
+    for report in reports:
+        out.print(report)
 
 
 @org_app.command("add")

@@ -26,8 +26,12 @@ def alembic_config(engine: Engine | None = None) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    command.upgrade(alembic_config(engine), revision)
+def upgrade(engine: Engine, revision: str = "head") -> list[str]:
+    """Migrate to ``revision``; returns what the migrations report having done to the data
+    (e.g. 0007's duplicate ratings resolved), one line each."""
+    config = alembic_config(engine)
+    command.upgrade(config, revision)
+    return list(config.attributes.get("reports", []))
 
 
 def downgrade(engine: Engine, revision: str) -> None:

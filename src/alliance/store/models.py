@@ -158,8 +158,11 @@ class Session(Base):
 class Administration(Base):
     """One completed instrument: the answers exactly as given, never changed.
 
-    A correction is a new administration whose ``supersedes_id`` names the one it replaces.
-    ``idempotency_key`` is unique per organization, so a resubmission stores nothing new.
+    A correction is a new administration whose ``supersedes_id`` names the one it replaces;
+    the replaced one gets ``superseded_at``. A session holds at most one *current* rating
+    (``superseded_at`` empty) per instrument, perspective, stance and ``rater``
+    (``uq_administrations_current``, a partial unique index). ``idempotency_key`` is unique
+    per organization, so a resubmission stores nothing new.
     """
 
     __tablename__ = "administrations"
@@ -186,6 +189,11 @@ class Administration(Base):
     idempotency_key: Mapped[str] = mapped_column(String(200))
     supersedes_id: Mapped[str | None] = mapped_column(ForeignKey("administrations.id"), index=True)
     correction_reason: Mapped[str | None] = mapped_column(Text)
+    # who rated: "client" for the client's own rating (one client per episode), else the id
+    # of the user whose rating it is (``services/records/raters.py``)
+    rater: Mapped[str] = mapped_column(String(36))
+    # when a correction replaced it; empty while it is the current rating
+    superseded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class Score(Base):
@@ -220,6 +228,21 @@ class RuptureReport(Base):
 
 Index(
     "ix_administrations_org_instrument", Administration.organization_id, Administration.instrument
+)
+CURRENT_RATING = (
+    Administration.session_id,
+    Administration.instrument,
+    Administration.perspective,
+    Administration.stance,
+    Administration.rater,
+)
+"""What a session holds one current rating of."""
+Index(
+    "uq_administrations_current",
+    *CURRENT_RATING,
+    unique=True,
+    sqlite_where=Administration.superseded_at.is_(None),
+    postgresql_where=Administration.superseded_at.is_(None),
 )
 
 

@@ -31,6 +31,7 @@ from alliance.web.pages import alert_rules as page_alert_rules
 from alliance.web.pages import alerts as page_alerts
 from alliance.web.pages import auth as page_auth
 from alliance.web.pages import clinic as page_clinic
+from alliance.web.pages import corrections as page_corrections
 from alliance.web.pages import forms as page_forms
 from alliance.web.pages import learn as page_learn
 from alliance.web.pages import reports as page_reports
@@ -103,6 +104,7 @@ def create_app(
     for page_module in (
         page_auth,
         page_clinic,
+        page_corrections,
         page_alerts,
         page_forms,
         page_admin,

@@ -69,11 +69,6 @@ class TeamView:
 
 def _latest_alliance(db: Session, client_ids: list[str]) -> dict[str, float]:
     """Each client's latest current client-rated WAI-SR total."""
-    newer = (
-        select(Administration.supersedes_id)
-        .where(Administration.supersedes_id.is_not(None))
-        .scalar_subquery()
-    )
     rows = db.execute(
         select(Episode.client_id, SessionRow.number, Score.value)
         .join(SessionRow, SessionRow.episode_id == Episode.id)
@@ -86,7 +81,7 @@ def _latest_alliance(db: Session, client_ids: list[str]) -> dict[str, float]:
             Administration.stance == "self",
             Score.scale == ALLIANCE[1],
             Score.value.is_not(None),
-            Administration.id.not_in(newer),
+            Administration.superseded_at.is_(None),
         )
         .order_by(Episode.started_on, SessionRow.number)
     ).all()

@@ -48,7 +48,7 @@ from alliance.services.accounts.access import (
 from alliance.services.context import Actor
 from alliance.services.errors import Invalid
 from alliance.services.exchange.studies import study_for
-from alliance.services.exchange.tables import Holdings, fhir_base, holdings, superseded
+from alliance.services.exchange.tables import Holdings, fhir_base, holdings
 from alliance.store.alerts import Alert, RiskFollowUp
 from alliance.store.models import Administration, Client, ClientContact, Episode
 from alliance.store.models import Session as SessionRow
@@ -290,7 +290,7 @@ def research_overview(db: Session, actor: Actor, registry: Registry) -> list[Hol
         .where(
             scope,
             Client.organization_id == organization_id,
-            Administration.id.not_in(superseded(organization_id)),
+            Administration.superseded_at.is_(None),
         )
         .group_by(Administration.instrument)
         .order_by(Administration.instrument),

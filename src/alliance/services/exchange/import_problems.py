@@ -39,6 +39,12 @@ class Problems:
             )
         )
 
+    def where(self, i: int) -> str:
+        """Where row ``i`` is in the file: its line, or its row when lines are not known."""
+        lines, rows = self.source.lines, self.source.rows
+        line = lines[i] if i < len(lines) else None
+        return f"line {line}" if line is not None else f"row {rows[i] if i < len(rows) else i + 1}"
+
     def whole(
         self, problem: str, column: str, value: object = None, allowed: str | None = None
     ) -> None:

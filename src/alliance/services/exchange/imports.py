@@ -25,9 +25,12 @@ Placing a row:
 
 An administration whose ``idempotency_key`` (the content key of :mod:`alliance.interop.keys`)
 is stored, or whose session already holds the same instrument, perspective, stance and
-answers (an export of this database coming back), is counted as already stored. Any problem
-anywhere raises :class:`~alliance.services.errors.ImportRejected` listing every bad row, and
-the caller rolls back: nothing is stored.
+answers (an export of this database coming back), is counted as already stored. A row for a
+session already rated on its form by its rater (other answers) corrects that rating, as a
+second submission does (:mod:`alliance.services.records.current_ratings`); two rows of one
+file for the same session, form and rater are a problem (the file contradicts itself). Any
+problem anywhere raises :class:`~alliance.services.errors.ImportRejected` listing every bad
+row, and the caller rolls back: nothing is stored.
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ from alliance.services.exchange.placement import ASSIGN_RULE, Placement, may_ass
 from alliance.services.exchange.results import ImportResult
 from alliance.services.exchange.tables import fhir_base, stored_answer
 from alliance.services.records.clients import CODE, ambiguous, split_name
+from alliance.services.records.current_ratings import Slot
 from alliance.services.records.submissions import Pending, submit_many
 from alliance.store.engine import serialize
 from alliance.store.models import Administration, Client, User
@@ -320,6 +324,7 @@ def _submit_rows(
     answers_of: dict[tuple[str, str], Any] = {}
     pending: list[Pending] = []
     positions: list[int] = []
+    first_of: dict[Slot, int] = {}
     for i, (instrument, version, perspective, stance) in enumerate(forms):
         inst = registry.get(instrument, version)
         if inst.key not in answers_of:
@@ -329,6 +334,18 @@ def _submit_rows(
             for item, value in zip(inst.item_ids, answers_of[inst.key][i], strict=True)
         }
         place = placement.session_of(i)
+        row = Pending(place, inst, perspective, stance, answers, keys[i])
+        slot = row.slot(actor.user_id)
+        if slot in first_of:
+            problems.row(
+                i,
+                f"the same session, form and rater as {problems.where(first_of[slot])}: a "
+                "file holds one rating of each (a later file corrects it)",
+                "session",
+                int(table["session"].iloc[i]),
+            )
+            continue
+        first_of[slot] = i
         signature = _signature(
             session_id=place[0].id,
             instrument=inst.id,
@@ -340,8 +357,10 @@ def _submit_rows(
         if keys[i] in held or signature in signatures:
             result.already_stored += 1
             continue
-        pending.append(Pending(place, inst, perspective, stance, answers, keys[i]))
+        pending.append(row)
         positions.append(i)
+    if problems:
+        return
     outcome = submit_many(db, actor, pending, source=origin)
     for n, exc in sorted(outcome.problems.items()):
         column = (exc.field or "").removeprefix("answers.") or "answers"
@@ -359,3 +378,4 @@ def _submit_rows(
             touched.add(client.id)
             result.client_ids.append(client.id)
     result.risk_alerts += outcome.risk_alerts
+    result.corrected += outcome.corrected

@@ -14,6 +14,8 @@ class ImportResult:
     rows: int
     stored: int = 0
     already_stored: int = 0
+    corrected: int = 0
+    """Stored rows that corrected a session's current rating of the same form and rater."""
     clients_created: int = 0
     episodes_created: int = 0
     sessions_created: int = 0
@@ -23,6 +25,8 @@ class ImportResult:
 
     def summary(self) -> str:
         parts = [f"{self.source}: {self.stored:,} of {self.rows:,} administrations stored"]
+        if self.corrected:
+            parts.append(f"{self.corrected:,} of them correcting a rating already stored")
         if self.already_stored:
             parts.append(f"{self.already_stored:,} already stored")
         made = [

@@ -126,18 +126,6 @@ class Holdings:
         return len(self.client_ids)
 
 
-def superseded(organization_id: str) -> Any:
-    """The ids of the organization's administrations that a correction replaced."""
-    return (
-        select(Administration.supersedes_id)
-        .where(
-            Administration.supersedes_id.is_not(None),
-            Administration.organization_id == organization_id,
-        )
-        .scalar_subquery()
-    )
-
-
 def holdings(
     db: Session,
     registry: Registry,
@@ -170,7 +158,7 @@ def holdings(
         .where(
             scope,
             Client.organization_id == organization_id,
-            Administration.id.not_in(superseded(organization_id)),
+            Administration.superseded_at.is_(None),
         )
         .order_by(
             Client.code,

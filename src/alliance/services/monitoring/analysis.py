@@ -39,6 +39,7 @@ from alliance.records import TIDY_COLUMNS
 from alliance.services import audit
 from alliance.services.context import Actor
 from alliance.services.monitoring.alerting import raise_alert
+from alliance.services.monitoring.corrected import close_unsupported
 from alliance.store.alerts import Alert as AlertRow
 from alliance.store.engine import READ_ONLY, serialize
 from alliance.store.models import (
@@ -75,14 +76,6 @@ def scores_frame(
     """Current (not superseded) scores of an organization, or of one client, or of the
     episodes one clinician leads (``clinician_id``), as a tidy table with the ``risk`` and
     ``rupture_reported`` pseudo-scales the analytics reads."""
-    superseded = (
-        select(Administration.supersedes_id)
-        .where(
-            Administration.supersedes_id.is_not(None),
-            Administration.organization_id == organization_id,
-        )
-        .scalar_subquery()
-    )
     where = [Client.organization_id == organization_id]
     if client_id is not None:
         where.append(Client.id == client_id)
@@ -108,11 +101,11 @@ def scores_frame(
         .join(Administration, Administration.session_id == SessionRow.id)
         .join(Score, Score.administration_id == Administration.id)
         .join(User, User.id == Episode.clinician_id)
-        .where(*where, Administration.id.not_in(superseded), Score.value.is_not(None))
+        .where(*where, Administration.superseded_at.is_(None), Score.value.is_not(None))
         .order_by(Administration.entered_at)
     ).all()
     frame = pd.DataFrame(rows, columns=COLUMNS)
-    extra = _risk_rows(db, registry, where, superseded) + _reported_rows(db, where)
+    extra = _risk_rows(db, registry, where) + _reported_rows(db, where)
     if extra:
         frame = pd.concat([frame, pd.DataFrame(extra, columns=COLUMNS)], ignore_index=True)
     # The analytics take one rating per session and series: when a session holds two (two
@@ -120,9 +113,7 @@ def scores_frame(
     return frame.drop_duplicates(SERIES_KEY, keep="last", ignore_index=True)
 
 
-def _risk_rows(
-    db: Session, registry: Registry, where: list[Any], superseded: Any
-) -> list[tuple[Any, ...]]:
+def _risk_rows(db: Session, registry: Registry, where: list[Any]) -> list[tuple[Any, ...]]:
     """A ``risk`` row per administration of an instrument with a risk item."""
     with_risk = [i.id for i in registry if i.risk_items]
     rows = db.execute(
@@ -144,7 +135,9 @@ def _risk_rows(
         .join(Administration, Administration.session_id == SessionRow.id)
         .join(User, User.id == Episode.clinician_id)
         .where(
-            *where, Administration.id.not_in(superseded), Administration.instrument.in_(with_risk)
+            *where,
+            Administration.superseded_at.is_(None),
+            Administration.instrument.in_(with_risk),
         )
         .order_by(Administration.entered_at)
     ).all()
@@ -407,16 +400,20 @@ def refresh_alerts(db: Session, registry: Registry, client_id: str) -> int:
         db.rollback()
         return 0
     signals = client_signals(db, registry, client)
+    config = config_of(organization)
     if signals.empty:
-        db.rollback()
-        return 0
-    latest = signals.groupby("episode")["session"].transform("max")
-    rated = (
-        scores_frame(db, registry, organization_id=client.organization_id, client_id=client.id)
-        .groupby("episode")["session"]
-        .max()
-    )
-    current = signals[signals["session"] == signals["episode"].map(rated).fillna(latest)]
+        current = signals
+    else:
+        latest = signals.groupby("episode")["session"].transform("max")
+        rated = (
+            scores_frame(db, registry, organization_id=client.organization_id, client_id=client.id)
+            .groupby("episode")["session"]
+            .max()
+        )
+        current = signals[signals["session"] == signals["episode"].map(rated).fillna(latest)]
+    # every alert the current ratings give, at any session: an open one they no longer give
+    # lost its ground if a rating under it was corrected since
+    supported = {alert_key(a) for a in alerts_from_signals(signals, config=config)}
     db.rollback()
     # two workers analysing one client at once (its form on one, the clinician's prediction
     # on the other) take turns to write, so the second sees the first one's alerts
@@ -429,9 +426,10 @@ def refresh_alerts(db: Session, registry: Registry, client_id: str) -> int:
             .where(Episode.client_id == client.id)
         ).all()
     }
+    closed = close_unsupported(db, client, supported)
     states = _open_states(db, client.id)
     opened = 0
-    for alert in alerts_from_signals(current, config=config_of(organization)):
+    for alert in alerts_from_signals(current, config=config):
         if alert.rule == ALWAYS_ON:
             continue  # raised at submission
         key = alert_key(alert)
@@ -459,8 +457,9 @@ def refresh_alerts(db: Session, registry: Registry, client_id: str) -> int:
         if created is not None:
             opened += 1
             states.add(key.rsplit(":", 1)[0])
-    if opened:
+    if opened or closed:
         audit.record(
-            db, Actor.system(client.organization_id), "analyse", "client", client.id, alerts=opened
-        )
+            db, Actor.system(client.organization_id), "analyse", "client", client.id,
+            alerts=opened, resolved=closed,
+        )  # fmt: skip
     return opened

@@ -1,9 +1,10 @@
 """Submitting an administration: validate, score with the core, store, raise alerts.
 
 Answers are stored exactly as given and never changed; a correction is a new administration
-that supersedes the old one. A submission carries a client-supplied idempotency key: sending
-the same submission again returns the stored one instead of storing it twice, even when two
-copies race each other.
+that supersedes the old one. A second rating of a session already rated on the same form by
+the same rater is such a correction (:mod:`.current_ratings`). A submission carries a
+client-supplied idempotency key: sending the same submission again returns the stored one
+instead of storing it twice, even when two copies race each other.
 """
 
 from __future__ import annotations
@@ -28,12 +29,19 @@ from alliance.instruments.scoring import (
     score_answers,
 )
 from alliance.services import audit
-from alliance.services.accounts.access import access_params, session_for, visible_clients
+from alliance.services.accounts.access import session_for
 from alliance.services.context import Actor
-from alliance.services.errors import Conflict, Invalid, NotFound
+from alliance.services.errors import Conflict, Invalid
 from alliance.services.monitoring.alerting import raise_alert
 from alliance.services.monitoring.notifications import queue_messages
 from alliance.services.monitoring.risk import risk_alert_text, unanswered_risk_text
+from alliance.services.records.current_ratings import (
+    SECOND_RATING,
+    current_rating,
+    lock_sessions,
+    rater_of,
+    supersede,
+)
 from alliance.store.base import new_id, utcnow
 from alliance.store.models import STANCES, Administration, Client, Episode, Score
 from alliance.store.models import Session as SessionRow
@@ -158,7 +166,13 @@ def submit_administration(
     correction_reason: str | None = None,
 ) -> Submission:
     """Store one administration with its scores. ``authorized_session`` is given by callers
-    that authorized the session another way (a client's single-use link)."""
+    that authorized the session another way (a client's single-use link).
+
+    When the session already holds a current rating of this form by this rater, the new one
+    supersedes it (a correction, with ``correction_reason`` or a reason saying so); with
+    ``supersedes``, that rating must still be the current one, else :class:`Conflict`. A new
+    key with the same answers is a correction too (stored under its key, so that a retry of
+    it finds it whatever happened to the rating since)."""
     key = (idempotency_key or "").strip()
     if not key or len(key) > MAX_KEY:
         raise Invalid(
@@ -169,6 +183,7 @@ def submit_administration(
     check_form(inst, perspective, stance)
     clean, scores = check_answers(inst, answers)
 
+    lock_sessions(db, [session.id])  # writers of this session's ratings take turns
     existing = db.scalar(
         select(Administration).where(
             Administration.organization_id == client.organization_id,
@@ -187,6 +202,24 @@ def submit_administration(
             answers=clean,
         )
 
+    rater = supersedes.rater if supersedes is not None else rater_of(perspective, actor.user_id)
+    now = utcnow()
+    current = current_rating(
+        db, session_id=session.id, instrument=inst.id, perspective=perspective, stance=stance,
+        rater=rater,
+    )  # fmt: skip
+    if supersedes is not None and (current is None or current.id != supersedes.id):
+        raise Conflict(
+            f"administration {supersedes.id} was already corrected"
+            + (f" by {current.id}" if current is not None else "")
+            + "; correct the latest version",
+            field="administration_id",
+            value=supersedes.id,
+            allowed=current.id if current is not None else None,
+        )
+    if current is not None:
+        supersede(db, [current.id], now)
+        correction_reason = correction_reason or SECOND_RATING
     values = {
         "id": new_id(),
         "organization_id": client.organization_id,
@@ -200,13 +233,16 @@ def submit_administration(
         "licensed_wording": licensed_wording,
         "source": source,
         "entered_by": actor.user_id,
-        "entered_at": utcnow(),
+        "entered_at": now,
         "idempotency_key": key,
-        "supersedes_id": supersedes.id if supersedes else None,
-        "correction_reason": correction_reason,
+        "supersedes_id": current.id if current is not None else None,
+        "correction_reason": correction_reason if current is not None else None,
+        "rater": rater,
+        "superseded_at": None,
     }
     if not _insert_once(db, values):
-        # the same key won a race in another transaction: answer as for a resubmission
+        # the same key won a race in another transaction (for another session, since this
+        # session's writers take turns): a conflict, unless it is the very same submission
         winner = db.scalar(
             select(Administration).where(
                 Administration.organization_id == client.organization_id,
@@ -238,12 +274,13 @@ def submit_administration(
     audit.record(
         db,
         actor,
-        "create",
+        "create" if current is None else "correct",
         "administration",
         row.id,
         session=session.id,
         instrument=inst.id,
         source=source,
+        **({"supersedes": current.id} if current is not None else {}),
     )
     return Submission(row, stored, True, client.id, dict(scores.refused), risk_items)
 
@@ -379,49 +416,3 @@ def raise_risk_alerts(
     if alert is not None:  # sent out of the app once the submission commits
         queue_messages(db, alert)
     return bool(hits)
-
-
-def correct_administration(
-    db: Session,
-    actor: Actor,
-    registry: Registry,
-    administration_id: str,
-    *,
-    answers: Mapping[str, object],
-    reason: str,
-    idempotency_key: str,
-) -> Submission:
-    """A corrected version of an administration; the original stays, marked superseded."""
-    old = db.scalar(
-        select(Administration)
-        .join(SessionRow, SessionRow.id == Administration.session_id)
-        .join(Episode, Episode.id == SessionRow.episode_id)
-        .join(Client, Client.id == Episode.client_id)
-        .where(Administration.id == administration_id, visible_clients(actor)),
-        access_params(actor),
-    )
-    if old is None:
-        raise NotFound(f"no administration {administration_id}")
-    if not reason or not reason.strip():
-        raise Invalid("say why the answers are corrected", field="reason")
-    newer = db.scalar(select(Administration.id).where(Administration.supersedes_id == old.id))
-    if newer is not None:
-        raise Conflict(
-            f"administration {old.id} was already corrected by {newer}; correct the latest version",
-            field="administration_id",
-        )
-    return submit_administration(
-        db,
-        actor,
-        registry,
-        session_id=old.session_id,
-        instrument=old.instrument,
-        version=old.version,
-        perspective=old.perspective,
-        stance=old.stance,
-        answers=answers,
-        idempotency_key=idempotency_key,
-        source=old.source if old.source != "client_link" else "clinician",
-        supersedes=old,
-        correction_reason=reason.strip(),
-    )

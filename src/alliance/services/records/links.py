@@ -24,13 +24,14 @@ from alliance.services.accounts.access import session_for
 from alliance.services.accounts.auth import token_digest
 from alliance.services.accounts.organization import offered_instruments
 from alliance.services.context import Actor
-from alliance.services.errors import Gone, Invalid, NotFound, RateLimited, Unavailable
+from alliance.services.errors import Conflict, Gone, Invalid, NotFound, RateLimited, Unavailable
 from alliance.services.mail import Mail, Mailer
 from alliance.services.records.administrations import (
     Submission,
     resolve_instrument,
     submit_administration,
 )
+from alliance.services.records.current_ratings import CLIENT_RATER, current_rating
 from alliance.store.base import utcnow
 from alliance.store.models import (
     Administration,
@@ -82,6 +83,7 @@ def create_link(
         )
     if not 0 < hours <= 24 * 31:
         raise Invalid("a link lasts between a moment and 31 days", field="hours", value=hours)
+    _not_rated_yet(db, session, inst)
     token = secrets.token_urlsafe(24)
     link = ClientLink(
         token_hash=token_digest(token),
@@ -97,6 +99,25 @@ def create_link(
     db.flush()
     audit.record(db, actor, "create", "client_link", link.id, session=session.id)
     return NewLink(link, token, f"{base_url.rstrip('/')}/f/{token}")
+
+
+def _not_rated_yet(db: Session, session: SessionRow, inst: Instrument) -> None:
+    """A session the client has rated on this form gets no second link: its rating is
+    corrected instead (a link made earlier and answered later still corrects it)."""
+    rated = current_rating(
+        db, session_id=session.id, instrument=inst.id, perspective="client", stance="self",
+        rater=CLIENT_RATER,
+    )  # fmt: skip
+    if rated is not None:
+        raise Conflict(
+            f"the client has already rated session {session.number} on the {inst.id} "
+            f"(entered {rated.entered_at:%Y-%m-%d}); to change that rating, correct it "
+            "instead of asking again",
+            field="instrument",
+            value=inst.id,
+            allowed=f"POST /api/v1/administrations/{rated.id}/corrections, or Correct beside "
+            "the rating on the client's page",
+        )
 
 
 @dataclass(frozen=True)
@@ -372,7 +393,7 @@ def send_reminders(
                     base_url=base_url,
                     hours=link_hours,
                 )
-        except Invalid:
+        except (Invalid, Conflict):  # no address any more, or the session was rated since
             continue
         new.link.reminded_at = now  # a reminder is not reminded again
         old.reminded_at = now

@@ -9,7 +9,9 @@ stance, the core scorer (:func:`alliance.instruments.scoring.score`, which
 scores, :func:`raise_risk_alerts` for the urgent alert (or the one for a risk item left
 empty), and one ``create administration`` audit event each. Only the storing is batched:
 one ``INSERT`` for up to ``CHUNK`` administrations (skipping keys already held) and one for
-their scores.
+their scores. A row for a session that already holds a current rating of its form by its
+rater corrects that rating (:mod:`.current_ratings`): the sessions are locked, the ratings
+replaced are marked in one ``UPDATE``, and each correction is a ``correct`` audit event.
 When the scorer refuses a group, every row of it is checked on its own with
 :func:`check_answers`, so each bad row gets the message a single submission would get.
 """
@@ -35,11 +37,19 @@ from alliance.services.records.administrations import (
     raise_risk_alerts,
     score_values,
 )
+from alliance.services.records.current_ratings import (
+    Slot,
+    current_ratings,
+    imported_rater,
+    lock_sessions,
+    supersede,
+)
 from alliance.store.base import new_id, utcnow
 from alliance.store.models import Administration, Client, Episode, Score
 from alliance.store.models import Session as SessionRow
 
 CHUNK = 500
+IMPORTED_AGAIN = "an imported rating of the same session and form replaced this one"
 
 
 @dataclass(frozen=True)
@@ -53,19 +63,28 @@ class Pending:
     answers: Mapping[str, float | int | None]
     key: str
 
+    def slot(self, user_id: str | None) -> Slot:
+        """The rating this row is: session, instrument, perspective, stance, rater."""
+        session, episode, _ = self.place
+        rater = imported_rater(self.perspective, episode.clinician_id, user_id)
+        return (session.id, self.instrument.id, self.perspective, self.stance, rater)
+
 
 @dataclass
 class Outcome:
-    """Per pending row: stored (True), already stored (False), or refused (in ``problems``)."""
+    """Per pending row: stored (True), already stored (False), or refused (in ``problems``);
+    ``corrected`` counts the stored rows that replaced a current rating."""
 
     stored: list[bool | None]
     problems: dict[int, ServiceError] = field(default_factory=dict)
     risk_alerts: int = 0
+    corrected: int = 0
 
 
 def submit_many(db: Session, actor: Actor, pending: Sequence[Pending], *, source: str) -> Outcome:
     """Check every row, then store those that are new; nothing is stored when any row is
-    refused (the caller rolls back on ``problems``)."""
+    refused (the caller rolls back on ``problems``). No two rows may be the same rating
+    (``Pending.slot``); the caller reports such rows first."""
     outcome = Outcome(stored=[None] * len(pending))
     scored = _check(pending, outcome)
     if outcome.problems:
@@ -123,10 +142,20 @@ def _store(
     outcome: Outcome,
     source: str,
 ) -> None:
+    slots = {i: pending[i].slot(actor.user_id) for i in rows}
+    lock_sessions(db, {slot[0] for slot in slots.values()})
+    # a key stored while this transaction waited for the sessions replaces nothing
+    held = _held(db, [pending[i] for i in rows])
+    replaced = current_ratings(db, [slots[i] for i in rows if pending[i].key not in held])
+    now = utcnow()
     values = {}
     for i in rows:
+        if pending[i].key in held:
+            _already(db, i, pending[i], outcome)
+            continue
         p = pending[i]
         session, _, client = p.place
+        old = replaced.get(slots[i])
         values[i] = {
             "id": new_id(),
             "organization_id": client.organization_id,
@@ -140,11 +169,14 @@ def _store(
             "licensed_wording": False,
             "source": source,
             "entered_by": actor.user_id,
-            "entered_at": utcnow(),
+            "entered_at": now,
             "idempotency_key": p.key,
-            "supersedes_id": None,
-            "correction_reason": None,
+            "supersedes_id": old.id if old is not None else None,
+            "correction_reason": IMPORTED_AGAIN if old is not None else None,
+            "rater": slots[i][4],
+            "superseded_at": None,
         }
+    supersede(db, [a.id for a in replaced.values()], now)
     inserted = insert_new(db, list(values.values()))
     scores: list[dict[str, object]] = []
     for i, v in values.items():
@@ -160,19 +192,36 @@ def _store(
             episode=episode, client=client, session_number=session.number,
         ):  # fmt: skip
             outcome.risk_alerts += 1
+        correcting = v["supersedes_id"]
         audit.record(
             db,
             actor,
-            "create",
+            "correct" if correcting else "create",
             "administration",
             str(v["id"]),
             session=session.id,
             instrument=p.instrument.id,
             source=source,
+            **({"supersedes": correcting} if correcting else {}),
         )
         outcome.stored[i] = True
+        outcome.corrected += bool(correcting)
     if scores:
         db.execute(insert(Score), scores)
+
+
+def _held(db: Session, rows: Sequence[Pending]) -> set[str]:
+    """The keys of ``rows`` the organization already holds."""
+    if not rows:
+        return set()
+    return set(
+        db.scalars(
+            select(Administration.idempotency_key).where(
+                Administration.organization_id == rows[0].place[2].organization_id,
+                Administration.idempotency_key.in_([p.key for p in rows]),
+            )
+        )
+    )
 
 
 def _already(db: Session, i: int, p: Pending, outcome: Outcome) -> None:

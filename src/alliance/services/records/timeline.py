@@ -34,7 +34,7 @@ class AdministrationView:
 
     @property
     def current(self) -> bool:
-        return self.superseded_by is None
+        return self.administration.superseded_at is None
 
 
 @dataclass

@@ -7,11 +7,8 @@ from typing import Literal
 from fastapi import APIRouter, BackgroundTasks
 
 from alliance.services.records import care, clients, timeline
-from alliance.services.records.administrations import (
-    Submission,
-    correct_administration,
-    submit_administration,
-)
+from alliance.services.records.administrations import Submission, submit_administration
+from alliance.services.records.corrections import correct_administration
 from alliance.store.models import Client, ClientContact, Episode, RuptureReport
 from alliance.store.models import Session as SessionRow
 from alliance.web.api.deps import ActorDep, ClinicDep, DbDep

@@ -162,6 +162,7 @@ def import_file(
         format=source.format,
         rows=result.rows,
         stored=result.stored,
+        corrected=result.corrected,
         already_stored=result.already_stored,
         clients_created=result.clients_created,
         episodes_created=result.episodes_created,

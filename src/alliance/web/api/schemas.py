@@ -388,6 +388,11 @@ class ImportOut(BaseModel):
     format: str
     rows: int
     stored: int
+    corrected: int = Field(
+        description="Of the rows stored, those that corrected a rating the session already "
+        "held (same instrument, perspective, stance and rater); the earlier one is kept as "
+        "superseded."
+    )
     already_stored: int
     clients_created: int
     episodes_created: int

@@ -23,6 +23,7 @@ from alliance.services.monitoring.risk_history import risk_history
 from alliance.services.monitoring.status import measure_statuses
 from alliance.services.records import care, clients, links, timeline
 from alliance.services.records.administrations import submit_administration
+from alliance.services.records.current_ratings import rater_of, ratings_by
 from alliance.web.api.deps import SESSION_COOKIE, ClinicDep, DbDep
 from alliance.web.clinic import after_submission
 from alliance.web.pages.charts import client_charts
@@ -104,6 +105,14 @@ def client_page(
     charts = client_charts(view, signals, reference.trajectories)
     risk_answers = risk_history(t, clinic.registry)
     sessions = {sv.session.id: sv.session.number for ev in t.episodes for sv in ev.sessions}
+    last = t.episodes[-1].sessions[-1] if t.episodes and t.episodes[-1].sessions else None
+    # the client's current ratings of the latest session: not asked again, corrected instead
+    rated_last = {
+        av.administration.instrument: av.administration
+        for av in (last.administrations if last else [])
+        if av.current
+        and (av.administration.perspective, av.administration.stance) == ("client", "self")
+    }
     return render(
         request,
         "client.html",
@@ -130,7 +139,9 @@ def client_page(
             instruments=[
                 clinic.registry.get(i)
                 for i in organization.offered_instruments(page.organization, clinic.registry)
+                if i not in rated_last
             ],
+            rated_last=rated_last,
             today=dt.date.today(),
         ),
     )
@@ -176,9 +187,34 @@ def rate_page(
     own: str | None = None,
 ) -> HTMLResponse:
     session, _, client = session_for(db, page.actor, session_id, write=True)
+    mine = ratings_by(db, session.id, rater_of("clinician", page.actor.user_id))
     audit.record(db, page.actor, "read", "session", session.id, view="rate")
     db.commit()
-    return _rate_form(request, page, clinic, session, client, own=own, notice=notice)
+    # the form opens with the clinician's current prediction and own rating of the session;
+    # saving it again replaces them (current_ratings)
+    offered = organization.clinician_instruments(page.organization, clinic.registry)
+    prediction = next((a for a in mine if a.stance == "prediction"), None)
+    rated = [a for a in mine if a.stance == "self" and a.instrument in offered]
+    own_rating = next((a for a in rated if a.instrument == own), None) if own else None
+    if own is None and rated:
+        own_rating = rated[-1]
+        own = own_rating.instrument
+    values = _shown(prediction) | _shown(own_rating, OWN)
+    return _rate_form(
+        request, page, clinic, session, client, own=own, notice=notice, values=values,
+        saved=[what for what, a in (("prediction", prediction), ("own rating", own_rating)) if a],
+    )  # fmt: skip
+
+
+def _shown(administration: Any, prefix: str = "") -> dict[str, str]:
+    """A stored rating's answers as the form's field values."""
+    if administration is None:
+        return {}
+    return _shown_answers(administration.answers, prefix)
+
+
+def _shown_answers(answers: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    return {prefix + item: f"{value:g}" for item, value in answers.items() if value is not None}
 
 
 def _rate_form(
@@ -194,6 +230,7 @@ def _rate_form(
     values: dict[str, str] | None = None,
     status_code: int = 200,
     notice: str | None = None,
+    saved: list[str] | None = None,
 ) -> HTMLResponse:
     """The session form: the prediction of the client's rating, the clinician's own rating
     on a form of theirs (``own``, or the first the organization offers), and a rupture."""
@@ -223,6 +260,7 @@ def _rate_form(
             notice=notice,
             errors=errors or {},
             values=values or {},
+            saved=saved or [],
         ),
         status_code=status_code,
     )
@@ -274,8 +312,12 @@ def rate(
         own_inst = clinic.registry.get(own_id)
     answers = _answers(inst, form)
     own_answers = _answers(own_inst, form, OWN) if own_inst else {}
-    saved = []
+    saved: list[str] = []
     failing = ""  # the field prefix of the part being stored, for the error's anchor
+    held = {
+        (a.instrument, a.stance): _shown(a)
+        for a in ratings_by(db, session.id, rater_of("clinician", page.actor.user_id))
+    }
     forms = [(inst, answers, "prediction", "rate", "", "your prediction")]
     if own_inst is not None:
         forms.append((own_inst, own_answers, "self", "rate-own", OWN, "your own rating"))
@@ -283,8 +325,11 @@ def rate(
         for rated, given, stance, key_kind, prefix, what in forms:
             if all(v is None for v in given.values()):
                 continue  # that part of the form was left empty
+            if held.get((rated.id, stance)) == _shown_answers(given):
+                saved.append(f"{what} unchanged")  # the form opened with it: nothing to replace
+                continue
             failing = prefix
-            submit_administration(
+            result = submit_administration(
                 db,
                 page.actor,
                 clinic.registry,
@@ -296,7 +341,12 @@ def rate(
                 idempotency_key=f"{key_kind}:{key}",
                 source="clinician",
             )
-            saved.append(what)
+            if not result.created:
+                saved.append(f"{what} unchanged")
+            elif result.administration.supersedes_id:
+                saved.append(f"{what} (replacing the earlier one)")
+            else:
+                saved.append(what)
         if form.get("rupture") == "1":
             care.report_rupture(db, page.actor, session.id, note=form.get("note"))
             saved.append("the rupture you noticed")

@@ -41,7 +41,7 @@ def test_init_creates_the_index_of_current_ratings(tmp_path: Path) -> None:
 def test_init_reports_the_duplicate_ratings_it_resolved(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
     engine = make_engine(url)
-    migrate.upgrade(engine, "0013")  # the schema 0007 runs after
+    migrate.upgrade(engine, "0013")
     rows = [
         "INSERT INTO organizations (id, name, terms, feedback_config, enabled_instruments, "
         "supervisors_see_calibration, created_at) VALUES ('o', 'O', '{}', '{}', '[]', 0, "
@@ -68,5 +68,5 @@ def test_init_reports_the_duplicate_ratings_it_resolved(tmp_path: Path) -> None:
     engine.dispose()
     out = init(url)
     assert f"migrated (schema {migrate.head_revision()})" in out
-    assert "0007: 1 earlier rating(s) in 1 group(s)" in out
+    assert "0014: 1 earlier rating(s) in 1 group(s)" in out
     assert current_index(url)

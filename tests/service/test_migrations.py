@@ -305,7 +305,7 @@ def test_0008_lets_two_clinicians_use_one_client_code_and_downgrades_when_none_d
             assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
 
 
-BEFORE_0007 = "0013"  # 0007 landed after 0008, 0010 and 0013, and revises 0013
+BEFORE_0014 = "0013"
 
 
 def _rating(
@@ -323,15 +323,15 @@ def _rating(
     )
 
 
-def test_0007_resolves_duplicate_ratings_keeping_the_latest_and_indexes_current_ones(
+def test_0014_resolves_duplicate_ratings_keeping_the_latest_and_indexes_current_ones(
     empty_database: Database,
 ) -> None:
-    """A database from before 0007 holding two and three current ratings of one session and
+    """A database from before 0014 holding two and three current ratings of one session and
     form: the latest entered stays current, the earlier ones are marked superseded and
     linked into the history (nothing is deleted), the count is reported, and the unique
     index then refuses a second current rating."""
     engine = empty_database.engine
-    migrate.upgrade(engine, BEFORE_0007)
+    migrate.upgrade(engine, BEFORE_0014)
     statements = [
         "INSERT INTO organizations (id, name, terms, feedback_config, enabled_instruments, "
         "supervisors_see_calibration, created_at) VALUES ('o', 'O', '{}', '{}', '[]', false, "
@@ -360,16 +360,16 @@ def test_0007_resolves_duplicate_ratings_keeping_the_latest_and_indexes_current_
         # entered in the same instant: the larger id stays, every time
         _rating("t2", ("srs", "client", "self"), "u", "2026-01-01 13:00:00"),
         _rating("t1", ("srs", "client", "self"), "u", "2026-01-01 13:00:00"),
-        # a correction made before 0007: no duplicate, the original is marked superseded
+        # a correction made before 0014: no duplicate, the original is marked superseded
         _rating("o1", ("gad-7", "client", "self"), "u", "2026-01-01 14:00:00"),
         _rating("o2", ("gad-7", "client", "self"), "u", "2026-01-02 14:00:00", supersedes="o1"),
     ]
     with engine.begin() as connection:
         for statement in statements:
             connection.execute(text(statement))
-    reports = migrate.upgrade(engine, "0007")
+    reports = migrate.upgrade(engine, "0014")
     assert reports == [
-        "0007: 4 earlier rating(s) in 3 group(s) (session, instrument, perspective, stance, "
+        "0014: 4 earlier rating(s) in 3 group(s) (session, instrument, perspective, stance, "
         "rater) marked superseded; the latest entered of each group stays current"
     ]
     with engine.connect() as connection:
@@ -406,7 +406,7 @@ def test_0007_resolves_duplicate_ratings_keeping_the_latest_and_indexes_current_
             )
         )
     assert migrate.upgrade(engine) == []  # nothing left to do
-    migrate.downgrade(engine, BEFORE_0007)
+    migrate.downgrade(engine, BEFORE_0014)
     with engine.connect() as connection:
         kept = connection.execute(text("SELECT count(*) FROM administrations")).scalar()
     assert kept == 11  # the downgrade keeps every rating

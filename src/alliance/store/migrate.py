@@ -28,7 +28,7 @@ def alembic_config(engine: Engine | None = None) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> list[str]:
     """Migrate to ``revision``; returns what the migrations report having done to the data
-    (e.g. 0007's duplicate ratings resolved), one line each."""
+    (e.g. 0014's duplicate ratings resolved), one line each."""
     config = alembic_config(engine)
     command.upgrade(config, revision)
     return list(config.attributes.get("reports", []))

@@ -12,8 +12,8 @@ current; each earlier one is marked superseded at the moment the next one was en
 the next one, unless it already corrects another rating, is linked to it as its correction.
 What was done is reported (``config.attributes["reports"]``, printed by ``alliance init``).
 
-Revision ID: 0007
-Revises: 0013 (the number was handed out before 0008, 0010 and 0013 landed; it runs after them)
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-06
 """
 
@@ -24,13 +24,13 @@ import itertools
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
+revision = "0014"
 down_revision = "0013"
 branch_labels = None
 depends_on = None
 
 GROUP = ("session_id", "instrument", "perspective", "stance", "rater")
-REASON = "a later rating of the same session and form (resolved by migration 0007)"
+REASON = "a later rating of the same session and form (resolved by migration 0014)"
 
 
 def upgrade() -> None:
@@ -56,7 +56,7 @@ def upgrade() -> None:
     )
     if resolved:
         _report(
-            f"0007: {resolved} earlier rating(s) in {groups} group(s) (session, instrument, "
+            f"0014: {resolved} earlier rating(s) in {groups} group(s) (session, instrument, "
             "perspective, stance, rater) marked superseded; the latest entered of each group "
             "stays current"
         )
@@ -81,7 +81,7 @@ def _fill_raters() -> None:
 
 
 def _mark_corrected() -> None:
-    """Ratings a correction replaced before 0007 are superseded when it was entered."""
+    """Ratings a correction replaced before 0014 are superseded when it was entered."""
     op.get_bind().execute(
         sa.text(
             "UPDATE administrations SET superseded_at = (SELECT MIN(n.entered_at) FROM "

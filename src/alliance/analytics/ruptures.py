@@ -177,9 +177,8 @@ class DropFromPrevious(RuptureDetector):
                     )
                     continue
                 value, provenance = found, self.provenance
-            with np.errstate(invalid="ignore"):
-                drop = ordered.sign * (prev - ordered.score)
-                hit = in_key & (drop >= value)
+            drop = ordered.sign * (prev - ordered.score)  # no previous: NaN compares False
+            hit = in_key & (drop >= value)
             where = np.flatnonzero(hit)
             found_signals = self._signals(
                 ordered, where, provenance=provenance,
@@ -248,15 +247,14 @@ class DropFromBaseline(RuptureDetector):
     def _detect(self, ordered: Ordered) -> pd.DataFrame:
         base = ordered.baseline(self.window)
         floor = ordered.typical_spread if self.floor is None else float(self.floor)
-        with np.errstate(invalid="ignore"):
-            spread = np.fmax(base.sd, floor)
-            drop = ordered.sign * (base.mean - ordered.score)
-            hit = (
-                self._rows(ordered)
-                & (base.n >= self.min_baseline)
-                & (spread > 0)
-                & (drop >= self.k * spread)
-            )
+        spread = np.fmax(base.sd, floor)
+        drop = ordered.sign * (base.mean - ordered.score)
+        hit = (
+            self._rows(ordered)
+            & (base.n >= self.min_baseline)
+            & (spread > 0)
+            & (drop >= self.k * spread)
+        )
         where = np.flatnonzero(hit)
         return self._signals(
             ordered, where,
@@ -327,9 +325,8 @@ class ReliableDrop(RuptureDetector):
                 self.skipped_[f"{key.instrument} {key.scale}"] = found
                 continue
             value, provenance, strict = found
-            with np.errstate(invalid="ignore"):
-                drop = ordered.sign * (prev - ordered.score)
-                hit = in_key & ((drop > value) if strict else (drop >= value))
+            drop = ordered.sign * (prev - ordered.score)
+            hit = in_key & ((drop > value) if strict else (drop >= value))
             where = np.flatnonzero(hit)
             parts.append(
                 self._signals(

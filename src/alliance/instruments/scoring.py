@@ -56,7 +56,6 @@ class ScaleScores:
     values: FloatArray
     answered: IntArray
     n_items: int
-    min_answered: int
     band: npt.NDArray[np.int8] | None = None
 
     def reason(self, row: int) -> str | None:
@@ -317,7 +316,6 @@ def score(
             values=values[c],
             answered=answered[c],
             n_items=int(plan.n_items[c]),
-            min_answered=int(plan.min_answered[c]),
             band=band,
         )
     return Scores(
@@ -334,8 +332,10 @@ def _apply_operations(
     plan: _Plan, totals: FloatArray, counts: FloatArray | None, *, out: FloatArray
 ) -> None:
     """Write each scale's named operation into ``out`` (scales × rows); NaN where fewer than
-    ``min_answered`` items were given. ``counts`` is None when every row is complete."""
-    with np.errstate(invalid="ignore", divide="ignore"):
+    ``min_answered`` items were given. ``counts`` is None when every row is complete. A row
+    with no answer gives 0 / 0 (NaN, then refused by its rule); nothing else divides by zero,
+    since a total counts only answered items."""
+    with np.errstate(invalid="ignore"):
         for c, scale in enumerate(plan.scales):
             t, target = totals[c], out[c]
             n_items = plan.n_items[c]

@@ -10,7 +10,7 @@ import pytest
 
 from alliance.analytics.detector import SEVERITIES, SIGNAL_COLUMNS, Detector
 from alliance.analytics.pipeline import DETECTOR_CLASSES
-from alliance.analytics.signals import RiskItem
+from alliance.analytics.signals import RiskItem, RiskUnanswered
 from alliance.simulate import simulate_clinic
 
 
@@ -18,7 +18,10 @@ from alliance.simulate import simulate_clinic
 def tidy() -> pd.DataFrame:
     data = simulate_clinic(seed=11, n_clients=60).tidy()
     predictions = data[(data["stance"] == "prediction") & (data["scale"] != "rupture_reported")]
-    return pd.concat([data, predictions.assign(stance="self")], ignore_index=True)
+    # one PHQ-9 whose risk item was left empty (the simulator answers every item)
+    risk = data[(data["scale"] == "risk") & (data["score"] == 0)].head(1)
+    empty = risk.assign(scale="risk_unanswered", score=1.0)
+    return pd.concat([data, predictions.assign(stance="self"), empty], ignore_index=True)
 
 
 # settings under which each rule has something to find in a simulated clinic
@@ -106,9 +109,11 @@ def test_detect_returns_the_signal_shape(cls: type[Detector], tidy: pd.DataFrame
 def test_only_the_risk_rule_is_urgent_and_it_cannot_be_configured() -> None:
     with pytest.raises(TypeError):
         RiskItem(enabled=False)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        RiskUnanswered(severity="low")  # type: ignore[call-arg]
     for cls in DETECTOR_CLASSES:
         severity = next((p for p in cls.params if p.name == "severity"), None)
-        if cls.rule == "risk_item":
+        if cls.rule in ("risk_item", "risk_unanswered"):
             assert cls.params == ()
         else:
             assert severity is not None and "urgent" not in severity.choices

@@ -81,3 +81,12 @@ def test_bad_item_tables_are_refused() -> None:
         cronbach_alpha(pd.DataFrame({"a": [1, 2], "b": [2, 3]}))
     with pytest.raises(ValueError, match="do not vary"):
         cronbach_alpha(pd.DataFrame({"a": [1, 1, 1], "b": [2, 2, 2]}))
+
+
+def test_an_item_that_does_not_vary_is_refused_without_a_warning() -> None:
+    # all items of one column equal: omega is undefined (numpy warned before the check)
+    steady = pd.DataFrame({"a": [1, 1, 1, 1], "b": [1, 2, 3, 4], "c": [2, 2, 3, 4]})
+    with pytest.raises(ValueError, match="does not vary"):
+        reliability(steady)
+    stats_without_loadings = steady.assign(a=[1, 2, 1, 2])
+    assert item_statistics(stats_without_loadings)["item"].tolist() == ["a", "b", "c"]

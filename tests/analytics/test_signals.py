@@ -8,8 +8,18 @@ import pytest
 
 from alliance.analytics.pipeline import detect_all
 from alliance.analytics.ruptures import DropFromPrevious
-from alliance.analytics.signals import LowEarlyAlliance, OutcomeDeterioration, RiskItem
-from alliance.analytics.tidy import RISK_SCALE, tidy_scores
+from alliance.analytics.signals import (
+    LowEarlyAlliance,
+    OutcomeDeterioration,
+    RiskItem,
+    RiskUnanswered,
+)
+from alliance.analytics.tidy import (
+    RISK_SCALE,
+    RISK_UNANSWERED_SCALE,
+    one_risk_row_per_rating,
+    tidy_scores,
+)
 from alliance.instruments.registry import Registry
 
 Make = Callable[..., pd.DataFrame]
@@ -72,3 +82,47 @@ def test_detect_all_always_runs_the_risk_rule(registry: Registry) -> None:
     assert detect_all(tidy, [])["rule"].tolist() == ["risk_item"]
     with pytest.raises(TypeError, match="Detector objects"):
         detect_all(tidy, ["risk_item"])  # type: ignore[list-item]
+
+
+def phq9(rows: list[list[float | None]]) -> pd.DataFrame:
+    wide = pd.DataFrame(rows, columns=[f"item_{i}" for i in range(1, 11)], dtype=float)
+    wide.insert(0, "client", "A")
+    wide.insert(1, "episode", "1")
+    wide.insert(2, "session", list(range(1, len(rows) + 1)))
+    return wide
+
+
+def test_a_risk_item_left_empty_is_a_signal_of_its_own(registry: Registry) -> None:
+    # session 1: item 9 empty, the rest 3 (prorated total 27); session 2: every item given,
+    # no risk; session 3: item 9 answered 1 (a risk answer)
+    tidy = tidy_scores(
+        phq9([[3] * 8 + [None, 0], [0] * 8 + [0, 0], [0] * 8 + [1, 0]]), registry.get("phq-9")
+    )
+    empty = tidy[tidy["scale"] == RISK_UNANSWERED_SCALE]
+    assert empty["session"].tolist() == [1] and empty["score"].tolist() == [1.0]
+    assert tidy.loc[tidy["scale"] == "total", "score"].tolist() == [27.0, 0.0, 1.0]
+    got = RiskUnanswered().detect(tidy)
+    assert got[["session", "severity", "rule"]].values.tolist() == [[1, "high", "risk_unanswered"]]
+    assert got["provenance"].iloc[0] == (
+        "derived: the project's rule (an unanswered risk item is not a no)"
+    )
+    assert detect_all(tidy, [])["rule"].tolist() == ["risk_unanswered", "risk_item"]
+
+
+def test_the_risk_rows_of_contradicting_ratings_keep_any_risk(registry: Registry) -> None:
+    inst = registry.get("phq-9")
+    empty = tidy_scores(phq9([[3] * 8 + [None, 0]]), inst)
+    answered = tidy_scores(phq9([[3] * 8 + [2, 0]]), inst)
+    none = tidy_scores(phq9([[3] * 8 + [0, 0]]), inst)
+    risk = [RISK_SCALE, RISK_UNANSWERED_SCALE]
+
+    def merged(*parts: pd.DataFrame) -> list[tuple[str, float]]:
+        out = one_risk_row_per_rating(pd.concat(parts, ignore_index=True))
+        rows = out[out["scale"].isin(risk)].sort_values("scale")
+        return list(zip(rows["scale"], rows["score"], strict=True))
+
+    assert merged(empty, answered) == [(RISK_SCALE, 1.0)]  # an answer beats an empty item
+    assert merged(empty, none) == [(RISK_SCALE, 0.0), (RISK_UNANSWERED_SCALE, 1.0)]
+    assert merged(none, none) == [(RISK_SCALE, 0.0)]
+    totals = one_risk_row_per_rating(pd.concat([empty, answered], ignore_index=True))
+    assert (totals["scale"] == "total").sum() == 2  # other rows are left as they are

@@ -36,8 +36,9 @@ def test_analyze_writes_all_outputs_that_match_the_truth(clinic: Path, tmp_path:
     )  # fmt: skip
     assert code == 0, err
     assert sorted(p.name for p in out_dir.iterdir()) == [
-        "clients.csv", "models.csv", "report.html", "signals.csv",
+        "clients.csv", "models.csv", "problems.csv", "report.html", "signals.csv",
     ]  # fmt: skip
+    assert pd.read_csv(out_dir / "problems.csv").empty  # a clean file: the header only
     signals = pd.read_csv(out_dir / "signals.csv", dtype={"client": str, "episode": str})
     truth = pd.read_csv(clinic / "ruptures.csv")
     truth = truth[truth["observed"]]
@@ -122,3 +123,94 @@ def test_the_bundled_example_without_episodes(tmp_path: Path) -> None:
                        str(tmp_path / "o"))  # fmt: skip
     assert code == 0, err
     assert "no episode column" in err
+
+
+# -- a file with bad rows is analysed whole, less those rows, which are reported ---------------
+
+
+def phq9_rows() -> pd.DataFrame:
+    """Three PHQ-9 clients, four sessions each, plainly dated a week apart."""
+    rows = []
+    for client in ("P1", "P2", "P3"):
+        for session in range(1, 5):
+            answers = {f"item_{j}": 1 for j in range(1, 10)} | {"item_9": 0}
+            rows.append({"client": client, "episode": "1", "session": session,
+                         "date": f"2024-01-{7 * session:02d}", **answers})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def analyse_phq9(tmp_path: Path, frame: pd.DataFrame) -> tuple[str, Path]:
+    path = tmp_path / "phq-9.csv"
+    frame.to_csv(path, index=False)
+    out_dir = tmp_path / "out"
+    code, out, err = run("analyze", str(path), "-i", "phq-9", "-o", str(out_dir))
+    assert code == 0, err
+    return out, out_dir
+
+
+def test_a_blank_risk_item_raises_the_same_day_signal(tmp_path: Path) -> None:
+    frame = phq9_rows()
+    blank = (frame["client"] == "P2") & (frame["session"] == 3)
+    frame.loc[blank, [f"item_{j}" for j in range(1, 9)]] = 3
+    frame.loc[blank, "item_9"] = None  # prorated total 27: severe, and no answer on risk
+    out, out_dir = analyse_phq9(tmp_path, frame)
+    signals = pd.read_csv(out_dir / "signals.csv", dtype={"client": str})
+    empty = signals[signals["rule"] == "risk_unanswered"]
+    assert list(zip(empty["client"], empty["session"], strict=True)) == [("P2", 3)]
+    assert set(empty["severity"]) == {"high"}  # as the clinic service raises it
+    assert (signals["rule"] == "risk_item").sum() == 0
+    assert "ask today P2: The risk item of PHQ-9 was left unanswered in session 3" in out
+    clients = pd.read_csv(out_dir / "clients.csv", dtype={"client": str})
+    assert clients.set_index("client")["risk_unanswered"].to_dict() == {"P1": 0, "P2": 1, "P3": 0}
+    page = (out_dir / "report.html").read_text(encoding="utf-8")
+    assert "Risk item left unanswered: 1 administration(s) of 1 client(s)" in page
+
+
+def test_repeated_and_contradicting_rows_are_reported_and_the_rest_analysed(
+    tmp_path: Path,
+) -> None:
+    frame = phq9_rows()
+    copy = frame.iloc[[1]]  # P1 session 2, the same answers again
+    contradiction = frame.iloc[[6]].assign(item_9=2)  # P2 session 3 again: a risk answer
+    frame = pd.concat([frame, copy, contradiction], ignore_index=True)
+    risky = (frame["client"] == "P3") & (frame["session"] == 4)
+    frame.loc[risky, "item_9"] = 1  # another client's risk answer
+    frame.loc[(frame["client"] == "P3") & (frame["session"] == 2), "date"] = "2023-12-01"
+    _, out_dir = analyse_phq9(tmp_path, frame)
+    problems = pd.read_csv(out_dir / "problems.csv", dtype={"client": str})
+    assert problems["row"].tolist() == [7, 10, 13, 14]  # data rows; the header is not one
+    assert problems["file"].unique().tolist() == ["phq-9.csv"]
+    by_row = problems.set_index("row")
+    assert by_row.loc[13, "problem"].startswith("repeats row 2")
+    assert by_row.loc[13, "action"] == "left out; row 2 is analysed"
+    assert by_row.loc[7, "problem"] == (
+        "rows 7, 14 claim to be the same rating (client, self) but differ in item_9"
+    )
+    assert by_row.loc[14, "action"].startswith("left out (none of them is analysed)")
+    assert by_row.loc[10, "problem"].startswith(
+        "session 2 is dated 2023-12-01, before session 1 (2024-01-07)"
+    )
+    signals = pd.read_csv(out_dir / "signals.csv", dtype={"client": str})
+    risk = signals[signals["rule"] == "risk_item"]
+    # the other client's risk answer, and the one inside the contradicting pair
+    assert sorted(zip(risk["client"], risk["session"], strict=True)) == [("P2", 3), ("P3", 4)]
+    clients = pd.read_csv(out_dir / "clients.csv", dtype={"client": str})
+    assert clients.set_index("client")["ratings"].to_dict() == {"P1": 4, "P2": 3, "P3": 4}
+
+
+def test_repeats_in_a_tidy_file_are_reported_too(clinic: Path, tmp_path: Path) -> None:
+    from alliance.simulate import simulate_clinic
+
+    tidy = simulate_clinic(seed=3, n_clients=12).tidy()
+    total = tidy[(tidy["scale"] == "total") & (tidy["stance"] == "self")]
+    first = total.index[0]
+    tidy = pd.concat([tidy, tidy.loc[[first]].assign(score=tidy.loc[first, "score"] - 9)],
+                     ignore_index=True)  # fmt: skip
+    path = tmp_path / "tidy.csv"
+    tidy.to_csv(path, index=False)
+    code, _, err = run("analyze", str(path), "-i", "wai-sr", "-o", str(tmp_path / "o"))
+    assert code == 0, err
+    problems = pd.read_csv(tmp_path / "o" / "problems.csv")
+    assert problems["row"].tolist() == [first + 1, len(tidy)]
+    assert problems["problem"].str.contains("differ in score").all()
+    assert "1 more" not in err and "2 row(s) reported in problems.csv" in err

@@ -83,3 +83,23 @@ def test_steps_cite_what_their_sources_studied() -> None:
     assert "whipple2003" not in early
     assert "notice" not in SOURCES["tryon2007"]
     assert "meta-analytic examination" in SOURCES["tryon2007"]
+
+
+def test_a_risk_item_left_empty_is_a_high_alert_whatever_the_configuration() -> None:
+    from alliance.analytics.signals import RiskUnanswered
+
+    tidy = pd.DataFrame(
+        {"client": "A", "episode": "1", "session": [4], "instrument": "phq-9",
+         "perspective": "client", "scale": "risk_unanswered", "score": [1.0]}
+    )  # fmt: skip
+    signals = RiskUnanswered().detect(tidy)
+    config = FeedbackConfig()
+    config.enabled["risk_unanswered"] = False  # tampering does not drop it
+    signals.loc[:, "severity"] = "low"
+    (alert,) = alerts_from_signals(signals, config=config)
+    assert (alert.rule, alert.priority, alert.session) == ("risk_unanswered", "high", 4)
+    assert alert.reason == (
+        "The risk item of PHQ-9 was left unanswered in session 4. The form cannot tell whether "
+        "there is risk: an empty answer is not a no."
+    )
+    assert alert.next_steps == GUIDANCE["risk_unanswered"]  # the clinic service's steps

@@ -8,7 +8,7 @@ import pytest
 from alliance.analytics.pipeline import DETECTOR_CLASSES
 from alliance.analytics.repair import Repair
 from alliance.analytics.ruptures import DropFromBaseline, DropFromPrevious
-from alliance.analytics.signals import RiskItem
+from alliance.analytics.signals import RiskItem, RiskUnanswered
 from alliance.feedback.config import (
     ConfigError,
     FeedbackConfig,
@@ -48,7 +48,9 @@ def test_settings_reach_the_detectors() -> None:
     ("data", "message"),
     [
         ({"rules": {"risk_item": {"enabled": False}}}, "risk rule is always on"),
-        ({"rules": {"risk_item": {"severity": "low"}}}, "risk rule is always on"),
+        ({"rules": {"risk_item": {"severity": "low"}}}, "risk rule is always on and always urgent"),
+        ({"rules": {"risk_unanswered": {"enabled": False}}}, "always on and always high"),
+        ({"rules": {"risk_unanswered": {"severity": "low"}}}, "cannot be disabled or configured"),
         (
             {"rules": {"drop_from_baseline": {"k": 9}}},
             r"rules\.drop_from_baseline: .*k must be a number from 0\.5 to 5",
@@ -72,7 +74,10 @@ def test_the_risk_rule_is_always_built() -> None:
     config = FeedbackConfig.from_dict({"rules": {"risk_item": {"enabled": True}}})
     assert any(isinstance(d, RiskItem) for d in config.detectors())
     config.enabled["risk_item"] = False  # even tampering with the object does not remove it
+    config.enabled["risk_unanswered"] = False
     assert any(isinstance(d, RiskItem) for d in config.detectors())
+    assert any(isinstance(d, RiskUnanswered) for d in config.detectors())
+    assert config.to_dict()["rules"]["risk_unanswered"] == {"enabled": True}
 
 
 def test_every_parameter_is_described() -> None:

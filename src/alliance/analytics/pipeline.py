@@ -1,7 +1,8 @@
 """All detectors in one pass, and a per-client summary.
 
 :func:`detect_all` sorts the tidy table into series once and runs every detector on the same
-arrays. The risk detector always runs: it is added when missing, and nothing can remove it.
+arrays. The risk detectors (a risk answer, a risk item left empty) always run: they are added
+when missing, and nothing can remove them.
 """
 
 from __future__ import annotations
@@ -28,7 +29,12 @@ from alliance.analytics.ruptures import (
     ReportedRupture,
 )
 from alliance.analytics.series import Ordered, order_series
-from alliance.analytics.signals import LowEarlyAlliance, OutcomeDeterioration, RiskItem
+from alliance.analytics.signals import (
+    LowEarlyAlliance,
+    OutcomeDeterioration,
+    RiskItem,
+    RiskUnanswered,
+)
 from alliance.instruments.model import Scale
 from alliance.instruments.registry import Registry
 
@@ -45,8 +51,12 @@ DETECTOR_CLASSES: tuple[type[Detector], ...] = (
     Discrepancy,
     CalibrationGap,
     RiskItem,
+    RiskUnanswered,
 )
 """Every detector, one per rule, in the order signals are listed."""
+
+ALWAYS_ON: tuple[type[Detector], ...] = (RiskItem, RiskUnanswered)
+"""The risk rules: run whatever detectors are given; they cannot be configured."""
 
 RUPTURE_RULES = (
     "below_cutoff",
@@ -69,13 +79,14 @@ def detect_all(
     registry: Registry | None = None,
 ) -> pd.DataFrame:
     """Signals of every detector (default: :func:`default_detectors`) over a tidy table,
-    sorted by client, episode, session, severity and rule. The risk detector always runs."""
+    sorted by client, episode, session, severity and rule. The risk detectors always run."""
     chosen = list(default_detectors() if detectors is None else detectors)
     for detector in chosen:
         if not isinstance(detector, Detector):
             raise TypeError(f"detectors must be Detector objects; got {detector!r}")
-    if not any(isinstance(d, RiskItem) for d in chosen):
-        chosen.append(RiskItem())
+    for always in ALWAYS_ON:
+        if not any(isinstance(d, always) for d in chosen):
+            chosen.append(always())
     ordered = data if isinstance(data, Ordered) else order_series(data, registry=registry)
     parts = [d.signals(ordered) for d in chosen]
     parts = [p for p in parts if len(p)]
@@ -100,7 +111,8 @@ def client_summary(data: pd.DataFrame | Ordered, signals: pd.DataFrame) -> pd.Da
     Columns: ``client, episode, instrument, scale, kind, clinician, ratings, first_session,
     last_session, first, last, mean, sd, change, category`` (Jacobson–Truax, where the scale
     has a confirmed reliable-change value), and a count per rule of the signals on that
-    series, plus ``risk`` (count of risk signals of the client's episode).
+    series, plus ``risk`` and ``risk_unanswered`` (counts of risk answers and of risk items
+    left empty in the client's episode).
     """
     ordered = data if isinstance(data, Ordered) else order_series(data)
     rows = ordered.select(perspective="client")
@@ -137,18 +149,24 @@ def client_summary(data: pd.DataFrame | Ordered, signals: pd.DataFrame) -> pd.Da
         )  # fmt: skip
     summary = summary.reset_index(drop=True)
     keys = ["client", "episode", "instrument", "scale"]
-    on_series = signals[signals["perspective"] == "client"] if len(signals) else signals
+    risk_rules = [cls.rule for cls in ALWAYS_ON]  # counted per episode below
+    on_series = (
+        signals[(signals["perspective"] == "client") & ~signals["rule"].isin(risk_rules)]
+        if len(signals)
+        else signals
+    )
     if len(on_series):
         counts = on_series.pivot_table(index=keys, columns="rule", values="session",
                                        aggfunc="size", fill_value=0)  # fmt: skip
         summary = summary.merge(counts.reset_index(), on=keys, how="left")
-    risk = signals[signals["rule"] == "risk_item"] if len(signals) else signals
-    risk_counts = risk.groupby(["client", "episode"]).size().rename("risk") if len(risk) else None
-    summary = summary.merge(
-        risk_counts.reset_index() if risk_counts is not None else
-        pd.DataFrame(columns=["client", "episode", "risk"]),
-        on=["client", "episode"], how="left",
-    )  # fmt: skip
+    for rule, column in ((RiskItem.rule, "risk"), (RiskUnanswered.rule, "risk_unanswered")):
+        risk = signals[signals["rule"] == rule] if len(signals) else signals
+        counts_of = risk.groupby(["client", "episode"]).size().rename(column) if len(risk) else None
+        summary = summary.merge(
+            counts_of.reset_index() if counts_of is not None else
+            pd.DataFrame(columns=["client", "episode", column]),
+            on=["client", "episode"], how="left",
+        )  # fmt: skip
     count_columns = [c for c in summary.columns if c not in _BASE_COLUMNS]
     summary[count_columns] = summary[count_columns].fillna(0).astype(np.int64)
     return summary

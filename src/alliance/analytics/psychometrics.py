@@ -76,9 +76,9 @@ def one_factor_loadings(items: pd.DataFrame) -> npt.NDArray[np.float64]:
     """Standardized loadings of one factor fitted by maximum likelihood (statsmodels),
     signed so that their sum is positive."""
     x = _complete(items)
-    corr = np.corrcoef(x, rowvar=False)
-    if np.isnan(corr).any():
+    if (np.ptp(x, axis=0) == 0).any():  # checked first: numpy warns on a zero SD
         raise ValueError("an item does not vary; its correlations are undefined")
+    corr = np.corrcoef(x, rowvar=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fitted = Factor(corr=corr, n_factor=1, method="ml", nobs=len(x)).fit()
@@ -121,7 +121,8 @@ def item_statistics(items: pd.DataFrame) -> pd.DataFrame:
     loadings = one_factor_loadings(items)
     for j, name in enumerate(items.columns):
         rest = total - x[:, j]
-        r = float(np.corrcoef(x[:, j], rest)[0, 1]) if x[:, j].std() > 0 else float("nan")
+        varies = np.ptp(x[:, j]) > 0 and np.ptp(rest) > 0
+        r = float(np.corrcoef(x[:, j], rest)[0, 1]) if varies else float("nan")
         others = pd.DataFrame(np.delete(x, j, axis=1))
         alpha_without = cronbach_alpha(others)[0] if k > 2 else float("nan")
         rows.append(

@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from alliance.analytics.tidy import REPORTED_RUPTURE_SCALE, RISK_SCALE, check_tidy
+from alliance.analytics.tidy import REPORTED_RUPTURE_SCALE, RISK_SCALES, check_tidy
 from alliance.instruments.model import Instrument, Scale
 from alliance.instruments.registry import Registry, builtin_registry
 
@@ -45,7 +45,7 @@ class SeriesKey:
     perspective: str
     stance: str
     definition: Instrument
-    scale_definition: Scale | None  # None for the pseudo-scales (risk, rupture_reported)
+    scale_definition: Scale | None  # None for the pseudo-scales (risk…, rupture_reported)
 
     @property
     def kind(self) -> Literal["alliance", "outcome"]:
@@ -387,7 +387,7 @@ def _series_key(row: tuple[object, ...], registry: Registry, has_version: bool) 
     )
 
 
-_PSEUDO_SCALES = frozenset({RISK_SCALE, REPORTED_RUPTURE_SCALE})
+_PSEUDO_SCALES = frozenset({*RISK_SCALES, REPORTED_RUPTURE_SCALE})
 
 
 def running_baseline(tidy: pd.DataFrame, *, window: int | None = None) -> pd.DataFrame:

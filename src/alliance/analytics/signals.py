@@ -1,7 +1,9 @@
 """Signals besides ruptures: low early alliance, outcome deterioration, and risk.
 
-The risk signal is special: it has no parameters, its severity is always ``urgent``, and
-:func:`alliance.analytics.pipeline.detect_all` always runs it, whatever detectors it is given.
+The risk signals are special: they have no parameters and
+:func:`alliance.analytics.pipeline.detect_all` always runs them, whatever detectors it is
+given. A risk answer is always ``urgent``; a risk item left empty is ``high`` and asks for the
+same-day question the clinic service asks for (``feedback.guidance``, ``risk_unanswered``).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from alliance.analytics.detector import (
     concat_signals,
 )
 from alliance.analytics.series import Ordered
-from alliance.analytics.tidy import RISK_SCALE
+from alliance.analytics.tidy import RISK_SCALE, RISK_UNANSWERED_SCALE
 
 
 class LowEarlyAlliance(Detector):
@@ -243,3 +245,28 @@ class RiskItem(Detector):
                 )
             )
         return concat_signals(parts)
+
+
+class RiskUnanswered(Detector):
+    """A risk item left empty (e.g. PHQ-9 item 9 skipped while the other items were answered).
+
+    An empty answer is not a no: the form cannot tell whether there is risk, so the clinician
+    is asked to put the question the same day. The same rule, severity (``high``) and next
+    steps as the alert the clinic service raises at submission. It has no parameters and
+    cannot be turned off. The flag comes from the scorer (``Scores.any_risk_unanswered``),
+    carried as the ``risk_unanswered`` pseudo-scale by
+    :func:`alliance.analytics.tidy.tidy_scores`.
+    """
+
+    rule = "risk_unanswered"
+    provenance = "derived: the project's rule (an unanswered risk item is not a no)"
+    params = ()
+    severity: Severity = "high"
+
+    def __init__(self) -> None:
+        """The rule takes no configuration: it cannot be tuned or turned off."""
+
+    def _detect(self, ordered: Ordered) -> pd.DataFrame:
+        rows = ordered.select(scale=RISK_UNANSWERED_SCALE, perspective=None, stance=None)
+        where = np.flatnonzero(rows & (ordered.score >= 1))
+        return self._signals(ordered, where, value=ordered.score[where], threshold=1.0)

@@ -9,6 +9,9 @@ Two pseudo-scales carry what the analytics needs beyond scale scores:
 - ``risk`` (:data:`RISK_SCALE`): 1.0 when the administration's risk item was answered at or
   above its risk threshold, else 0.0 — taken from the scorer's ``Scores.any_risk``, never
   recomputed here.
+- ``risk_unanswered`` (:data:`RISK_UNANSWERED_SCALE`): 1.0 for an administration whose risk
+  item was left empty (and no risk item answered at or above its threshold) — an empty answer
+  is not a no (``Scores.any_risk_unanswered``); only such administrations get the row.
 - ``rupture_reported`` (:data:`REPORTED_RUPTURE_SCALE`): 1.0 when the rater reported a
   rupture in the session (a yes/no question beside the rating), else 0.0.
 """
@@ -23,6 +26,8 @@ from alliance.instruments.scoring import score
 from alliance.records import ADMINISTRATION_COLUMNS, STANCES, TIDY_OPTIONAL_COLUMNS
 
 RISK_SCALE = "risk"
+RISK_UNANSWERED_SCALE = "risk_unanswered"
+RISK_SCALES = (RISK_SCALE, RISK_UNANSWERED_SCALE)
 REPORTED_RUPTURE_SCALE = "rupture_reported"
 REPORTED_RUPTURE_COLUMN = "rupture_reported"
 """Optional column of a wide administration table: did the rater notice a rupture?"""
@@ -97,8 +102,10 @@ def tidy_scores(
 ) -> pd.DataFrame:
     """Score wide administrations (``item_1 … item_k`` plus ``ADMINISTRATION_COLUMNS``) and
     return them as tidy scores, one row per administration and scored scale, plus a
-    :data:`RISK_SCALE` row per administration when the instrument has risk items and a
-    :data:`REPORTED_RUPTURE_SCALE` row where the ``rupture_reported`` column is filled.
+    :data:`RISK_SCALE` row per administration when the instrument has risk items, a
+    :data:`RISK_UNANSWERED_SCALE` row where a risk item was left empty (and none answered at
+    or above its threshold), and a :data:`REPORTED_RUPTURE_SCALE` row where the
+    ``rupture_reported`` column is filled.
 
     Scores come from :func:`alliance.instruments.scoring.score`; a scale left empty by its
     missing-data rule gives no row (it is treated like a missed rating).
@@ -125,6 +132,9 @@ def tidy_scores(
         parts.append(meta[keep].assign(scale=scale_id, score=values[keep]))
     if instrument.risk_items:
         parts.append(meta.assign(scale=RISK_SCALE, score=result.any_risk.astype(np.float64)))
+        empty = result.any_risk_unanswered & ~result.any_risk
+        if empty.any():
+            parts.append(meta[empty].assign(scale=RISK_UNANSWERED_SCALE, score=1.0))
     if REPORTED_RUPTURE_COLUMN in administrations.columns:
         reported = _yes_no(administrations[REPORTED_RUPTURE_COLUMN].reset_index(drop=True))
         keep = reported.notna().to_numpy()
@@ -148,6 +158,31 @@ def tidy_scores(
         return pd.DataFrame(columns=columns)
     tidy = pd.concat(parts, ignore_index=True)
     return tidy[columns]
+
+
+def one_risk_row_per_rating(tidy: pd.DataFrame) -> pd.DataFrame:
+    """Collapse the risk pseudo-scale rows that share a rating (client, episode, session,
+    instrument, perspective, stance) into one: a risk answer in any of them wins, and a risk
+    item left empty counts only where none was answered at or above its threshold. Used when
+    several rows claim to be one rating and none can be trusted as a score, so that no risk
+    answer among them is lost. Other rows are returned unchanged."""
+    is_risk = tidy["scale"].isin(RISK_SCALES).to_numpy()
+    if not is_risk.any():
+        return tidy
+    key = [c for c in ("client", "episode", "session", "instrument", "perspective", "stance")
+           if c in tidy.columns]  # fmt: skip
+    risk = tidy[is_risk]
+    merged = risk.sort_values("score", ascending=False, kind="stable").drop_duplicates(
+        [*key, "scale"]
+    )
+    answered = merged[merged["scale"] == RISK_SCALE]
+    flagged = set(answered.loc[answered["score"] >= 1, key].itertuples(index=False, name=None))
+    unanswered = (merged["scale"] == RISK_UNANSWERED_SCALE).to_numpy() & np.array(
+        [row in flagged for row in merged[key].itertuples(index=False, name=None)], dtype=bool
+    )
+    merged = merged[~unanswered]
+    combined: pd.DataFrame = pd.concat([tidy[~is_risk], merged], ignore_index=True)
+    return combined
 
 
 _YES = {"1", "true", "yes", "y", "t"}

@@ -23,9 +23,19 @@ from alliance.analytics.models import alliance_outcome_models, session_panel
 from alliance.analytics.pipeline import client_summary, detect_all
 from alliance.analytics.psychometrics import item_statistics, reliability
 from alliance.analytics.ruptures import ReliableDrop
+from alliance.analytics.screening import (
+    concat_problems,
+    dates_out_of_order,
+    repeated_ratings,
+)
 from alliance.analytics.series import order_series
 from alliance.analytics.therapist import therapist_effects
-from alliance.analytics.tidy import check_tidy, tidy_scores
+from alliance.analytics.tidy import (
+    RISK_SCALES,
+    check_tidy,
+    one_risk_row_per_rating,
+    tidy_scores,
+)
 from alliance.cli.common import DefinitionsOption, err, fail, load_registry, out
 from alliance.feedback.alerts import alerts_from_signals
 from alliance.feedback.config import ConfigError, FeedbackConfig, load_config
@@ -35,7 +45,7 @@ from alliance.instruments.registry import Registry
 from alliance.instruments.scoring import MISSING_TEXT, AnswerError
 from alliance.reports.html import ReportInput, render_report
 
-OUTPUTS = ("signals.csv", "clients.csv", "models.csv", "report.html")
+OUTPUTS = ("signals.csv", "clients.csv", "models.csv", "problems.csv", "report.html")
 
 
 class AnalysisError(ValueError):
@@ -47,9 +57,20 @@ class Analysis:
     signals: pd.DataFrame
     clients: pd.DataFrame
     models: pd.DataFrame
+    problems: pd.DataFrame
     report: str
     notes: list[str]
     config: FeedbackConfig
+
+
+@dataclass
+class _Input:
+    """One file read for the analysis: its tidy scores, the rows analysed (wide answers or
+    tidy scores as read) and the rows reported in problems.csv."""
+
+    tidy: pd.DataFrame
+    rows: pd.DataFrame
+    problems: pd.DataFrame
 
 
 def analyze_command(
@@ -88,7 +109,10 @@ def analyze_command(
 ) -> None:
     """Detect ruptures, repairs, off-track and risk signals; summarise each client; fit the
     alliance–outcome models when outcome answers are given; write signals.csv, clients.csv,
-    models.csv and report.html to the output folder (all or nothing)."""
+    models.csv, problems.csv and report.html to the output folder (all or nothing). Rows that
+    repeat or contradict another row of the same rating, and session dates that run backwards,
+    are listed in problems.csv and the rest is analysed; a risk answer in a contradicted row
+    still raises its signal."""
     registry = load_registry(definitions)
     if outcome is not None and outcome_instrument is None:
         fail("--outcome needs --outcome-instrument (the outcome instrument's id)")
@@ -115,12 +139,13 @@ def _instrument(registry: Registry, instrument_id: str) -> Instrument:
         raise AnalysisError(exc.args[0]) from None
 
 
-def _read(path: Path, inst: Instrument) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
-    """A file as tidy scores (scoring wide answers), the file as read, and notes about
-    defaults applied."""
+def _read(path: Path, inst: Instrument) -> tuple[_Input, list[str]]:
+    """A file as tidy scores (scoring wide answers), the rows analysed, the rows reported as
+    problems, and notes about defaults applied."""
     columns = read_columns(path)
     chunks = list(read_chunks(path, numeric=list(inst.item_ids), missing=MISSING_TEXT))
     frame = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=columns)
+    rows = np.arange(1, len(frame) + 1, dtype=np.int64)  # 1-based data rows, as in errors
     notes: list[str] = []
     if "scale" in columns and "score" in columns:
         if "instrument" not in frame.columns:
@@ -128,9 +153,19 @@ def _read(path: Path, inst: Instrument) -> tuple[pd.DataFrame, pd.DataFrame, lis
         if "perspective" not in frame.columns:
             frame["perspective"] = "client"
         try:
-            return check_tidy(frame), frame, notes
+            frame = check_tidy(frame)
         except ValueError as exc:
             raise AnalysisError(f"{path}: {exc}") from None
+        key = ["client", "episode", "session", "instrument", "scale", "perspective", "stance"]
+        screened = repeated_ratings(frame, key=key, rows=rows)
+        # a risk row among contradicting ones still counts (the highest wins)
+        risky = screened.contradicted & frame["scale"].isin(RISK_SCALES).to_numpy()
+        kept = frame[screened.keep]
+        tidy = one_risk_row_per_rating(pd.concat([kept, frame[risky]], ignore_index=True))
+        problems = concat_problems(
+            [screened.problems, dates_out_of_order(kept, rows=rows[screened.keep])]
+        )
+        return _Input(tidy, kept, problems), notes
     if not any(ITEM_ID.match(c) for c in columns):
         raise AnalysisError(
             f"{path}: no item columns (item_1 … item_{len(inst.items)}) and no scale/score "
@@ -150,13 +185,29 @@ def _read(path: Path, inst: Instrument) -> tuple[pd.DataFrame, pd.DataFrame, lis
     except (ValueError, TypeError):
         raise AnalysisError(f"{path}: column session must hold whole numbers") from None
     frame["session"] = session
+    for column, default in (("perspective", "client"), ("stance", "self")):
+        if column not in frame.columns:
+            frame[column] = default
+    screened = repeated_ratings(
+        frame, key=["client", "episode", "session", "perspective", "stance"], rows=rows
+    )
+    kept = frame[screened.keep]
     try:
-        tidy = tidy_scores(frame, inst)
-        return check_tidy(tidy), frame, notes
+        tidy = tidy_scores(kept, inst)
+        if screened.contradicted.any():
+            # none of the contradicting rows is a score, but a risk answer in any of them counts
+            doubtful = tidy_scores(frame[screened.contradicted], inst)
+            doubtful = doubtful[doubtful["scale"].isin(RISK_SCALES)]
+            tidy = one_risk_row_per_rating(pd.concat([tidy, doubtful], ignore_index=True))
+        tidy = check_tidy(tidy)
     except AnswerError as exc:
         raise AnalysisError(f"{path}: {exc}") from None
     except ValueError as exc:
         raise AnalysisError(f"{path}: {exc}") from None
+    problems = concat_problems(
+        [screened.problems, dates_out_of_order(kept, rows=rows[screened.keep])]
+    )
+    return _Input(tidy, kept, problems), notes
 
 
 def _analyse(
@@ -167,11 +218,21 @@ def _analyse(
     feedback: FeedbackConfig,
     registry: Registry,
 ) -> Analysis:
-    tidy, raw, notes = _read(file, alliance_def)
+    first, notes = _read(file, alliance_def)
+    tidy, raw = first.tidy, first.rows
+    problems = [first.problems.assign(file=file.name)]
     if outcome is not None and outcome_def is not None:
-        outcome_tidy, _, more = _read(outcome, outcome_def)
+        second, more = _read(outcome, outcome_def)
         notes += more
-        tidy = pd.concat([tidy, outcome_tidy], ignore_index=True)
+        tidy = pd.concat([tidy, second.tidy], ignore_index=True)
+        problems.append(second.problems.assign(file=outcome.name))
+    reported = pd.concat(problems, ignore_index=True)
+    reported = reported[["file", *reported.columns.drop("file")]]
+    if len(reported):
+        notes.append(
+            f"{len(reported)} row(s) reported in problems.csv (repeated or contradicting "
+            "ratings, session dates out of order); the rest was analysed"
+        )
     if tidy.empty:
         raise AnalysisError(f"{file}: no scores to analyse")
     try:
@@ -220,7 +281,7 @@ def _analyse(
             notes=notes,
         )
     )  # fmt: skip
-    return Analysis(signals, clients, models, report, notes, feedback)
+    return Analysis(signals, clients, models, reported, report, notes, feedback)
 
 
 def _as_model_rows(extra: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
@@ -305,6 +366,7 @@ def _write(out_dir: Path, results: Analysis) -> None:
                 ("signals", results.signals),
                 ("clients", results.clients),
                 ("models", results.models),
+                ("problems", results.problems),
             ):
                 writer = stack.enter_context(AtomicTableWriter(out_dir / f"{name}.csv"))
                 writer.write(_for_csv(frame))
@@ -347,12 +409,13 @@ def _print(results: Analysis, out_dir: Path) -> None:
     urgent: dict[tuple[str, str], list[int]] = {}
     reasons: dict[tuple[str, str], str] = {}
     for alert in alerts_from_signals(signals, config=results.config):
-        if alert.priority == "urgent":
+        if alert.priority == "urgent" or alert.rule == "risk_unanswered":
             urgent.setdefault((alert.client, alert.rule), []).append(alert.session)
             reasons.setdefault((alert.client, alert.rule), alert.reason.split(" in session")[0])
     for (client, rule), sessions in urgent.items():
+        label = "urgent" if rule != "risk_unanswered" else "ask today"
         out.print(
-            f"[bold red]urgent[/] {escape(client)}: {escape(reasons[(client, rule)])} in "
+            f"[bold red]{label}[/] {escape(client)}: {escape(reasons[(client, rule)])} in "
             f"session{'s' if len(sessions) > 1 else ''} {', '.join(map(str, sessions))}"
         )
     out.print(f"Wrote {', '.join(str(out_dir / name) for name in OUTPUTS)}")

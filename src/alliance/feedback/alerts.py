@@ -2,8 +2,8 @@
 
 Priority is the signal's severity, set per rule in the organization's configuration, and for
 a fall graded by its size (``priority.py``: a fall just past the rule's limit ranks below one of
-twice the limit or more); a risk signal is always ``urgent`` and is never dropped, whatever the
-configuration says.
+twice the limit or more); a risk answer is always ``urgent``, a risk item left empty always
+``high``, and neither is ever dropped, whatever the configuration says.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from alliance.analytics.detector import SEVERITIES, Severity
+from alliance.analytics.signals import RiskItem, RiskUnanswered
 from alliance.feedback.config import ALWAYS_ON, FeedbackConfig
 from alliance.feedback.guidance import GUIDANCE, NextStep
 from alliance.feedback.priority import GRADED_RULES, fall_size, graded_priority
@@ -120,6 +121,11 @@ REASONS: dict[str, Callable[[pd.Series], str]] = {
         f"The risk item of {str(s['instrument']).upper()} was answered above its lowest "
         f"option in session {s['session']}."
     ),
+    "risk_unanswered": lambda s: (
+        f"The risk item of {str(s['instrument']).upper()} was left unanswered in session "
+        f"{s['session']}. The form cannot tell whether there is risk: an empty answer is not "
+        "a no."
+    ),
 }
 
 
@@ -135,18 +141,21 @@ def alerts_from_signals(
     signals: pd.DataFrame, *, config: FeedbackConfig | None = None
 ) -> list[Alert]:
     """One alert per signal of an enabled rule, most urgent first (then by client and
-    session). Risk signals always become urgent alerts."""
+    session). A risk answer always becomes an urgent alert, a risk item left empty a high
+    one; neither can be switched off."""
     config = config or FeedbackConfig.default()
     alerts = []
     for _, s in signals.iterrows():
         rule = str(s["rule"])
-        if rule != ALWAYS_ON and not config.enabled.get(rule, True):
+        if rule not in ALWAYS_ON and not config.enabled.get(rule, True):
             continue
         severity = str(s["severity"])
-        priority: Severity = "urgent" if rule == ALWAYS_ON else _severity(severity)
+        priority: Severity = "urgent" if rule == RiskItem.rule else _severity(severity)
         size = fall_size(s.get("change"), s.get("threshold")) if rule in GRADED_RULES else None
-        if rule != ALWAYS_ON:
+        if rule not in ALWAYS_ON:
             priority = graded_priority(priority, size)
+        if rule == RiskUnanswered.rule:
+            priority = "high"  # as the clinic service raises it
         clinician = s.get("clinician")
         alerts.append(
             Alert(

@@ -10,8 +10,8 @@ show and edit it::
 
 Rules and parameters not mentioned keep their defaults. Every value is checked against the
 detector's declared parameters, and a bad one is refused with a message naming the rule, the
-parameter and the allowed values. The risk rule cannot be disabled or configured: a
-configuration that tries is refused.
+parameter and the allowed values. The risk rules (a risk answer, a risk item left empty)
+cannot be disabled or configured: a configuration that tries is refused.
 """
 
 from __future__ import annotations
@@ -25,13 +25,14 @@ import yaml
 
 from alliance.analytics.detector import Detector
 from alliance.analytics.expected import ExpectedTrajectory, OffTrack
+from alliance.analytics.pipeline import ALWAYS_ON as ALWAYS_ON_DETECTORS
 from alliance.analytics.pipeline import DETECTOR_CLASSES, RUPTURE_RULES
 from alliance.analytics.repair import Repair
-from alliance.analytics.signals import RiskItem
 
 CONFIG_VERSION = 1
 RULES: dict[str, type[Detector]] = {cls.rule: cls for cls in DETECTOR_CLASSES}
-ALWAYS_ON = RiskItem.rule
+ALWAYS_ON: tuple[str, ...] = tuple(cls.rule for cls in ALWAYS_ON_DETECTORS)
+"""The risk rules, always on and never configured (``risk_item``, ``risk_unanswered``)."""
 
 
 class ConfigError(ValueError):
@@ -79,11 +80,12 @@ class FeedbackConfig:
             raise ConfigError(f"unknown rule {rule!r}; rules: {', '.join(RULES)}")
         if not isinstance(settings, dict):
             raise ConfigError(f"rules.{rule}: a mapping of settings; got {settings!r}")
-        if rule == ALWAYS_ON:
+        if rule in ALWAYS_ON:
             if settings.get("enabled", True) is not True or set(settings) - {"enabled"}:
                 raise ConfigError(
-                    f"rules.{rule}: the risk rule is always on and always urgent; it cannot be "
-                    "disabled or configured"
+                    f"rules.{rule}: the risk rule is always on"
+                    + (" and always urgent" if rule == "risk_item" else " and always high")
+                    + "; it cannot be disabled or configured"
                 )
             return
         allowed = _settable(RULES[rule]) + (["rupture"] if rule == Repair.rule else [])
@@ -110,7 +112,7 @@ class FeedbackConfig:
         """Plain data for every rule (defaults filled in), ready for JSON or YAML."""
         rules: dict[str, Any] = {}
         for rule, cls in RULES.items():
-            if rule == ALWAYS_ON:
+            if rule in ALWAYS_ON:
                 rules[rule] = {"enabled": True}
                 continue
             values = {n: v for n, v in cls.defaults().items() if n in _settable(cls)}
@@ -122,7 +124,7 @@ class FeedbackConfig:
         return {"version": CONFIG_VERSION, "rules": copy.deepcopy(rules)}
 
     def detectors(self, *, reference: ExpectedTrajectory | None = None) -> list[Detector]:
-        """One detector per enabled rule (the risk rule always), configured.
+        """One detector per enabled rule (the risk rules always), configured.
 
         ``reference`` is an expected-trajectory table for the off-track rule; without one the
         rule estimates it from the data it is given.
@@ -146,7 +148,7 @@ class FeedbackConfig:
         except ValueError as exc:
             raise ConfigError(f"rules.{Repair.rule}: {exc}") from None
         built[Repair.rule] = repair
-        return [built[r] for r in RULES if r == ALWAYS_ON or self.enabled.get(r, True)]
+        return [built[r] for r in RULES if r in ALWAYS_ON or self.enabled.get(r, True)]
 
 
 def describe_parameters() -> list[dict[str, Any]]:
@@ -160,8 +162,8 @@ def describe_parameters() -> list[dict[str, Any]]:
                 "rule": rule,
                 "parameter": "enabled",
                 "meaning": "whether the rule raises alerts"
-                + (" (the risk rule is always on)" if rule == ALWAYS_ON else ""),
-                "allowed": "true" if rule == ALWAYS_ON else "true or false",
+                + (" (the risk rules are always on)" if rule in ALWAYS_ON else ""),
+                "allowed": "true" if rule in ALWAYS_ON else "true or false",
                 "default": True,
                 "provenance": cls.provenance,
             }

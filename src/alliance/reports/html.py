@@ -28,6 +28,7 @@ th{background:#f9fafb}td.t,th.t{text-align:left}
 """
 RULE_COLORS = {
     "risk_item": "#b91c1c",
+    "risk_unanswered": "#b91c1c",
     "repair": "#15803d",
     "off_track": "#c2410c",
     "outcome_deterioration": "#c2410c",
@@ -121,6 +122,13 @@ def _summary(signals: pd.DataFrame) -> str:
         if len(risk)
         else ""
     )
+    empty = signals[signals["rule"] == "risk_unanswered"]
+    if len(empty):
+        urgent += (
+            f"<p class='urgent'>Risk item left unanswered: {len(empty)} administration(s) of "
+            f"{empty['client'].nunique()} client(s). An empty answer is not a no: ask the "
+            "same day.</p>"
+        )
     return "<h2>Signals</h2>" + urgent + table_html(counts)
 
 

@@ -430,7 +430,7 @@ def refresh_alerts(db: Session, registry: Registry, client_id: str) -> int:
     states = _open_states(db, client.id)
     opened = 0
     for alert in alerts_from_signals(current, config=config):
-        if alert.rule == ALWAYS_ON:
+        if alert.rule in ALWAYS_ON:
             continue  # raised at submission
         key = alert_key(alert)
         if alert.rule in STATE_RULES and key.rsplit(":", 1)[0] in states:

@@ -37,7 +37,7 @@ class RuleParameter:
 
     @property
     def locked(self) -> bool:
-        return self.rule == ALWAYS_ON
+        return self.rule in ALWAYS_ON
 
 
 def rule_rows(org: Organization) -> list[RuleParameter]:

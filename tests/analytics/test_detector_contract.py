@@ -48,6 +48,7 @@ LABELS = {
     "discrepancy": "derived",
     "calibration_gap": "derived",  # Tryon et al. 2007 studied agreement, not noticing
     "risk_item": "derived",  # the same-day urgent rule is the project's
+    "risk_unanswered": "derived",  # "an empty answer is not a no" is the project's
 }
 
 

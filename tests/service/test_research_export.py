@@ -73,7 +73,7 @@ def test_no_code_name_contact_or_exact_date_survives(
     api: TestClient, world: World, database: Database
 ) -> None:
     fill(api, world)
-    study = add_study(api, world)
+    study = add_study(api, world, k=1)  # two clients: any k above 1 would suppress both
     reported = api.post(
         f"{API}/sessions/{world.sessions['c1']}/ruptures",
         headers=world["c1"].headers,
@@ -130,7 +130,7 @@ def test_no_code_name_contact_or_exact_date_survives(
 
 def test_days_since_the_episode_replace_dates(api: TestClient, world: World) -> None:
     fill(api, world)
-    add_study(api, world, "Days", date_mode="days", k=2)
+    add_study(api, world, "Days", date_mode="days", k=1)
     files = research(api, world, "r1", "Days")
     table = pd.read_csv(io.BytesIO(files["research.csv"]), dtype=str, keep_default_na=False)
     assert "date" not in table.columns
@@ -142,8 +142,8 @@ def test_a_study_keeps_its_pseudonyms_and_studies_do_not_share_them(
     api: TestClient, world: World
 ) -> None:
     fill(api, world)
-    add_study(api, world, "First")
-    add_study(api, world, "Second")
+    add_study(api, world, "First", k=1)
+    add_study(api, world, "Second", k=1)
     first, again, second = (
         set(pd.read_csv(io.BytesIO(research(api, world, "r1", name)["research.csv"]))["client"])
         for name in ("First", "First", "Second")
@@ -198,10 +198,21 @@ def test_a_researcher_cannot_recover_codes_by_guessing_them(
     assert {keeper.pseudonym("client", c) for c in ("C0042", "C0007", "C1234")} == exported
 
 
-def test_who_takes_which_export(api: TestClient, world: World) -> None:
+def test_the_studys_k_protects_a_clinic_too_small_for_it(api: TestClient, world: World) -> None:
+    """Two clients with nothing in common cannot be hidden among others: with the default
+    k = 5 both are suppressed, and the summary says so."""
     fill(api, world)
     add_study(api, world)
-    add_study(api, world, admin="ba")
+    files = research(api, world, "r1")
+    assert pd.read_csv(io.BytesIO(files["research.csv"]), dtype=str).empty
+    done = json.loads(files["research.summary.json"])["k_anonymity"]
+    assert (done["k"], done["clients_suppressed"]) == (5, 2)
+
+
+def test_who_takes_which_export(api: TestClient, world: World) -> None:
+    fill(api, world)
+    add_study(api, world, k=1)
+    add_study(api, world, admin="ba", k=1)
     client = world.clients["c1"]
     for who in ("r1", "a1", "ba"):
         bundle = api.get(f"{API}/clients/{client}/fhir", headers=world[who].headers)
@@ -252,7 +263,7 @@ def test_every_export_is_audited(api: TestClient, world: World, database: Databa
     from alliance.store.audit import AuditEvent
 
     fill(api, world)
-    add_study(api, world)
+    add_study(api, world, k=1)
     api.get(f"{API}/clients/{world.clients['c1']}/fhir", headers=world["c1"].headers)
     api.get(f"{API}/exports/tables", headers=world["s1"].headers)
     research(api, world, "r1")

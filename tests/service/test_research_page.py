@@ -62,10 +62,10 @@ def test_the_form_downloads_the_export_of_a_study(
     study = api.post(
         "/api/v1/studies",
         headers=world["a1"].headers,
-        json={"name": "Days study", "date_mode": "days", "k": 2},
+        json={"name": "Days study", "date_mode": "days", "k": 1},
     ).json()["id"]
     page = api.get("/research").text
-    assert f'<option value="{study}" selected>Days study' in page
+    assert f'<option value="{study}" selected>Days study' in page and "k = 1" in page
     response = api.post("/research/export", data={"csrf_token": csrf, "study": study})
     assert response.status_code == 200
     assert response.headers["content-disposition"] == (

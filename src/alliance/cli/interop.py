@@ -271,7 +271,14 @@ def deidentify_command(
         ),
     ] = None,
     date_mode: Annotated[str, typer.Option(help="shift (per-client offset) or days.")] = "shift",
-    min_cell: Annotated[int, typer.Option(help="Report cells with fewer clients.")] = 5,
+    k: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Every combination of quasi-identifiers describes at least k clients "
+            "(generalised, else suppressed); smaller cells are listed. 1: no protection.",
+        ),
+    ] = 5,
     definitions: DefinitionsOption = None,
 ) -> None:
     """Write the de-identified research version of an administrations table and its scores
@@ -291,7 +298,8 @@ def deidentify_command(
             scores_long(table, registry),
             study_key=key,
             date_mode=date_mode,  # type: ignore[arg-type]
-            min_cell=min_cell,
+            min_cell=k,
+            k=k,
             dropped=report.dropped,
         )
         table_format(output)
@@ -307,5 +315,7 @@ def deidentify_command(
             if dropped
             else ""
         )
-        + f"{len(export.summary.small_cells)} small cell(s) listed in {written[-1].name}"
+        + f"k = {k}: {export.summary.protection.get('clients_suppressed', 0)} client(s) "
+        f"suppressed; {len(export.summary.small_cells)} small cell(s) listed in "
+        f"{written[-1].name}"
     )

@@ -27,13 +27,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from alliance.interop.kanonymity import protect
 from alliance.interop.wide import item_columns
 
 DateMode = Literal["shift", "days"]
@@ -83,6 +84,7 @@ class ExportSummary:
     dropped_columns: dict[str, list[str]] = field(default_factory=dict)
     min_cell: int = 5
     small_cells: list[SmallCell] = field(default_factory=list)
+    protection: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -98,6 +100,7 @@ class ExportSummary:
                 {"columns": list(c.columns), "values": list(c.values), "clients": c.clients}
                 for c in self.small_cells
             ],
+            "k_anonymity": dict(self.protection),
         }
 
 
@@ -149,7 +152,7 @@ class Deidentifier:
 
     def pseudonym(self, kind: str, text: str) -> str:
         """``S-`` (client), ``T-`` (clinician) or ``A-`` (administration) and 16 hex digits."""
-        prefix = {"client": "S", "clinician": "T", "administration": "A"}[kind]
+        prefix = {"client": "S", "clinician": "T", "administration": "A", "team": "G"}[kind]
         return f"{prefix}-{self._digest(kind, text)[:8].hex()}"
 
     def offset(self, client: str) -> int:
@@ -253,15 +256,19 @@ def deidentify(
     date_mode: DateMode = "shift",
     max_shift_days: int = 182,
     min_cell: int = 5,
+    k: int = 5,
+    teams: Mapping[str, str] | None = None,
     cells: Sequence[tuple[str, ...]] = DEFAULT_CELLS,
     events: pd.DataFrame | None = None,
     dropped: Sequence[str] = (),
 ) -> ResearchExport:
     """The research export of a wide administrations table (and its tidy scores and care
     events: their notes are dropped, and events of episodes without ratings left out, as
-    those episodes have no start to count days from). ``dropped`` names columns the caller
-    already left out of the administrations (a file's names or notes); the summary lists
-    them first among the dropped columns."""
+    those episodes have no start to count days from), made k-anonymous over the declared
+    quasi-identifiers (:mod:`alliance.interop.kanonymity`; ``teams`` maps clinicians to
+    their teams, for the team level) and ordered by pseudonym. ``dropped`` names columns the
+    caller already left out of the administrations (a file's names or notes); the summary
+    lists them first among the dropped columns."""
     worker = Deidentifier(
         study_key=study_key,
         date_mode=date_mode,
@@ -270,27 +277,53 @@ def deidentify(
         cells=cells,
     ).fit(administrations)
     wide, left_out = worker.transform(administrations)
+    long, dropped_scores = worker.transform(scores) if scores is not None else (None, [])
+    kept: pd.DataFrame | None = None
+    dropped_events: list[str] = []
+    if events is not None:
+        known = set(worker.starts_)
+        pairs = zip(events["client"].astype("str"), events["episode"].astype("str"), strict=True)
+        rated = pd.Series([p in known for p in pairs], index=events.index, dtype=bool)
+        kept, dropped_events = worker.transform(events[rated])
+    groups = {
+        worker.pseudonym("clinician", clinician): worker.pseudonym("team", team)
+        for clinician, team in (teams or {}).items()
+    }
+    wide, long, kept, protection = protect(wide, long, kept, k=k, teams=groups)
+    wide = _ordered(wide, ["instrument", "perspective", "stance", "administration"])
     summary = ExportSummary(
         rows={"administrations": len(wide)},
-        clients=len(worker.clients_),
+        clients=int(wide["client"].nunique()),
         date_mode=date_mode,
         max_shift_days=max_shift_days,
         linkable=study_key is not None,
         dropped_columns={"administrations": [*dropped, *left_out]},
         min_cell=min_cell,
         small_cells=worker.small_cells(wide),
+        protection=protection.to_dict(),
     )
-    long = None
-    if scores is not None:
-        long, dropped_scores = worker.transform(scores)
+    if long is not None:
+        long = _ordered(long, ["instrument", "perspective", "stance", "scale"])
         summary.rows["scores"] = len(long)
         summary.dropped_columns["scores"] = dropped_scores
-    kept = None
-    if events is not None:
-        known = set(worker.starts_)
-        pairs = zip(events["client"].astype("str"), events["episode"].astype("str"), strict=True)
-        rated = pd.Series([p in known for p in pairs], index=events.index, dtype=bool)
-        kept, dropped_events = worker.transform(events[rated])
+    if kept is not None:
+        kept = _ordered(kept, ["event"])
         summary.rows["events"] = len(kept)
         summary.dropped_columns["events"] = dropped_events
     return ResearchExport(administrations=wide, scores=long, summary=summary, events=kept)
+
+
+def _ordered(frame: pd.DataFrame, then: list[str]) -> pd.DataFrame:
+    """Rows by client pseudonym (a keyed hash, so the order says nothing of the codes), then
+    episode number, session and ``then``."""
+    keys = frame.assign(_episode=_number(frame["episode"]))
+    columns = ["client", "_episode", "session", *[c for c in then if c in frame.columns]]
+    return (
+        keys.sort_values(columns, kind="stable", na_position="last")
+        .drop(columns=["_episode"])
+        .reset_index(drop=True)
+    )
+
+
+def _number(labels: pd.Series) -> pd.Series:
+    return pd.to_numeric(labels.astype("str").str.lstrip("E"), errors="coerce")

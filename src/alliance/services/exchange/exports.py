@@ -50,12 +50,13 @@ from alliance.services.errors import Invalid
 from alliance.services.exchange.studies import study_for
 from alliance.services.exchange.tables import Holdings, fhir_base, holdings
 from alliance.store.alerts import Alert, RiskFollowUp
-from alliance.store.models import Administration, Client, ClientContact, Episode
+from alliance.store.models import Administration, Client, ClientContact, Episode, Team, User
 from alliance.store.models import Session as SessionRow
 
 TableKind = Literal["csv", "parquet"]
 IDENTIFIED_ROLES = ("clinician", "supervisor")
 RESEARCH_ROLES = ("researcher", "clinician", "supervisor")
+SMALL_CELL = 5  # cells of fewer clients are listed in the summary even when k is smaller
 
 
 def _organization(actor: Actor) -> str:
@@ -229,7 +230,9 @@ def research_export(db: Session, actor: Actor, registry: Registry, *, study: str
         study_key=bytes.fromhex(chosen.secret),
         date_mode=mode,
         max_shift_days=chosen.max_shift_days,
-        min_cell=chosen.k,
+        min_cell=max(chosen.k, SMALL_CELL),
+        k=chosen.k,
+        teams=_teams(db, _organization(actor)),
         events=held.events,
     )
     export.summary.study = chosen.name
@@ -244,6 +247,17 @@ def research_export(db: Session, actor: Actor, registry: Registry, *, study: str
         clients=len(held.client_ids),
     )
     return export
+
+
+def _teams(db: Session, organization_id: str) -> dict[str, str]:
+    """Username → team name of the organization's clinicians in a team (the team level of
+    the research export's k-anonymity)."""
+    rows = db.execute(
+        select(User.username, Team.name)
+        .join(Team, Team.id == User.team_id)
+        .where(User.organization_id == organization_id)
+    ).all()
+    return {str(username): str(team) for username, team in rows}
 
 
 def research_zip(export: ResearchExport, registry: Registry) -> bytes:

@@ -55,12 +55,12 @@ def create_study(
         raise Invalid(
             "unknown date mode", field="date_mode", value=date_mode, allowed=", ".join(DATE_MODES)
         )
-    if not 2 <= k <= MAX_K:
+    if not 1 <= k <= MAX_K:
         raise Invalid(
-            "k is the smallest group of clients an export may describe",
+            "k is the smallest group of clients an export may describe (1: no protection)",
             field="k",
             value=k,
-            allowed=f"2–{MAX_K}",
+            allowed=f"1–{MAX_K}",
         )
     if not 1 <= max_shift_days <= MAX_SHIFT_DAYS:
         raise Invalid(

@@ -364,10 +364,11 @@ class StudyIn(_In):
     )
     k: int = Field(
         default=5,
-        ge=2,
+        ge=1,
         le=1000,
         description="Every combination of quasi-identifiers in the export describes at least "
-        "k clients.",
+        "k clients (generalised, else suppressed). 1 turns the protection off: only for data "
+        "an agreement already covers.",
     )
     max_shift_days: int = Field(default=182, ge=1, le=3650)
 

@@ -254,7 +254,7 @@ def bench_database(
             "--workers",
             str(args.workers),
         ],
-        {"ALLIANCE_DATABASE_URL": database_url, "ALLIANCE_SECRET_KEY": "bench"},
+        {"ALLIANCE_DATABASE_URL": database_url},
         f"http://127.0.0.1:{port}/api/v1/health",
     )
     base = f"http://127.0.0.1:{port}"

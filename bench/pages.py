@@ -83,7 +83,7 @@ def main() -> None:
         )
 
         app = create_app(
-            Settings(database_url=url, secret_key="bench"), engine=engine, freeze_heap=True
+            Settings(database_url=url), engine=engine, freeze_heap=True
         )  # as ``alliance serve`` runs it
 
         @app.get("/bench/empty")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE = "sqlite:///alliance.sqlite3"
@@ -19,11 +19,6 @@ class Settings(BaseSettings):
     database_url: str = Field(
         default=DEFAULT_DATABASE,
         description="SQLAlchemy URL: a SQLite file (default) or postgresql+psycopg://…",
-    )
-    secret_key: str | None = Field(
-        default=None,
-        description="Signs cookies and tokens; when unset, a random key is kept in the database "
-        "so that every worker shares it.",
     )
     base_url: str = Field(
         default="http://127.0.0.1:8000",
@@ -45,7 +40,19 @@ class Settings(BaseSettings):
     smtp_port: int = Field(default=25, description="Mail server port.")
     smtp_user: str | None = Field(default=None, description="Mail server login, if any.")
     smtp_password: str | None = Field(default=None, description="Mail server password.")
-    smtp_starttls: bool = Field(default=False, description="Upgrade to TLS with STARTTLS.")
+    smtp_password_file: Path | None = Field(
+        default=None,
+        description="A file whose first line is the mail server's password (instead of "
+        "SMTP_PASSWORD, so that the password is not in the environment).",
+    )
+    smtp_starttls: bool = Field(
+        default=False, description="Upgrade to TLS with STARTTLS (usually port 587)."
+    )
+    smtp_tls: bool = Field(
+        default=False,
+        description="Implicit TLS: TLS from the first byte (usually port 465); not with "
+        "SMTP_STARTTLS.",
+    )
     mail_from: str = Field(default="alliance@localhost", description="Sender of client mails.")
     reminder_hours: float = Field(
         default=48, gt=0, description="Remind a client once when a link is unused this long."
@@ -89,6 +96,23 @@ class Settings(BaseSettings):
         "(X-Forwarded-Proto). Empty (default): no header is believed, and the per-address "
         "limits on logins and links use the address that connected.",
     )
+
+    @model_validator(mode="after")
+    def _mail_secrets(self) -> Settings:
+        if self.smtp_starttls and self.smtp_tls:
+            raise ValueError(
+                "smtp_starttls and smtp_tls are two ways of starting TLS; set one: smtp_tls "
+                "for implicit TLS (port 465), smtp_starttls for STARTTLS (port 587)"
+            )
+        if self.smtp_password_file is not None:
+            if self.smtp_password is not None:
+                raise ValueError("set smtp_password or smtp_password_file, not both")
+            try:
+                lines = self.smtp_password_file.read_text(encoding="utf-8").splitlines()
+            except OSError as exc:
+                raise ValueError(f"smtp_password_file: cannot read it ({exc.strerror})") from None
+            self.smtp_password = lines[0] if lines else ""
+        return self
 
     @field_validator("trusted_proxies")
     @classmethod

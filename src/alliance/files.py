@@ -232,6 +232,24 @@ def _csv_bytes(table: pa.Table, *, header: bool) -> bytes:
     raise TableFileError("cannot write the table as CSV")
 
 
+PRIVATE = 0o600  # every file written here is readable by its owner only
+
+
+def write_private(path: Path, data: str | bytes) -> None:
+    """Write ``data`` to ``path`` readable and writable by its owner only (an export holds
+    client records; the umask's usual 0644 would let every account on the machine read it),
+    through a temporary file beside it, so a failed write leaves nothing behind."""
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.replace(name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name)
+        raise
+
+
 class AtomicTableWriter:
     """Write chunks to a hidden temporary file beside ``path``; rename it into place only
     when the block ends without an error, so a failed run leaves no output behind."""
@@ -248,10 +266,7 @@ class AtomicTableWriter:
         if not directory.is_dir():
             raise TableFileError(f"{self.path}: the folder {directory} does not exist")
         fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".partial", dir=directory)
-        os.close(fd)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(name, 0o666 & ~umask)  # as if opened normally, not mkstemp's 0600
+        os.close(fd)  # mkstemp's 0600 stays: the file may hold client records (PRIVATE)
         self._tmp = Path(name)
         return self
 

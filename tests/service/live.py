@@ -45,7 +45,6 @@ def live_server(
     env = {
         **os.environ,
         "ALLIANCE_DATABASE_URL": database.url,
-        "ALLIANCE_SECRET_KEY": "live-test",
         "ALLIANCE_BASE_URL": f"http://127.0.0.1:{port}",
         **(env or {}),
     }

@@ -92,7 +92,6 @@ def packed_api(database: Database, tmp_path: Path) -> Iterator[TestClient]:
     (folder / "gad-7-fr.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
     settings = Settings(
         database_url=database.url,
-        secret_key="test-secret",
         base_url="http://testserver",
         wording_dir=folder,
     )

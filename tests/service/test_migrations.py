@@ -33,7 +33,6 @@ TABLES = {
     "api_tokens",
     "login_attempts",
     "client_links",
-    "site_secrets",
     "quiz_results",
     "risk_follow_ups",
     "risk_routing",
@@ -410,3 +409,21 @@ def test_0014_resolves_duplicate_ratings_keeping_the_latest_and_indexes_current_
     with engine.connect() as connection:
         kept = connection.execute(text("SELECT count(*) FROM administrations")).scalar()
     assert kept == 11  # the downgrade keeps every rating
+def test_0015_drops_the_unused_site_secret_and_downgrades_to_an_empty_table(
+    empty_database: Database,
+) -> None:
+    """The generated "secret_key" signed nothing but travelled in every dump."""
+    engine = empty_database.engine
+    migrate.upgrade(engine, "0014")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO site_secrets (name, value, created_at) VALUES ('secret_key', "
+                "'generated', '2026-01-01')"
+            )
+        )
+    migrate.upgrade(engine, "0015")
+    assert "site_secrets" not in inspect(engine).get_table_names()
+    migrate.downgrade(engine, "0014")
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM site_secrets")).scalar() == 0

@@ -103,7 +103,7 @@ def test_init_refuses_a_database_newer_than_the_code(empty_database: Database) -
 
 def test_health_reports_the_schema_and_fails_when_it_does_not_match(database: Database) -> None:
     command.stamp(alembic_config(database.engine), "head")  # built with create_all
-    settings = Settings(database_url=database.url, secret_key="s")
+    settings = Settings(database_url=database.url)
     with TestClient(create_app(settings, engine=database.engine)) as api:
         answer = api.get("/api/v1/health")
         assert answer.status_code == 200

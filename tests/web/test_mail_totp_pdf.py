@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Iterator
 from email import message_from_bytes
 from email.message import Message
+from email.utils import parsedate_to_datetime
 
 import pyotp
 import pytest
@@ -130,7 +131,7 @@ def test_the_mail_goes_out_with_no_transaction_open(
 
 
 def test_a_mail_that_cannot_be_sent_withdraws_its_link(
-    settings: Settings, database: Database, world: World
+    settings: Settings, database: Database, world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
     closed = _free_port()  # nothing listens there
     with TestClient(
@@ -155,6 +156,12 @@ def test_a_mail_that_cannot_be_sent_withdraws_its_link(
     with database.session() as db:
         [link] = db.scalars(select(ClientLink).where(ClientLink.sent_to == "email"))
         assert link.expires_at <= utcnow()
+    [logged] = [r for r in caplog.records if "not sent" in r.getMessage()]
+    assert logged.levelname == "WARNING"
+    assert (
+        logged.getMessage() == f"mail for client link {link.id} not sent: ConnectionRefusedError "
+    )
+    assert "client@example.org" not in caplog.text and "C1-01" not in caplog.text
 
 
 def test_no_address_no_mail(
@@ -199,12 +206,24 @@ def test_reminder_for_an_unused_link(
     env = {
         "ALLIANCE_SMTP_HOST": "127.0.0.1",
         "ALLIANCE_SMTP_PORT": str(mail_settings.smtp_port),
+        "ALLIANCE_MAIL_FROM": "clinic@example.org",
         "ALLIANCE_BASE_URL": "http://testserver",
     }
     result = CliRunner().invoke(cli, ["remind", "--database", database.url], env=env)
     assert result.exit_code == 0, result.stderr
     assert "Sent 1 reminder." in result.stdout
     assert len(inbox.messages) == 2
+    first_mail, reminder = inbox.messages
+    assert "reminder" not in first_mail["Subject"]
+    assert reminder["Subject"] == "Clinic A: reminder: a few questions about your session"
+    text = reminder.get_payload(decode=True).decode().replace("\r\n", "\n")  # type: ignore[union-attr]
+    assert text.startswith("Hello,\n\na reminder: Clinic A asked a few days ago")
+    assert "replaces the one in the earlier message" in text
+    for message in inbox.messages:  # RFC 5322's Date and a Message-ID in the sender's domain
+        sent = parsedate_to_datetime(message["Date"])
+        assert abs(sent - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=5)
+        assert message["Message-ID"].endswith("@example.org>")
+    assert first_mail["Message-ID"] != reminder["Message-ID"]
     second = _link_in(inbox.messages[1])
     assert second != first
     assert page.client.get(first.removeprefix("http://testserver")).status_code == 410

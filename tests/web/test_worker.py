@@ -17,7 +17,6 @@ def test_a_served_worker_freezes_what_exists_at_startup(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ALLIANCE_DATABASE_URL", f"sqlite:///{tmp_path / 'worker.sqlite3'}")
-    monkeypatch.setenv("ALLIANCE_SECRET_KEY", "worker-secret")
     app = worker_app()
     assert app.state.clinic.settings.database_url.endswith("worker.sqlite3")
     assert gc.get_freeze_count() == 0
@@ -27,6 +26,6 @@ def test_a_served_worker_freezes_what_exists_at_startup(
 
 @pytest.mark.usefixtures("unfrozen")
 def test_an_app_built_for_tests_leaves_the_collector_alone(tmp_path: Path) -> None:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'app.sqlite3'}", secret_key="s")
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'app.sqlite3'}")
     with TestClient(create_app(settings)):
         assert gc.get_freeze_count() == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from alliance.cli import (
+    accounts,
     alerts,
     analyze,
     clinic,
@@ -33,8 +34,7 @@ app.command("serve")(clinic.serve_command)
 app.command("demo")(clinic.demo_command)
 app.command("remind")(clinic.remind_command)
 app.add_typer(alerts.app, name="alerts")
-app.add_typer(clinic.org_app, name="org")
-app.add_typer(clinic.user_app, name="user")
+accounts.register(app)
 app.add_typer(clinic.audit_app, name="audit")
 interop.register(app)
 exchange.register(app)

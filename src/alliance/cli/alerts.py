@@ -24,18 +24,7 @@ def dispatch_command(database: DatabaseOption = None) -> None:
     from alliance.services.webhooks import HttpWebhookSender  # noqa: PLC0415
 
     settings = _settings(database)
-    mailer = (
-        SmtpMailer(
-            settings.smtp_host,
-            settings.smtp_port,
-            settings.mail_from,
-            settings.smtp_user,
-            settings.smtp_password,
-            settings.smtp_starttls,
-        )
-        if settings.smtp_host
-        else None
-    )
+    mailer = SmtpMailer.from_settings(settings)
     outbound = Outbound(mailer, HttpWebhookSender(), settings.base_url)
     with database_session(database) as db:
         done = dispatch(db, outbound)

@@ -353,8 +353,7 @@ def _atomic_text(path: Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
         raise
     else:
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        os.replace(tmp, path)  # mkstemp's 0600: the report names clients
 
 
 def _write(out_dir: Path, results: Analysis) -> None:

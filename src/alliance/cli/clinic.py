@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import contextlib
-import getpass
 import os
 import socket
 import sys
@@ -21,14 +20,9 @@ from alliance.cli.common import err, fail, out
 from alliance.config import Settings
 from alliance.instruments.registry import default_registry
 from alliance.services import audit
-from alliance.services.accounts import people
-from alliance.services.context import Actor
-from alliance.services.errors import ServiceError
 from alliance.store import migrate
 from alliance.store.engine import make_engine, session_factory
 
-org_app = typer.Typer(help="Organizations (clinics or services).", no_args_is_help=True)
-user_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
 
 DatabaseOption = Annotated[
@@ -117,82 +111,6 @@ def init_command(database: DatabaseOption = None) -> None:
     out.print(f"Database {where}: {state} (schema {after}).")
     for report in reports:
         out.print(report)
-
-
-@org_app.command("add")
-def org_add(
-    name: Annotated[str, typer.Argument(help="The organization's name.")],
-    database: DatabaseOption = None,
-) -> None:
-    """Add an organization."""
-    with _session(database) as db:
-        try:
-            org = people.create_organization(db, Actor.system(), name)
-            db.commit()
-        except ServiceError as exc:
-            fail(exc.message)
-    out.print(f"Added organization {name!r} ({org.id}).")
-
-
-def _read_password(password_file: Path | None) -> str | None:
-    if password_file is not None:
-        text = password_file.read_text(encoding="utf-8").splitlines()
-        return text[0] if text else ""
-    if not os.isatty(0):
-        return None
-    first = getpass.getpass("Password (leave empty for none): ")
-    if not first:
-        return None
-    if getpass.getpass("Again: ") != first:
-        fail("the two passwords differ")
-    return first
-
-
-@user_app.command("add")
-def user_add(
-    username: Annotated[str, typer.Argument(help="Login name (lowercase).")],
-    organization: Annotated[str, typer.Option("--org", help="Organization name.")],
-    role: Annotated[str, typer.Option(help="clinician, supervisor, researcher or admin.")],
-    team: Annotated[str | None, typer.Option(help="Team name (created if new).")] = None,
-    display_name: Annotated[str | None, typer.Option(help="Name shown in pages.")] = None,
-    email: Annotated[str | None, typer.Option(help="For links and reminders.")] = None,
-    password_file: Annotated[
-        Path | None,
-        typer.Option(
-            help="Read the password from the first line of this file (else prompt).",
-            exists=True,
-            dir_okay=False,
-        ),
-    ] = None,
-    database: DatabaseOption = None,
-) -> None:
-    """Add a user to an organization."""
-    password = _read_password(password_file)
-    with _session(database) as db:
-        try:
-            org = people.organization_named(db, organization)
-            actor = Actor.system(org.id)
-            team_id = None
-            if team:
-                try:
-                    team_id = people.team_named(db, actor, team).id
-                except ServiceError:
-                    team_id = people.create_team(db, actor, team).id
-            user = people.create_user(
-                db,
-                actor,
-                username=username,
-                role=role,
-                password=password,
-                display_name=display_name,
-                email=email,
-                team_id=team_id,
-            )
-            db.commit()
-        except ServiceError as exc:
-            fail(f"{exc.field + ': ' if exc.field else ''}{exc.message}")
-    note = "" if password else " (no password: the user cannot log in until one is set)"
-    out.print(f"Added {role} {user.username!r} to {organization!r}{note}.")
 
 
 def public_address(host: str, port: int) -> str:
@@ -394,16 +312,9 @@ def remind_command(database: DatabaseOption = None) -> None:
     from alliance.services.records.links import send_reminders  # noqa: PLC0415
 
     settings = _settings(database)
-    if not settings.smtp_host:
+    mailer = SmtpMailer.from_settings(settings)
+    if mailer is None:
         fail("no mail server is configured (ALLIANCE_SMTP_HOST)")
-    mailer = SmtpMailer(
-        settings.smtp_host,
-        settings.smtp_port,
-        settings.mail_from,
-        settings.smtp_user,
-        settings.smtp_password,
-        settings.smtp_starttls,
-    )
     with _session(database) as db:
         sent = send_reminders(
             db,

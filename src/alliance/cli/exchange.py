@@ -13,6 +13,7 @@ import typer
 from alliance.cli.clinic import DatabaseOption, database_session
 from alliance.cli.common import DefinitionsOption, err, fail, load_registry, out
 from alliance.config import Settings
+from alliance.files import write_private
 from alliance.interop import fhir
 from alliance.interop.sources import SOURCE_FORMATS
 from alliance.services.accounts import people
@@ -85,7 +86,7 @@ def export_fhir(
             )
         except ServiceError as exc:
             _service_failure(exc)
-        output.write_text(fhir.to_json(bundle) + "\n", encoding="utf-8")
+        write_private(output, fhir.to_json(bundle) + "\n")
         db.commit()
     kinds = [e.resource.get_resource_type() for e in bundle.entry or [] if e.resource]
     responses = kinds.count("QuestionnaireResponse")
@@ -152,7 +153,7 @@ def export_research(
             export = exports.research_export(db, Actor.system(org.id), registry, study=study)
         except ServiceError as exc:
             _service_failure(exc)
-        output.write_bytes(exports.research_zip(export, registry))
+        write_private(output, exports.research_zip(export, registry))
         db.commit()
     summary = export.summary
     out.print(

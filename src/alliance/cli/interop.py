@@ -13,7 +13,7 @@ import typer
 import yaml
 
 from alliance.cli.common import DefinitionsOption, err, fail, load_registry
-from alliance.files import TableFileError, table_format
+from alliance.files import TableFileError, table_format, write_private
 from alliance.instruments.model import Instrument
 from alliance.instruments.registry import DefinitionError, Registry
 from alliance.instruments.wording import Wording, load_pack, resolve
@@ -70,7 +70,7 @@ def _emit(text: str, output: Path | None, what: str) -> None:
         return
     if output.exists():
         fail(f"{output} exists; choose another name or remove it first")
-    output.write_text(text, encoding="utf-8")
+    write_private(output, text)
     err.print(f"Wrote {what} to {output}")
 
 

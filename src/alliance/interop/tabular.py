@@ -22,7 +22,13 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from alliance.files import AtomicTableWriter, TableFileError, read_columns, table_format
+from alliance.files import (
+    AtomicTableWriter,
+    TableFileError,
+    read_columns,
+    table_format,
+    write_private,
+)
 from alliance.instruments.registry import Registry
 from alliance.instruments.scoring import MISSING_TEXT
 from alliance.interop.codebook import (
@@ -136,7 +142,7 @@ def write_research(export: ResearchExport, path: Path, registry: Registry) -> li
         _write(_noted(book.drop(columns=["research"]), target), codebook_path(target))
         written += [target, codebook_path(target)]
     summary = path.with_name(f"{path.stem}.summary.json")
-    summary.write_text(json.dumps(export.summary.to_dict(), indent=2) + "\n", encoding="utf-8")
+    write_private(summary, json.dumps(export.summary.to_dict(), indent=2) + "\n")
     return [*written, summary]
 
 

@@ -1,4 +1,4 @@
-"""Login sessions, API tokens, login attempts, client links and the site secret.
+"""Login sessions, API tokens, login attempts and client links.
 
 Everything a stateless web worker must share with the others lives here, in the database:
 no worker keeps sessions, rate limits or link use in memory. Tokens are stored hashed.
@@ -12,16 +12,6 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from alliance.store.base import Base, UTCDateTime, new_id, utcnow
-
-
-class SiteSecret(Base):
-    """Named secrets generated once per installation (e.g. the cookie signing key)."""
-
-    __tablename__ = "site_secrets"
-
-    name: Mapped[str] = mapped_column(String(64), primary_key=True)
-    value: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class LoginSession(Base):

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import secrets
 import threading
 import time
 from dataclasses import dataclass
 from functools import cached_property
 
-from sqlalchemy import Engine, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from alliance.config import Settings
@@ -25,7 +23,6 @@ from alliance.services.webhooks import HttpWebhookSender, WebhookSender
 from alliance.store import migrate
 from alliance.store.base import utcnow
 from alliance.store.engine import make_engine, session_factory
-from alliance.store.security import SiteSecret
 
 logger = logging.getLogger("alliance.web")
 
@@ -60,12 +57,7 @@ class Clinic:
     @cached_property
     def mailer(self) -> Mailer | None:
         """The mail server's sender, or None when no mail server is configured."""
-        s = self.settings
-        if not s.smtp_host:
-            return None
-        return SmtpMailer(
-            s.smtp_host, s.smtp_port, s.mail_from, s.smtp_user, s.smtp_password, s.smtp_starttls
-        )
+        return SmtpMailer.from_settings(self.settings)
 
     @cached_property
     def schema_differences(self) -> list[str]:
@@ -88,26 +80,6 @@ class Clinic:
     @cached_property
     def analysis_queue(self) -> AnalysisQueue:
         return AnalysisQueue(self, self.settings.analysis_delay)
-
-    @cached_property
-    def secret_key(self) -> str:
-        """The configured key, or one generated once and kept in the database, so that every
-        worker of the installation signs with the same key."""
-        if self.settings.secret_key:
-            return self.settings.secret_key
-        with self.sessions() as db:
-            row = db.scalar(select(SiteSecret).where(SiteSecret.name == "secret_key"))
-            if row is not None:
-                return row.value
-            db.add(SiteSecret(name="secret_key", value=secrets.token_urlsafe(48)))
-            try:
-                db.commit()
-            except IntegrityError:  # another worker created it first
-                db.rollback()
-            value = db.scalar(select(SiteSecret.value).where(SiteSecret.name == "secret_key"))
-            if value is None:
-                raise RuntimeError("could not create the site secret")
-            return value
 
 
 class AnalysisQueue:

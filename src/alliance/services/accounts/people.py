@@ -198,6 +198,8 @@ def update_user(
         if not active and user.id == actor.user_id:
             raise Invalid("you cannot deactivate your own account", field="active")
         user.active = active
+        if not active:
+            end_sessions(db, user.id)  # a disabled account's open sessions and tokens end too
         changed.append("active")
     if display_name is not None:
         user.display_name = _display_name(display_name, user.username)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import secrets
 import smtplib
 from collections import defaultdict
@@ -44,6 +45,7 @@ from alliance.store.base import utcnow
 from alliance.store.models import Client
 from alliance.store.notifications import AlertNotification, RiskRouting
 
+logger = logging.getLogger(__name__)
 LEASE = dt.timedelta(minutes=2)
 BATCH = 500
 MAX_TRIES = 8
@@ -275,10 +277,16 @@ def _deliver(
         else:  # claimed only when a sender for the channel is set
             return "no sender for this channel"
     except WebhookError as exc:
-        return str(exc)
+        problem = str(exc)
     except (OSError, smtplib.SMTPException) as exc:
-        return exc.__class__.__name__
-    return None
+        problem = exc.__class__.__name__
+    else:
+        return None
+    # the channel, the role and the error's kind: no address, no client code
+    logger.warning(
+        "risk-alert %s (%s, %s) not sent: %s", group.kind, group.channel, group.role, problem
+    )
+    return problem
 
 
 def _subject(kind: str, items: list[tuple[Alert, str]]) -> str:

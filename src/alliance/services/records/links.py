@@ -9,6 +9,7 @@ link opens whatever the count.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import secrets
 import smtplib
 from collections.abc import Mapping
@@ -44,6 +45,7 @@ from alliance.store.models import (
 from alliance.store.models import Session as SessionRow
 from alliance.store.security import ClientLink, LoginAttempt
 
+logger = logging.getLogger(__name__)
 LINK_PROBE = "(client link)"
 MAX_BAD_LINKS = 30
 BAD_LINK_WINDOW = dt.timedelta(minutes=10)
@@ -252,13 +254,30 @@ def links_for_session(db: Session, actor: Actor, session_id: str) -> list[Client
 
 
 def _mail_text(
-    organization: str, session_date: dt.date, url: str, expires: dt.datetime, clinician: str
+    organization: str,
+    session_date: dt.date,
+    url: str,
+    expires: dt.datetime,
+    clinician: str,
+    *,
+    reminder: bool = False,
 ) -> str:
+    if reminder:
+        opening = (
+            f"Hello,\n\na reminder: {organization} asked a few days ago how your session with "
+            f"{clinician} on {session_date:%d %B %Y} went, and the questions are still open. If "
+            f"you have a minute, you can answer them here:\n\n{url}\n\nThis link replaces the "
+            f"one in the earlier message, which no longer works; it works once, until "
+            f"{expires:%d %B %Y %H:%M} UTC. This is the only reminder. "
+        )
+    else:
+        opening = (
+            f"Hello,\n\n{organization} would like to know how your session with {clinician} on "
+            f"{session_date:%d %B %Y} went. Please answer a few short questions (about a "
+            f"minute):\n\n{url}\n\nThe link works once, until {expires:%d %B %Y %H:%M} UTC. "
+        )
     return (
-        f"Hello,\n\n{organization} would like to know how your session with {clinician} on "
-        f"{session_date:%d %B %Y} went. Please answer a few short questions (about a minute):\n\n"
-        f"{url}\n\nThe link works once, until {expires:%d %B %Y %H:%M} UTC. Your answers go to "
-        f"{clinician} and the people who supervise their work.\n\n"
+        f"{opening}Your answers go to {clinician} and the people who supervise their work.\n\n"
         f"If you did not expect this message, you can ignore it.\n"
     )
 
@@ -305,6 +324,7 @@ def _mail_for_link(
     instrument: str,
     base_url: str,
     hours: float,
+    reminder: bool = False,
 ) -> tuple[NewLink, Mail]:
     session, episode, client = session_for(db, actor, session_id, write=True)
     contact = db.get(ClientContact, client.id)
@@ -325,13 +345,14 @@ def _mail_for_link(
     name = organization.name if organization else "Your clinic"
     mail = Mail(
         to=contact.email,
-        subject=f"{name}: a few questions about your session",
+        subject=f"{name}: {'reminder: ' if reminder else ''}a few questions about your session",
         text=_mail_text(
             name,
             session.date,
             new.url,
             new.link.expires_at,
             clinician.display_name if clinician else "your clinician",
+            reminder=reminder,
         ),
     )
     return new, mail
@@ -342,6 +363,13 @@ def _deliver(db: Session, actor: Actor, mailer: Mailer, mail: Mail, link: Client
     try:
         mailer.send(mail)
     except (OSError, smtplib.SMTPException) as exc:
+        # the link's id and the error's kind, never the address (refusals name it) or the text
+        logger.warning(
+            "mail for client link %s not sent: %s %s",
+            link.id,
+            type(exc).__name__,
+            getattr(exc, "smtp_code", ""),
+        )
         link.expires_at = utcnow()
         audit.record(db, actor, "withdraw", "client_link", link.id, reason="mail not sent")
         db.commit()
@@ -392,6 +420,7 @@ def send_reminders(
                     instrument=old.instrument,
                     base_url=base_url,
                     hours=link_hours,
+                    reminder=True,
                 )
         except (Invalid, Conflict):  # no address any more, or the session was rated since
             continue

@@ -409,6 +409,8 @@ def test_0014_resolves_duplicate_ratings_keeping_the_latest_and_indexes_current_
     with engine.connect() as connection:
         kept = connection.execute(text("SELECT count(*) FROM administrations")).scalar()
     assert kept == 11  # the downgrade keeps every rating
+
+
 def test_0015_drops_the_unused_site_secret_and_downgrades_to_an_empty_table(
     empty_database: Database,
 ) -> None:

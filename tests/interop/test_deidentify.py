@@ -116,10 +116,24 @@ def test_intervals_are_kept_and_pseudonyms_are_stable(clinic: pd.DataFrame) -> N
     assert (shifted != 0).all() and (shifted.abs() <= 182).all()
 
 
-def test_exports_cannot_be_linked_without_a_study_key(clinic: pd.DataFrame) -> None:
-    first, second = deidentify(clinic), deidentify(clinic)
+def test_without_a_key_pseudonyms_differ_and_the_summary_says_answers_still_link(
+    clinic: pd.DataFrame,
+) -> None:
+    first, second = deidentify(clinic, k=1), deidentify(clinic, k=1)
     assert set(first.administrations["client"]).isdisjoint(second.administrations["client"])
-    assert not first.summary.linkable
+    linking = first.summary.to_dict()["linking"]
+    assert linking["same_records_same_export"] is False
+    assert linking["answers_link_exports"] is True
+    items = [c for c in first.administrations.columns if c.startswith("item_")]
+    signature = ["session", "instrument", *items]
+
+    def rows(frame: pd.DataFrame) -> set[frozenset[tuple[object, ...]]]:
+        return {
+            frozenset(map(tuple, mine[signature].astype(str).itertuples(index=False)))
+            for _, mine in frame.groupby("client")
+        }
+
+    assert rows(first.administrations) == rows(second.administrations)  # they link
 
 
 def test_exports_with_the_same_study_key_link(clinic: pd.DataFrame) -> None:

@@ -123,7 +123,7 @@ def test_no_code_name_contact_or_exact_date_survives(
     assert "2026-09-20" not in set(events["date"])  # the end date is shifted too
     summary = json.loads(files["research.summary.json"])
     assert summary["clients"] == 2
-    assert summary["linkable_across_exports"] is True
+    assert summary["linking"]["same_records_same_export"] is True
     assert summary["small_cells"]  # two clients: every cell is small, and each is listed
     assert all(cell["clients"] < 5 for cell in summary["small_cells"])
 
@@ -138,18 +138,48 @@ def test_days_since_the_episode_replace_dates(api: TestClient, world: World) -> 
     assert json.loads(files["research.summary.json"])["study"] == "Days"
 
 
-def test_a_study_keeps_its_pseudonyms_and_studies_do_not_share_them(
+def answer_rows(table: pd.DataFrame) -> dict[str, frozenset[tuple[str, ...]]]:
+    """Each exported client's ratings without the pseudonyms: what links exports."""
+    items = [c for c in table.columns if c.startswith("item_")]
+    fields = ["episode", "session", "instrument", "perspective", "stance", *items]
+    return {
+        str(client): frozenset(tuple(map(str, row)) for row in rows[fields].itertuples(index=False))
+        for client, rows in table.groupby("client")
+    }
+
+
+def test_a_studys_export_is_the_same_each_time_and_says_what_links(
     api: TestClient, world: World
 ) -> None:
+    """Security review 13: the summary said exports could not be linked, yet matching answer
+    vectors linked every client. A study's export is now the same each time (byte for
+    byte), other studies get other pseudonyms, and the summary says that the answers link
+    exports of the same records anyway — which they do."""
     fill(api, world)
     add_study(api, world, "First", k=1)
     add_study(api, world, "Second", k=1)
-    first, again, second = (
-        set(pd.read_csv(io.BytesIO(research(api, world, "r1", name)["research.csv"]))["client"])
-        for name in ("First", "First", "Second")
+    first, again = (
+        api.post(f"{API}/exports/research", headers=world["r1"].headers, json={"study": "First"})
+        for _ in range(2)
     )
-    assert first == again and len(first) == 2
-    assert first.isdisjoint(second)
+    assert first.content == again.content
+    files = research(api, world, "r1", "First")
+    other = research(api, world, "r1", "Second")
+    linking = json.loads(files["research.summary.json"])["linking"]
+    assert linking["same_records_same_export"] is True
+    assert (
+        linking["answers_link_exports"] is True
+        and "whatever their pseudonyms" in linking["answers"]
+    )
+    mine, theirs = (
+        answer_rows(pd.read_csv(io.BytesIO(f["research.csv"]), dtype=str, keep_default_na=False))
+        for f in (files, other)
+    )
+    assert len(mine) == 2 and set(mine).isdisjoint(theirs)  # no pseudonym in common
+    linked = {
+        a: [b for b, rows in theirs.items() if rows == answers] for a, answers in mine.items()
+    }
+    assert all(len(match) == 1 for match in linked.values())  # yet every client links
 
 
 def test_a_researcher_cannot_recover_codes_by_guessing_them(

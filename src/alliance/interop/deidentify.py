@@ -4,10 +4,13 @@
 their research versions:
 
 - client codes become study pseudonyms ``S-<16 hex>``, the HMAC-SHA256 of the code under a
-  key. Without a ``study_key`` the key is drawn at random for each export, so pseudonyms are
-  stable within one export and cannot be linked across exports; a study that needs to link
-  its exports passes the same secret ``study_key`` each time. Clinician codes and
-  administration ids become pseudonyms the same way (``T-…``, ``A-…``);
+  key: the service's secret of a study, a ``study_key`` the caller keeps, or else one drawn
+  at random for this export only. Clinician codes, teams and administration ids become
+  pseudonyms the same way (``T-…``, ``G-…``, ``A-…``). Pseudonyms hide codes; they do not
+  stop linking: answers and scores are exported as given, so the rows of one client in two
+  exports of overlapping records match on them whatever the pseudonyms. With a fixed key the
+  same records give the same export, so a study's export taken again adds nothing to link.
+  The summary's ``linking`` says all this;
 - episodes become ``E1, E2, …`` per client in date order (an episode code may carry a name);
 - dates are shifted by a per-client offset of 1 to ``max_shift_days`` days, earlier or later,
   never zero, so intervals within a client are kept but no exact date survives
@@ -71,6 +74,36 @@ class SmallCell:
     clients: int
 
 
+ANSWERS_LINK = (
+    "Answers and scores are exported as given: two exports holding the same ratings of a "
+    "client match on them (the full answer vectors of a few sessions are unique to a client), "
+    "so exports of overlapping records can be linked whatever their pseudonyms — across "
+    "studies and keys too. Pseudonyms hide codes; they do not prevent this."
+)
+LINKING: dict[str, dict[str, str | bool]] = {
+    "study": {
+        "pseudonyms": "the study's own, from a secret the service keeps: the same in every "
+        "export of this study, different in every other study",
+        "same_records_same_export": True,
+        "answers_link_exports": True,
+        "answers": ANSWERS_LINK,
+    },
+    "key": {
+        "pseudonyms": "from the study key given: the same in every export made with it",
+        "same_records_same_export": True,
+        "answers_link_exports": True,
+        "answers": ANSWERS_LINK,
+    },
+    "random": {
+        "pseudonyms": "drawn for this export only: another export of the same records has "
+        "other pseudonyms and other date offsets",
+        "same_records_same_export": False,
+        "answers_link_exports": True,
+        "answers": ANSWERS_LINK,
+    },
+}
+
+
 @dataclass
 class ExportSummary:
     """What a research export holds and what was done to it."""
@@ -79,7 +112,7 @@ class ExportSummary:
     clients: int = 0
     date_mode: DateMode = "shift"
     max_shift_days: int = 0
-    linkable: bool = False
+    keyed: Literal["study", "key", "random"] = "random"
     study: str | None = None
     dropped_columns: dict[str, list[str]] = field(default_factory=dict)
     min_cell: int = 5
@@ -93,7 +126,7 @@ class ExportSummary:
             "clients": self.clients,
             "date_mode": self.date_mode,
             "max_shift_days": self.max_shift_days if self.date_mode == "shift" else None,
-            "linkable_across_exports": self.linkable,
+            "linking": LINKING[self.keyed],
             "dropped_columns": {k: list(v) for k, v in self.dropped_columns.items()},
             "min_cell": self.min_cell,
             "small_cells": [
@@ -296,7 +329,7 @@ def deidentify(
         clients=int(wide["client"].nunique()),
         date_mode=date_mode,
         max_shift_days=max_shift_days,
-        linkable=study_key is not None,
+        keyed="key" if study_key is not None else "random",
         dropped_columns={"administrations": [*dropped, *left_out]},
         min_cell=min_cell,
         small_cells=worker.small_cells(wide),

@@ -17,6 +17,7 @@ Every export writes an audit event naming what left and for how many clients.
 from __future__ import annotations
 
 import io
+import shutil
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -56,6 +57,7 @@ from alliance.store.models import Session as SessionRow
 TableKind = Literal["csv", "parquet"]
 IDENTIFIED_ROLES = ("clinician", "supervisor")
 RESEARCH_ROLES = ("researcher", "clinician", "supervisor")
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can hold: no time of export leaks
 SMALL_CELL = 5  # cells of fewer clients are listed in the summary even when k is smaller
 
 
@@ -235,7 +237,7 @@ def research_export(db: Session, actor: Actor, registry: Registry, *, study: str
         teams=_teams(db, _organization(actor)),
         events=held.events,
     )
-    export.summary.study = chosen.name
+    export.summary.study, export.summary.keyed = chosen.name, "study"
     audit.record(
         db,
         actor,
@@ -268,10 +270,16 @@ def research_zip(export: ResearchExport, registry: Registry) -> bytes:
 
 
 def _zip(files: list[Path]) -> bytes:
+    """The files as a zip that depends on their names and contents only (no timestamps), so
+    the same export gives the same bytes."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for path in files:
-            archive.write(path, arcname=path.name)
+            entry = zipfile.ZipInfo(path.name, date_time=ZIP_TIME)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o644 << 16
+            with path.open("rb") as source, archive.open(entry, "w") as target:
+                shutil.copyfileobj(source, target, 1024 * 1024)
     return buffer.getvalue()
 
 

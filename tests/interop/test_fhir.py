@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 import json
+import re
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
@@ -16,7 +18,7 @@ from alliance.instruments.model import OptionsFormat
 from alliance.instruments.registry import Registry
 from alliance.instruments.scoring import score_answers
 from alliance.instruments.wording import WordingPack, resolve
-from alliance.interop import fhir
+from alliance.interop import fhir, fhir_raters
 from alliance.interop.fhir_import import parse_questionnaire_response, read_bundle
 from alliance.interop.report import RejectedImportError
 from alliance.records import Administration
@@ -327,3 +329,128 @@ def test_a_response_written_for_another_base_says_which(registry: Registry) -> N
     [problem] = [p for p in caught.value.report.problems if p.column == "questionnaire"]
     assert f"alliance fhir import takes it with --base-url {other}" in problem.problem
     assert "alliance import with --base-url https://other.example" in problem.problem
+
+
+# -- who said it: the rater of each response and score -----------------------------------------
+
+
+def _rated_session() -> list[Administration]:
+    """One session of C009: the client's PHQ-9 and WAI-SR, the clinician's prediction of
+    both, the clinician's own WAI-S and an observer's WAI (no observer named)."""
+    day = dt.date(2026, 9, 17)
+
+    def one(instrument: str, k: int, value: int, perspective: str, *, stance: str = "self",
+            clinician: str | None = "dr.lee") -> Administration:  # fmt: skip
+        return Administration(
+            client="C009", episode="E1", session=3, date=day, instrument=instrument,
+            version="1.0", perspective=perspective, stance=stance,  # type: ignore[arg-type]
+            answers={f"item_{i}": value for i in range(1, k + 1)}, clinician=clinician,
+        )  # fmt: skip
+
+    return [
+        one("phq-9", 9, 1, "client"),
+        one("phq-9", 9, 2, "clinician", stance="prediction"),
+        one("wai-sr", 12, 4, "client"),
+        one("wai-sr", 12, 5, "clinician", stance="prediction"),
+        one("wai-s", 12, 4, "clinician"),
+        one("wai", 36, 4, "observer", clinician=None),
+    ]
+
+
+def test_each_response_and_score_names_whose_report_it_is(registry: Registry) -> None:
+    records = _rated_session()
+    data = reparsed(fhir.bundle("C009", records, registry), Bundle)
+    resources = [e["resource"] for e in data["entry"]]
+    [practitioner] = [r for r in resources if r["resourceType"] == "Practitioner"]
+    assert practitioner == {
+        "resourceType": "Practitioner", "id": "dr.lee",
+        "identifier": [{"system": f"{BASE}/identifier/clinician", "value": "dr.lee"}],
+    }  # fmt: skip
+    clinician = {
+        "reference": "Practitioner/dr.lee",
+        "identifier": {"system": f"{BASE}/identifier/clinician", "value": "dr.lee"},
+    }
+    patient = {"reference": "Patient/C009",
+               "identifier": {"system": f"{BASE}/identifier/client", "value": "C009"}}  # fmt: skip
+    responses = [r for r in resources if r["resourceType"] == "QuestionnaireResponse"]
+    authors = [(r["author"], r.get("source")) for r in responses]
+    assert authors == [
+        (patient, patient), (clinician, clinician), (patient, patient), (clinician, clinician),
+        (clinician, clinician), ({"display": "an observer (not named in the record)"}, None),
+    ]  # fmt: skip
+    scores = [r for r in resources if r["resourceType"] == "Observation"]
+    report = f"{BASE}/CodeSystem/report"
+
+    def kind(obs: dict) -> tuple[list[str], str, list[str]]:
+        categories = [c["code"] for cat in obs["category"] for c in cat["coding"]]
+        return (
+            categories,
+            obs["performer"][0].get("reference", "-"),
+            [c["code"] for c in obs["code"]["coding"]],
+        )
+
+    by_code = {kind(o)[2][0]: kind(o) for o in scores}
+    assert by_code["phq-9/total"] == (
+        ["survey", "patient-reported"],
+        "Patient/C009",
+        ["phq-9/total", "44261-6"],
+    )
+    # the prediction of the PHQ-9 is no survey, has its own code and no patient-reported LOINC
+    assert by_code["phq-9/total/prediction"] == (
+        ["clinician-prediction"],
+        "Practitioner/dr.lee",
+        ["phq-9/total/prediction"],
+    )
+    assert by_code["wai-sr/total/prediction"][:2] == (["clinician-prediction"],
+                                                       "Practitioner/dr.lee")  # fmt: skip
+    # PHQ-9 total and WAI-SR's four scales, twice; the WAI-S and WAI keys are not confirmed
+    assert len(scores) == 10
+    assert {kind(o)[0][-1] for o in scores} == {"patient-reported", "clinician-prediction"}
+    [prediction] = [
+        o for o in scores if o["code"]["coding"][0]["code"] == "wai-sr/total/prediction"
+    ]
+    title = registry.get("wai-sr").title
+    assert prediction["code"]["text"] == f"Clinician's prediction of the client's {title}: Total"
+    assert prediction["category"][0]["coding"][0]["system"] == report
+    # no two kinds of report share a code: an EHR cannot read a prediction as the client's
+    client_codes = {c for o in scores if kind(o)[0][-1] == "patient-reported" for c in kind(o)[2]}
+    other_codes = {c for o in scores if kind(o)[0][-1] != "patient-reported" for c in kind(o)[2]}
+    assert client_codes and other_codes and not client_codes & other_codes
+    # every reference to a Practitioner or the Patient resolves inside the Bundle
+    ids = {f"{r['resourceType']}/{r['id']}" for r in resources}
+    text = json.dumps(data)
+    assert all(
+        ref in ids for ref in re.findall(r'"reference": "((?:Patient|Practitioner)/[^"]+)"', text)
+    )
+    back, report_ = read_bundle(text, registry)
+    assert report_.ok  # the import reads the responses and passes over the rest
+    who = [(a.instrument, a.perspective, a.stance, a.clinician) for a in back]
+    assert who == [(a.instrument, a.perspective, a.stance, a.clinician) for a in records]
+
+
+def test_a_raters_own_rating_is_a_survey_with_a_code_of_its_own(registry: Registry) -> None:
+    # no built-in clinician or observer form has a confirmed key yet, so the codes are
+    # checked where they are made
+    inst = registry.get("wai-s")
+    scale = inst.scale("total")
+    for kind, suffix in (("clinician-rated", "clinician"), ("observer-rated", "observer")):
+        [coding] = fhir_raters.scale_codings(inst, scale, kind=kind, base_url=BASE)
+        assert coding.system == f"{BASE}/CodeSystem/scale"
+        assert coding.code == f"wai-s/total/{suffix}"
+        categories = fhir_raters.observation_category(kind, base_url=BASE)
+        assert [c.coding[0].code for c in categories] == ["survey", kind]
+    phq = registry.get("phq-9")
+    codes = [c.code for c in fhir_raters.scale_codings(phq, phq.scale("total"), base_url=BASE)]
+    assert codes == ["phq-9/total", "44261-6"]
+
+
+def test_a_rating_without_its_clinician_names_no_practitioner(registry: Registry) -> None:
+    unnamed = [dataclasses.replace(a, clinician=None) for a in _rated_session()]
+    data = reparsed(fhir.bundle("C009", unnamed, registry), Bundle)
+    kinds = [e["resource"]["resourceType"] for e in data["entry"]]
+    assert "Practitioner" not in kinds
+    responses = [e["resource"] for e in data["entry"]
+                 if e["resource"]["resourceType"] == "QuestionnaireResponse"]  # fmt: skip
+    prediction = responses[1]  # the clinician's prediction of the PHQ-9
+    assert prediction["author"] == {"display": "the clinician (not named in the record)"}
+    assert "source" not in prediction

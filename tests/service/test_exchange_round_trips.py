@@ -67,6 +67,29 @@ def test_fhir_bundle_round_trip(
                  if e.resource.get_resource_type() == "QuestionnaireResponse"}  # fmt: skip
     assert follow.derivedFrom[0].reference.removeprefix("QuestionnaireResponse/") in responses
     assert kinds.count("Patient") == 1
+    # who said it: the clinician's prediction is authored by c1's Practitioner, and its
+    # scores are not survey answers of the patient
+    [practitioner] = [e.resource for e in bundle.entry
+                      if e.resource.get_resource_type() == "Practitioner"]  # fmt: skip
+    assert practitioner.identifier[0].value == "c1"
+    predictions = [
+        e.resource for e in bundle.entry
+        if e.resource.get_resource_type() == "Observation"
+        and e.resource.code.coding[0].code.endswith("/prediction")
+    ]  # fmt: skip
+    assert [o.code.coding[0].code for o in predictions] == [
+        "wai-sr/task/prediction", "wai-sr/goal/prediction", "wai-sr/bond/prediction",
+        "wai-sr/total/prediction",
+    ]  # fmt: skip
+    for obs in predictions:
+        assert obs.performer[0].reference == f"Practitioner/{practitioner.id}"
+        assert [c.coding[0].code for c in obs.category] == ["clinician-prediction"]
+    [predicted] = [
+        e.resource for e in bundle.entry
+        if e.resource.get_resource_type() == "QuestionnaireResponse"
+        and e.resource.author.reference == f"Practitioner/{practitioner.id}"
+    ]  # fmt: skip
+    assert predicted.source.reference == f"Practitioner/{practitioner.id}"
     path = tmp_path / "c1-01.json"
     path.write_bytes(response.content)
     import_into(second_database, path)

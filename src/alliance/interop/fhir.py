@@ -8,8 +8,9 @@ only the medication-definition, evidence-based-medicine and subscription resourc
 otherwise identical to R4 ("Implementers that do not use the specific portions where changes
 have been made can continue to use either R4 or R4B without any functional difference",
 hl7.org/fhir/R4B r4b-explanation page). Questionnaire, QuestionnaireResponse, Observation,
-Patient and Bundle are unchanged, and the JSON written here is valid R4. See docs/fhir.md for
-the profile: canonical URLs, code systems and extensions.
+Patient, Practitioner and Bundle are unchanged, and the JSON written here is valid R4. See
+docs/fhir.md for the profile: canonical URLs, code systems and extensions. Whose report each
+resource is (author, source, performer, category, code) is set in :mod:`fhir_raters`.
 
 No official item wording is ever written: item texts come from the :class:`Wording` passed in,
 the project's own labels by default.
@@ -46,6 +47,15 @@ from alliance.instruments.model import Instrument, OptionsFormat, Scale
 from alliance.instruments.registry import Registry
 from alliance.instruments.scoring import SCORING_VERSION, Scores, score
 from alliance.instruments.wording import Wording, project_wording
+from alliance.interop.fhir_raters import (
+    named_practitioner,
+    observation_category,
+    patient_id,
+    practitioner,
+    rater,
+    report_kind,
+    scale_codings,
+)
 from alliance.interop.fhir_terms import (
     DEFAULT_BASE_URL,
     FHIR_ID,
@@ -54,7 +64,6 @@ from alliance.interop.fhir_terms import (
     LOINC,
     LOINC_PANELS,
     LOINC_SCALES,
-    OBSERVATION_CATEGORY,
     UCUM,
     canonical,
     code_system,
@@ -187,28 +196,10 @@ def _scale_extension(instrument: Instrument, scale: Scale, base_url: str) -> Ext
         *(Extension(url="item", valueString=i.id) for i in instrument.items_of(scale.id)),
         *(
             Extension(url="code", valueCoding=c)
-            for c in _scale_codings(instrument, scale, base_url)
+            for c in scale_codings(instrument, scale, base_url=base_url)
         ),
     ]
     return _ext("scale", base_url, extension=parts)
-
-
-def _scale_codings(instrument: Instrument, scale: Scale, base_url: str) -> list[Coding]:
-    codings = [
-        Coding(
-            system=code_system("scale", base_url),
-            code=f"{instrument.id}/{scale.id}",
-            display=f"{instrument.title}: {scale.label}",
-        )
-    ]
-    loinc = LOINC_SCALES.get((instrument.id, scale.id))
-    if loinc:
-        codings.append(Coding(system=LOINC, code=loinc[0], display=loinc[1]))
-    return codings
-
-
-def patient_id(client: str) -> str:
-    return fhir_id(client, "client")
 
 
 def response_id(administration: Administration, instrument: Instrument) -> str:
@@ -226,7 +217,9 @@ def questionnaire_response(
     base_url: str = DEFAULT_BASE_URL,
 ) -> QuestionnaireResponse:
     """One administration as a completed QuestionnaireResponse. Episode, session,
-    perspective, stance, clinician and extras travel in extensions (docs/fhir.md)."""
+    perspective, stance, clinician and extras travel in extensions (docs/fhir.md); the rater
+    (the Patient, or the clinician's Practitioner for a clinician's rating or prediction) is
+    its ``author`` and ``source``."""
     if (administration.instrument, administration.version) != instrument.key:
         raise ValueError(
             f"administration is {administration.instrument} {administration.version}, "
@@ -254,6 +247,7 @@ def questionnaire_response(
         reference=f"Patient/{patient_id(a.client)}",
         identifier=Identifier(system=identifier_system("client", base_url), value=a.client),
     )
+    who = rater(a, base_url=base_url)
     items = []
     for item in instrument.items:
         value = a.answers.get(item.id)
@@ -284,7 +278,8 @@ def questionnaire_response(
         questionnaire=canonical(instrument, base_url),
         status="completed",
         subject=patient,
-        source=patient if a.perspective == "client" and a.stance == "self" else None,
+        author=who,
+        source=who if who.reference else None,  # R4 source takes a reference, not a display
         authored=a.date.isoformat(),
         extension=extensions,
         item=items or None,
@@ -303,6 +298,8 @@ def observations(
 
     ``scores`` must come from :func:`alliance.instruments.scoring.score` on this
     administration's answers; scales that are not computed or empty have no Observation.
+    The rater is the ``performer``; the category and code say whose report it is, so a
+    clinician's prediction cannot be read as the patient's score (:mod:`fhir_raters`).
     """
     if scores.instrument.key != instrument.key:
         raise ValueError(
@@ -310,12 +307,15 @@ def observations(
             f"not {instrument.id} {instrument.version}"
         )
     response = response_id(administration, instrument)
+    kind = report_kind(administration)
+    performer = rater(administration, base_url=base_url)
     out = []
     for scale_id, values in scores.scales.items():
         value = float(values.values[row])
         if np.isnan(value):
             continue
         scale = instrument.scale(scale_id)
+        codings = scale_codings(instrument, scale, kind=kind, base_url=base_url)
         band = values.band_ids()[row]
         interpretation = None
         if band is not None and scale.bands is not None:
@@ -336,14 +336,10 @@ def observations(
             Observation(
                 id=fhir_id(f"{response}-{scale_id}", "obs"),
                 status="final",
-                category=[
-                    CodeableConcept(coding=[Coding(system=OBSERVATION_CATEGORY, code="survey")])
-                ],
-                code=CodeableConcept(
-                    coding=_scale_codings(instrument, scale, base_url),
-                    text=f"{instrument.title}: {scale.label}",
-                ),
+                category=observation_category(kind, base_url=base_url),
+                code=CodeableConcept(coding=codings, text=codings[0].display),
                 subject=Reference(reference=f"Patient/{patient_id(administration.client)}"),
+                performer=[performer],
                 effectiveDateTime=administration.date.isoformat(),
                 valueQuantity=Quantity(
                     value=_number(value), unit="{score}", system=UCUM, code="{score}"
@@ -366,8 +362,9 @@ def bundle(
     include_questionnaires: bool = True,
     base_url: str = DEFAULT_BASE_URL,
 ) -> Bundle:
-    """A client's whole record as a ``collection`` Bundle: the Patient, the Questionnaires
-    used, and every administration with its score Observations.
+    """A client's whole record as a ``collection`` Bundle: the Patient, a Practitioner for
+    each clinician whose rating or prediction it holds, the Questionnaires used, and every
+    administration with its score Observations.
 
     The Patient carries only the pseudonymous client code, unless ``identifying`` gives
     Patient elements (``name``, ``birthDate``, ``telecom`` …) to add, as a site decides.
@@ -385,6 +382,8 @@ def bundle(
         }
     )
     entries: list[Any] = [patient]
+    clinicians = sorted({c for a in records if (c := named_practitioner(a)) is not None})
+    entries += [practitioner(c, base_url=base_url) for c in clinicians]
     used = sorted({(a.instrument, a.version) for a in records})
     instruments = {key: registry.get(*key) for key in used}
     words = dict(wordings or {})
@@ -429,6 +428,7 @@ __all__: Sequence[str] = (
     "bundle",
     "canonical",
     "observations",
+    "patient_id",
     "questionnaire",
     "questionnaire_response",
     "to_json",

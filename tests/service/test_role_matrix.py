@@ -224,6 +224,18 @@ ROUTES = [
         {"c1": 200, "c2": 200, "c3": 200, "s1": 200, "b1": 200, "r1": 403, "a1": 403, "ba": 403},
     ),
     Route(
+        "a team member's caseload (the supervisor's read-only view)",
+        "GET",
+        lambda w, s: f"{API}/clients?clinician={w['c1'].id}",
+        {"s1": 200, "c1": 403, "c2": 403, "c3": 403, "b1": 403, "r1": 403, "a1": 403, "ba": 403},
+    ),
+    Route(
+        "another team's clinician's caseload",
+        "GET",
+        lambda w, s: f"{API}/clients?clinician={w['c3'].id}",
+        {"s1": 404, "c1": 403, "c2": 403, "c3": 403, "b1": 403, "r1": 403, "a1": 403, "ba": 403},
+    ),
+    Route(
         "register client",
         "POST",
         lambda w, s: f"{API}/clients",

@@ -1,7 +1,8 @@
-"""In Debian's Chromium: the clinician's daily pages on a 1366×900 laptop and a 390×844 phone.
-The before-the-session view of a client with six open alerts shows its status and chart in
-the first screen; no page scrolls sideways on the phone; every page passes axe with no
-violation at all."""
+"""In Debian's Chromium: the clinician's and supervisor's daily pages on a 1366×900 laptop
+and a 390×844 phone. The before-the-session view of a client with six open alerts shows its
+status and chart in the first screen; the caseload is a card per client on the phone; a
+supervisor lands on the team's chart and opens a clinician's caseload; no page scrolls
+sideways on the phone; every page passes axe with no violation at all."""
 
 from __future__ import annotations
 
@@ -68,4 +69,22 @@ def test_the_daily_pages_on_a_laptop_and_a_phone(  # type: ignore[no-untyped-def
     for path in ("/caseload", f"/clients/{world.clients['c2']}"):
         page.goto(f"{site.url}{path}")
         assert sideways(page) == 0, path
+    page.goto(f"{site.url}/caseload")
+    row = page.locator("table.caseload tbody tr").first
+    assert row.evaluate("r => getComputedStyle(r).display") == "block"  # a card per client
+    phone.close()
+
+    laptop = chromium.new_context(**LAPTOP)
+    page = log_in(laptop, site, "s1")
+    assert page.url == f"{site.url}/team"  # a supervisor lands on the team
+    assert page.locator(".team-chart svg").count() == 1
+    assert violations(page) == []
+    page.get_by_role("link", name="c2", exact=True).click()  # the clinician's read-only caseload
+    page.wait_for_url(f"{site.url}/team/{world['c2'].id}")
+    assert "C2-01" in page.locator("table.caseload").inner_text()
+    assert violations(page) == []
+    laptop.close()
+    phone = chromium.new_context(**PHONE)
+    page = log_in(phone, site, "s1")
+    assert sideways(page) == 0, "/team"
     phone.close()

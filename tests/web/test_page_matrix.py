@@ -67,6 +67,13 @@ PAGES: list[tuple[str, str, Callable[[World, str], str], dict[str, int | str]]] 
         lambda w, a: f"/clients/{w.clients['c1']}/report.pdf",
         seen_by("c1", "s1"),
     ),
+    (
+        "a team member's caseload",
+        "GET",
+        lambda w, a: f"/team/{w['c1'].id}",
+        # only the team's supervisor; anyone else may not use the page at all
+        dict.fromkeys(EVERYONE, 403) | {"s1": 200},
+    ),
     # rating a session is for the clinician who holds the episode
     ("session form", "GET", lambda w, a: f"/sessions/{w.sessions['c1']}/rate", seen_by("c1")),
     (

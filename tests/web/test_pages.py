@@ -73,6 +73,35 @@ def test_caseload_puts_urgent_risk_first(
     assert "1 urgent" in page.text
 
 
+def test_caseload_columns_search_and_filter(
+    clinician: PageClient, api: TestClient, world: World, database: Database
+) -> None:
+    clinician.post("/clients", {"code": "Z-NEW", "started_on": "2026-09-01"})
+    busy_client(api, world, database)  # WAI-SR 60 … 36, 24; a risk answer; a high alert
+    page = clinician.get("/caseload").text
+    row = page.split('<th scope="row"><a href="/clients/' + world.clients["c1"])[1]
+    row = row.split("</tr>")[0]
+    pills = re.findall(r'class="pill (\w+)"', row)
+    assert pills[0] == "urgent" and pills.index("urgent") < pills.index("high")
+    cells = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row))
+    assert "24 ▼ down from 36 (worse) WAI-SR" in cells
+    assert "not enough data PHQ-9" in cells  # one PHQ-9 rating: no track yet
+    assert "next session" in cells  # session 6 is rated
+    assert "6 · last 2026-09-13 · 100% rated" in cells
+
+    def codes(path: str) -> list[str]:
+        html = clinician.get(path).text
+        return re.findall(r'<th scope="row"><a href="/clients/[^"]+">([^<]+)</a>', html)
+
+    assert codes("/caseload?q=z-n") == ["Z-NEW"]
+    assert codes("/caseload?show=alerts") == ["C1-01"]
+    assert codes("/caseload?show=off") == []
+    assert "No clients match" in clinician.get("/caseload?q=nobody").text
+    assert "1 client with “Z” in the code" in clinician.get("/caseload?q=Z").text
+    assert "1 of 2 clients (with open alerts)" in clinician.get("/caseload?show=alerts").text
+    assert clinician.get("/caseload?show=everything").status_code == 422
+
+
 def test_before_the_session_view(clinician: PageClient, api: TestClient, world: World) -> None:
     session = world.sessions["c1"]
     for n, level in enumerate((5, 5, 3), start=1):
@@ -387,14 +416,32 @@ def test_team_view_shows_uncertainty_not_a_ranking(
                 "answers": {f"item_{i}": level for i in range(1, 13)},
             },
         )
-    page = login(pages, "s1").get("/team")
+    browser = login(pages, "s1")
+    landing = browser.get("/")  # a supervisor lands on the team, not an empty caseload
+    assert landing.headers["location"] == "/team"
+    page = browser.get("/team")
     assert page.status_code == 200
     assert "It is not a ranking" in page.text
-    names = re.findall(r'<h2 id="c-[^"]+">([^<]+)</h2>', page.text)
-    assert names == sorted(names)
+    names = re.findall(r'<h2 id="c-([^"]+)"><a href="/team/([^"]+)">([^<]+)</a></h2>', page.text)
+    assert [n for _, _, n in names] == sorted(n for _, _, n in names)
+    assert {i for i, _, _ in names} == {world["c1"].id, world["c2"].id}  # not s1: no clients
+    assert all(i == link for i, link, _ in names)
     assert "alliance: 60.0 (n = 1)" in page.text
     assert "alliance: 36.0 (n = 1)" in page.text
     assert "Whole team: 48.0 (95% interval" in page.text
+    # the caterpillar plot: sorted by mean, with its data table
+    chart = page.text.split('class="chart-block card team-chart"')[1].split("</figure>")[0]
+    assert chart.count("<circle") == 2 and "<svg" in chart
+    rows = re.findall(r'<tr><th scope="row">[^<]+</th><td class="num">1</td>'
+                      r'<td class="num">([\d.]+)</td>', chart)  # fmt: skip
+    assert rows == ["36.0", "60.0"]
+    assert "too few clients for an interval" in chart
+    # a name opens that clinician's caseload, read-only
+    member = browser.get(f"/team/{world['c1'].id}")
+    assert member.status_code == 200
+    assert "C1-01" in member.text and "C2-01" not in member.text
+    assert "Read-only" in member.text and 'action="/clients"' not in member.text
+    assert browser.get(f"/team/{world['c3'].id}").status_code == 404  # another team
 
 
 def test_session_form_saves_the_clinicians_own_rating(

@@ -121,6 +121,8 @@ def team_view(db: Session, actor: Actor) -> TeamView:
             ),
         )
         for u in members
+        # clinicians, and a supervisor only when they see clients of their own
+        if u.role == "clinician" or by_clinician.get(u.id)
     ]
     audit.record(db, actor, "read", "team_view", actor.team_id, clients=len(rows))
     return TeamView(clinicians, Estimate.of(list(latest.values())))

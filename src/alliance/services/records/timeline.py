@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import and_, func, select
@@ -19,7 +20,7 @@ from alliance.services.accounts.access import (
     visible_clients,
 )
 from alliance.services.context import Actor
-from alliance.services.errors import Invalid
+from alliance.services.errors import Invalid, NotFound
 from alliance.store.alerts import PRIORITIES, Alert, AlertEvent, RiskFollowUp
 from alliance.store.models import Administration, Client, Episode, RuptureReport, Score, User
 from alliance.store.models import Session as SessionRow
@@ -223,20 +224,54 @@ class CaseloadRow:
         return (*counts, -unrated, -(today - (self.last_session or today)).days)
 
 
+def team_member(db: Session, actor: Actor, clinician_id: str) -> User:
+    """A clinician of the supervisor's own team (active or not), else NotFound — a person
+    of another team or organization is reported like one who does not exist."""
+    require_role(actor, "supervisor")
+    member = db.scalar(
+        select(User).where(
+            User.id == clinician_id,
+            User.organization_id == actor.organization_id,
+            User.team_id == actor.team_id,
+            User.team_id.is_not(None),
+        )
+    )
+    if member is None:
+        raise NotFound(f"no clinician {clinician_id} in your team")
+    return member
+
+
 def caseload(
-    db: Session, actor: Actor, *, scope: str = "own", today: dt.date | None = None
+    db: Session,
+    actor: Actor,
+    *,
+    scope: str = "own",
+    clinician_id: str | None = None,
+    search: str | None = None,
+    today: dt.date | None = None,
 ) -> list[CaseloadRow]:
-    """Clients needing attention first. ``scope`` is ``own`` or (supervisors) ``team``."""
+    """Clients needing attention first. ``scope`` is ``own`` or (supervisors) ``team``;
+    with ``team``, ``clinician_id`` narrows it to one clinician of the team (read-only for
+    the supervisor). ``search`` keeps clients whose code contains it (any case)."""
     require_role(actor, "clinician", "supervisor")
+    if clinician_id is not None:
+        require_role(actor, "supervisor")
     if scope not in ("own", "team"):
         raise Invalid("unknown scope", field="scope", value=scope, allowed="own, team")
     if scope == "team" and actor.role != "supervisor":
         raise Invalid("only a supervisor has a team view", field="scope", value=scope)
+    if clinician_id is not None and scope != "team":
+        raise Invalid("a clinician's caseload is a team view", field="clinician", value=scope)
     where = (
         visible_clients(actor)
         if scope == "team"
         else and_(visible_clients(actor), Client.clinician_id == actor.user_id)
     )
+    if clinician_id is not None:
+        member = team_member(db, actor, clinician_id)
+        where = and_(where, Client.clinician_id == member.id)
+    if search and search.strip():
+        where = and_(where, Client.code.icontains(search.strip(), autoescape=True))
     clients = db.execute(
         select(Client.id, Client.code, Client.clinician_id, User.display_name)
         .join(User, User.id == Client.clinician_id)
@@ -245,8 +280,13 @@ def caseload(
         access_params(actor),
     ).all()
     ids = [c[0] for c in clients]
+    narrowed: dict[str, Any] = {}  # ids and flags only: a search's text may name someone
+    if clinician_id is not None:
+        narrowed["clinician"] = clinician_id
+    if search and search.strip():
+        narrowed["search"] = True
     if not ids:
-        audit.record(db, actor, "list", "caseload", scope=scope, count=0)
+        audit.record(db, actor, "list", "caseload", scope=scope, count=0, **narrowed)
         return []
     open_eps = dict(
         db.execute(
@@ -283,20 +323,23 @@ def caseload(
         .group_by(Alert.client_id, Alert.priority)
     ).all():
         alert_counts[client_id][priority] = n
+    rank = {p: i for i, p in enumerate(PRIORITIES)}
     rows = []
-    for client_id, code, clinician_id, name in clients:
+    for client_id, code, owner_id, name in clients:
         n, last, n_rated = session_stats.get(client_id, (0, None, 0))
         rows.append(
             CaseloadRow(
                 client_id,
                 code,
-                clinician_id,
+                owner_id,
                 name,
                 open_eps.get(client_id),
                 int(n or 0),
                 last,
                 int(n_rated or 0),
-                dict(alert_counts.get(client_id, {})),
+                dict(  # urgent before high, wherever the counts are shown
+                    sorted(alert_counts.get(client_id, {}).items(), key=lambda c: rank[c[0]])
+                ),
             )
         )
     day = today or dt.date.today()
@@ -309,5 +352,6 @@ def caseload(
         scope=scope,
         count=len(rows),
         clients=[r.client_id for r in rows],
+        **narrowed,
     )
     return rows

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, BackgroundTasks
+from fastapi import APIRouter, BackgroundTasks, Query
 
 from alliance.services.records import care, clients, timeline
 from alliance.services.records.administrations import Submission, submit_administration
@@ -62,9 +62,19 @@ def register_client(body: ClientIn, db: DbDep, actor: ActorDep) -> ClientCreated
 
 
 @router.get("/clients", response_model=CaseloadPublic)
-def caseload(db: DbDep, actor: ActorDep, scope: Literal["own", "team"] = "own") -> CaseloadPublic:
-    """Your caseload (or, for a supervisor, ``scope=team``), needing attention first."""
-    rows = timeline.caseload(db, actor, scope=scope)
+def caseload(
+    db: DbDep,
+    actor: ActorDep,
+    scope: Literal["own", "team"] = "own",
+    clinician: str | None = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+) -> CaseloadPublic:
+    """Your caseload (or, for a supervisor, ``scope=team``), needing attention first. A
+    supervisor reads one clinician of the team with ``clinician`` (their user id); ``q``
+    keeps the clients whose code contains it (any case)."""
+    if clinician is not None:
+        scope = "team"
+    rows = timeline.caseload(db, actor, scope=scope, clinician_id=clinician, search=q)
     db.commit()
     data = [
         CaseloadRowPublic(

@@ -18,6 +18,7 @@ from alliance.services.accounts.access import session_for
 from alliance.services.errors import Invalid, ServiceError
 from alliance.services.monitoring import analysis, follow_up
 from alliance.services.monitoring.alert_groups import group_alerts, rule_title
+from alliance.services.monitoring.caseload_status import SHOW, caseload_with_status
 from alliance.services.monitoring.overview import overview
 from alliance.services.monitoring.risk_history import risk_history
 from alliance.services.monitoring.status import measure_statuses
@@ -42,22 +43,39 @@ PREDICTED_INSTRUMENT = "wai-sr"  # the client's alliance form the clinician pred
 
 @router.get("/")
 def home(request: Request, page: PageDep) -> RedirectResponse:
-    target = {"admin": "/admin", "researcher": "/research"}.get(page.user.role, "/caseload")
+    target = {"admin": "/admin", "researcher": "/research", "supervisor": "/team"}.get(
+        page.user.role, "/caseload"
+    )
     return RedirectResponse(target, status_code=303)
 
 
 @router.get("/caseload")
 def caseload_page(
-    request: Request, page: PageDep, db: DbDep, notice: str | None = None
+    request: Request,
+    page: PageDep,
+    db: DbDep,
+    clinic: ClinicDep,
+    notice: str | None = None,
+    q: str = "",
+    show: str = "all",
 ) -> HTMLResponse:
-    rows = timeline.caseload(db, page.actor, scope="own")
+    """The clinician's clients, needing attention first; ``q`` finds codes, ``show``
+    narrows to a status (a plain GET form: no script needed)."""
+    q = q.strip()[:100]
+    view = caseload_with_status(db, page.actor, clinic.registry, search=q, show=show)
     db.commit()
-    urgent = [r for r in rows if r.urgent]
     return render(
         request,
         "caseload.html",
         page.context(
-            nav="caseload", rows=rows, urgent=urgent, notice=notice, today=dt.date.today()
+            nav="caseload",
+            view=view,
+            q=q,
+            show=show,
+            filters=SHOW,
+            notice=notice,
+            today=dt.date.today(),
+            register=True,
         ),
     )
 

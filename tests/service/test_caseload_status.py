@@ -132,3 +132,22 @@ def test_a_supervisor_reads_one_clinicians_caseload(
         db.commit()
         events = db.scalars(select(AuditEvent).where(AuditEvent.record_type == "caseload")).all()
         assert any((e.detail or {}).get("clinician") == world["c1"].id for e in events)
+
+
+def test_ratings_between_the_first_and_last_sessions_are_found(
+    api: TestClient, world: World, database: Database, registry: Registry
+) -> None:
+    """The caseload reads an episode's first two and last four sessions first; ratings that
+    lie only between (here the PHQ-9 at sessions 3–4 and the WAI-SR at 2–3 of 8) are read
+    too, so the columns are the same as from every rating."""
+    sessions = [world.sessions["c1"], *(new_session(api, world, 8 + n) for n in range(2, 9))]
+    rate(api, world, sessions[1], "wai-sr", {f"item_{i}": 5 for i in range(1, 13)})  # 60
+    rate(api, world, sessions[2], "wai-sr", {f"item_{i}": 4 for i in range(1, 13)})  # 48
+    rate(api, world, sessions[2], "phq-9", phq9(1))  # 8
+    rate(api, world, sessions[3], "phq-9", phq9(2))  # 16
+    with database.session() as db:
+        rows = caseload(db, world["c1"].actor)
+        [status] = client_statuses(db, registry, rows, band("phq-9", 12.0)).values()
+    assert (status.alliance.value, status.alliance.previous) == (48.0, 60.0)
+    assert (status.outcome, status.outcome_instrument) == ("off track", "phq-9")
+    assert status.due_session == 8

@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from alliance.analytics.expected import TRACK_UNKNOWN, ExpectedTrajectory
@@ -81,31 +81,22 @@ class ClientStatus:
 NO_STATUS = ClientStatus(None, TRACK_UNKNOWN, None, None, None, False)
 
 
-def client_statuses(
-    db: Session,
-    registry: Registry,
-    rows: list[CaseloadRow],
-    trajectories: ExpectedTrajectory | None,
-) -> dict[str, ClientStatus]:
-    """The status of each caseload row's client, from their latest episode, in four queries
-    for the whole caseload. Access was checked (and the reading audited) by the caseload."""
-    ids = [r.client_id for r in rows]
-    if not ids:
-        return {}
-    latest_episode: dict[str, str] = {}
-    for client_id, episode_id in db.execute(
-        select(Episode.client_id, Episode.id)
-        .where(Episode.client_id.in_(ids))
-        .order_by(Episode.started_on, Episode.created_at)
-    ).all():
-        latest_episode[client_id] = episode_id  # the last one wins
-    episodes = list(latest_episode.values())
+EARLY, LATE = 2, 4
+"""Sessions read first: an episode's first EARLY (for the outcome's intake) and last LATE."""
+
+Points = dict[tuple[str, str], list[tuple[int, float]]]  # (episode, instrument) → ratings
+
+
+def _ratings(db: Session, sessions: ColumnElement[bool]) -> tuple[Points, dict[str, str]]:
+    """The client's own current totals in the chosen sessions, per episode and instrument in
+    session order (of two in one session, the one entered last), and each instrument's
+    version."""
     newer = (
         select(Administration.supersedes_id)
         .where(Administration.supersedes_id.is_not(None))
         .scalar_subquery()
     )
-    series: dict[tuple[str, str], list[tuple[int, float]]] = defaultdict(list)
+    series: Points = defaultdict(list)
     versions: dict[str, str] = {}
     for episode_id, number, instrument, version, value in db.execute(
         select(
@@ -118,7 +109,7 @@ def client_statuses(
         .join(Administration, Administration.session_id == SessionRow.id)
         .join(Score, Score.administration_id == Administration.id)
         .where(
-            SessionRow.episode_id.in_(episodes),
+            sessions,
             Administration.perspective == "client",
             Administration.stance == "self",
             Administration.id.not_in(newer),
@@ -135,38 +126,121 @@ def client_statuses(
         else:
             points.append((number, float(value)))
         versions[instrument] = version
-    last_attended = {
-        episode_id: (number, date)
-        for episode_id, number, date in db.execute(
-            select(SessionRow.episode_id, func.max(SessionRow.number), func.max(SessionRow.date))
-            .join(Episode, Episode.id == SessionRow.episode_id)
-            .where(
-                SessionRow.episode_id.in_(episodes),
-                SessionRow.attended,
-                Episode.ended_on.is_(None),
-            )
-            .group_by(SessionRow.episode_id)
-        ).all()
-    }
-    last_rated = dict(
-        db.execute(
-            select(SessionRow.episode_id, func.max(SessionRow.number))
-            .join(Administration, Administration.session_id == SessionRow.id)
-            .where(
-                SessionRow.episode_id.in_(list(last_attended)),
+    return dict(series), versions
+
+
+def _kinds(
+    registry: Registry, versions: dict[str, str], known: dict[str, tuple[str, str]]
+) -> dict[str, tuple[str, str]]:
+    """Each instrument's kind and direction (``higher_is`` of its total)."""
+    found: dict[str, tuple[str, str]] = {}
+    for instrument, version in versions.items():
+        if instrument in known:
+            continue
+        try:
+            inst = registry.get(instrument, version)
+            found[instrument] = (inst.kind, inst.scale("total").higher_is)
+        except KeyError:
+            continue  # a definition the site no longer loads
+    return found
+
+
+def _complete(
+    points_of: dict[str, list[tuple[int, float]]],
+    kinds: dict[str, tuple[str, str]],
+    late_from: int,
+    early_to: int,
+) -> bool:
+    """Whether an episode's ratings in its first EARLY sessions (numbers up to ``early_to``)
+    and last LATE (from ``late_from``) give what reading them all would: the newest alliance
+    measure's last two ratings and the newest outcome measure's first and last. A measure
+    none of whose ratings were read may still lie between: then they do not."""
+    for kind in ("alliance", "outcome"):
+        measures = [(i, p) for i, p in points_of.items() if kinds.get(i, ("",))[0] == kind]
+        if not measures:
+            return False
+        _, points = max(measures, key=lambda m: (m[1][-1][0], m[0]))
+        if points[-1][0] < late_from:
+            return False
+        if kind == "alliance" and (len(points) < 2 or points[-2][0] < late_from):
+            return False
+        if kind == "outcome" and points[0][0] > early_to:
+            return False
+    return True
+
+
+def client_statuses(
+    db: Session,
+    registry: Registry,
+    rows: list[CaseloadRow],
+    trajectories: ExpectedTrajectory | None,
+) -> dict[str, ClientStatus]:
+    """The status of each caseload row's client, from their latest episode, in a few queries
+    for the whole caseload. Access was checked (and the reading audited) by the caseload."""
+    ids = [r.client_id for r in rows]
+    if not ids:
+        return {}
+    latest_episode: dict[str, str] = {}
+    for client_id, episode_id in db.execute(
+        select(Episode.client_id, Episode.id)
+        .where(Episode.client_id.in_(ids))
+        .order_by(Episode.started_on, Episode.created_at)
+    ).all():
+        latest_episode[client_id] = episode_id  # the last one wins
+    episodes = list(latest_episode.values())
+    # Most of a long episode's ratings change nothing here, and reading them all was most of
+    # the page's time: read the first EARLY and the last LATE sessions of each episode, and
+    # the whole episode only where those cannot tell (see ``_complete``).
+    latest_ids = set(episodes)
+    open_ids = {r.open_episode_id for r in rows if r.open_episode_id in latest_ids}
+    numbers: dict[str, list[int]] = defaultdict(list)  # session numbers in order
+    window: list[str] = []  # ids of the sessions read first
+    last_attended: dict[str, tuple[str, int, dt.date]] = {}  # open episodes: id, number, date
+    by_episode_sessions: dict[str, list[tuple[str, int, dt.date, bool]]] = defaultdict(list)
+    for session_id, episode_id, number, date, attended in db.execute(
+        select(
+            SessionRow.id,
+            SessionRow.episode_id,
+            SessionRow.number,
+            SessionRow.date,
+            SessionRow.attended,
+        )
+        .where(SessionRow.episode_id.in_(episodes))
+        .order_by(SessionRow.episode_id, SessionRow.number)
+    ).all():
+        by_episode_sessions[episode_id].append((session_id, number, date, attended))
+    for episode_id, sessions in by_episode_sessions.items():
+        numbers[episode_id] = [n for _, n, _, _ in sessions]
+        window += [i for i, _, _, _ in sessions[:EARLY] + sessions[EARLY:][-LATE:]]
+        held = [(i, n, d) for i, n, d, a in sessions if a]
+        if episode_id in open_ids and held:
+            last_attended[episode_id] = held[-1]
+    series, versions = _ratings(db, SessionRow.id.in_(window))
+    rated = set(
+        db.scalars(
+            select(Administration.session_id).where(
+                Administration.session_id.in_([i for i, _, _ in last_attended.values()]),
                 Administration.perspective == "client",
                 Administration.stance == "self",
             )
-            .group_by(SessionRow.episode_id)
-        ).all()
+        )
     )
-    kinds: dict[str, tuple[str, str]] = {}
-    for instrument, version in versions.items():
-        try:
-            inst = registry.get(instrument, version)
-            kinds[instrument] = (inst.kind, inst.scale("total").higher_is)
-        except KeyError:
-            continue  # a definition the site no longer loads
+    kinds = _kinds(registry, versions, {})
+    read: dict[str, dict[str, list[tuple[int, float]]]] = defaultdict(dict)
+    for (episode_id, instrument), points in series.items():
+        read[episode_id][instrument] = points
+    incomplete = [
+        e
+        for e in episodes
+        if len(numbers[e]) > EARLY + LATE
+        and not _complete(read[e], kinds, numbers[e][-LATE], numbers[e][EARLY - 1])
+    ]
+    if incomplete:
+        for key in [k for k in series if k[0] in incomplete]:
+            del series[key]
+        more, more_versions = _ratings(db, SessionRow.episode_id.in_(incomplete))
+        series.update(more)
+        kinds.update(_kinds(registry, more_versions, kinds))
     by_episode: dict[str, dict[str, list[tuple[int, float]]]] = defaultdict(dict)
     for (episode_id, instrument), points in series.items():
         if instrument in kinds:
@@ -200,9 +274,9 @@ def client_statuses(
             instrument, points = outcome
             outcome_rows.append((client_id, instrument, points[0][1], *points[-1]))
         due_session, due_date = None, None
-        attended = last_attended.get(episode_id)
-        if attended is not None and attended[0] > (last_rated.get(episode_id) or 0):
-            due_session, due_date = attended
+        last = last_attended.get(episode_id)
+        if last is not None and last[0] not in rated:
+            _, due_session, due_date = last
         statuses[client_id] = ClientStatus(
             alliance,
             TRACK_UNKNOWN,

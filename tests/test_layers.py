@@ -110,7 +110,7 @@ def test_services_are_grouped_by_concept() -> None:
     folder = SRC / "services"
     groups = sorted(p.name for p in folder.iterdir() if (p / "__init__.py").exists())
     shared = sorted(p.stem for p in folder.glob("*.py") if p.stem != "__init__")
-    assert groups == ["accounts", "exchange", "monitoring", "records"]
+    assert groups == ["accounts", "exchange", "monitoring", "operations", "records"]
     assert shared == ["audit", "context", "errors", "mail", "webhooks"]  # outbound effects
 
 

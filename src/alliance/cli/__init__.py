@@ -8,6 +8,7 @@ from alliance.cli import (
     accounts,
     alerts,
     analyze,
+    backup,
     clinic,
     exchange,
     instruments,
@@ -35,6 +36,7 @@ app.command("demo")(clinic.demo_command)
 app.command("remind")(clinic.remind_command)
 app.add_typer(alerts.app, name="alerts")
 accounts.register(app)
+backup.register(app)
 app.add_typer(clinic.audit_app, name="audit")
 interop.register(app)
 exchange.register(app)

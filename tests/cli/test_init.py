@@ -31,14 +31,11 @@ def current_index(url: str) -> list[dict[str, object]]:
         engine.dispose()
 
 
-def test_init_creates_the_index_of_current_ratings(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'new.sqlite3'}"
-    assert "created" in init(url)
-    [index] = current_index(url)
+def test_init_creates_the_index_and_reports_the_duplicates_it_resolved(tmp_path: Path) -> None:
+    new = f"sqlite:///{tmp_path / 'new.sqlite3'}"
+    assert "created" in init(new)
+    [index] = current_index(new)
     assert index["unique"]
-
-
-def test_init_reports_the_duplicate_ratings_it_resolved(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
     engine = make_engine(url)
     migrate.upgrade(engine, "0013")

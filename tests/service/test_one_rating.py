@@ -74,20 +74,23 @@ def test_a_second_api_submission_corrects_the_first(
         is None
     )
     assert len(current(database)) == 2
-
-
-def test_an_explicit_correction_of_a_replaced_rating_is_refused(
-    api: TestClient, world: World
-) -> None:
-    first = submit(api, world, {"instrument": "wai-sr", "answers": wai(2), "idempotency_key": "a"})
-    submit(api, world, {"instrument": "wai-sr", "answers": wai(5), "idempotency_key": "b"})
+    # an explicit correction of the replaced rating is refused: the latest is the one to correct
     stale = api.post(
-        f"{API}/administrations/{first.json()['administration']['id']}/corrections",
+        f"{API}/administrations/{original}/corrections",
         headers=world["c1"].headers,
         json={"answers": wai(3), "reason": "typo", "idempotency_key": "c"},
     )
     assert stale.status_code == 409
     assert "correct the latest version" in stale.json()["error"]["message"]
+    # only those who may change the client open a rating to correct it (the page's look-up)
+    with database.session() as db:
+        found, session, client = administration_for(db, world["c1"].actor, kept.id)
+        assert (found.id, session.id, client.id) == (
+            kept.id, world.sessions["c1"], world.clients["c1"]
+        )  # fmt: skip
+        for who in ("c2", "s1", "r1", "a1", "b1"):  # the supervisor reads, but does not write
+            with pytest.raises(NotFound):
+                administration_for(db, world[who].actor, kept.id)
 
 
 def test_a_link_for_a_rated_session_is_refused_with_the_way_to_correct(
@@ -249,18 +252,3 @@ def test_a_correction_never_removes_an_urgent_risk_alert(
     with database.session() as db:
         risk = db.scalar(select(Alert).where(Alert.rule == "risk_item"))
         assert risk is not None and (risk.state, risk.priority) == ("open", "urgent")
-
-
-def test_only_those_who_may_change_the_client_open_a_rating_to_correct_it(
-    api: TestClient, world: World, database: Database
-) -> None:
-    rated = submit(api, world, {"instrument": "wai-sr", "answers": wai(2), "idempotency_key": "a"})
-    rating = rated.json()["administration"]["id"]
-    with database.session() as db:
-        found, session, client = administration_for(db, world["c1"].actor, rating)
-        assert (found.id, session.id, client.id) == (
-            rating, world.sessions["c1"], world.clients["c1"]
-        )  # fmt: skip
-        for who in ("c2", "s1", "r1", "a1", "b1"):  # the supervisor reads, but does not write
-            with pytest.raises(NotFound):
-                administration_for(db, world[who].actor, rating)

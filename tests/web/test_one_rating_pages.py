@@ -1,12 +1,14 @@
 """One current rating per session on the pages: the session form opens with the clinician's
 earlier rating and prediction and saving it again replaces them; a session the client has
-rated offers a correction of that rating, not a second link."""
+rated offers a correction of that rating, not a second link. Pages run on SQLite; the
+rule itself is tested on both databases in tests/service/test_one_rating.py."""
 
 from __future__ import annotations
 
 import re
 from urllib.parse import unquote
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -32,6 +34,7 @@ def current(database: Database) -> list[Administration]:
         )
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])
 def test_the_session_form_opens_with_the_earlier_rating_and_replaces_it(
     clinician: PageClient, world: World, database: Database
 ) -> None:
@@ -63,6 +66,7 @@ def test_the_session_form_opens_with_the_earlier_rating_and_replaces_it(
         assert len(list(db.scalars(select(Administration.id)))) == 3  # nothing deleted
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])
 def test_a_rated_session_offers_a_correction_not_a_second_link(
     clinician: PageClient, api: TestClient, world: World, database: Database
 ) -> None:

@@ -3,11 +3,16 @@
     python scripts/mutation.py src/alliance/instruments/scoring.py \\
         --tests tests/instruments --show-survivors
 
-Runs mutmut (3.x; ``pip install mutmut``) in a scratch copy of ``src/``, ``tests/`` and
-``pyproject.toml``, with the ``[tool.mutmut]`` table replaced by the modules and tests given
-here, so the worktree gets no ``mutants/`` folder and any module can be checked against any
-tests without editing the configuration. ``[tool.mutmut]`` in pyproject.toml holds the
-project's default (the scorer and the rupture detectors) for a plain ``mutmut run``.
+Runs mutmut (3.x; ``pip install mutmut``) in a scratch copy of ``src/``, ``tests/``,
+``examples/``, ``docs/`` and ``pyproject.toml``, with the ``[tool.mutmut]`` table replaced by the
+modules and tests given here, so the worktree gets no ``mutants/`` folder and any module can
+be checked against any tests without editing the configuration. ``[tool.mutmut]`` in
+pyproject.toml holds the project's default (the scorer and the rupture detectors) for a plain
+``mutmut run``.
+
+``--function NAME`` (repeatable; ``Class.method`` for a method) limits the run and the score
+to the mutants of those functions, for a concern that is part of a larger module (the risk
+alerts of ``services/records/administrations.py``, say).
 
 The score of a module is ``killed / (all − skipped)``: a mutant counts as killed when a test
 failed, timed out or the type checker caught it; a mutant that survived or that no test
@@ -29,9 +34,11 @@ import subprocess
 import sys
 import tempfile
 from collections import Counter
+from fnmatch import fnmatch
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+DATA_DIRS = ("examples", "docs")  # copied beside src/ and tests/: some tests read them
 
 # mutmut's exit-code table (mutmut.stats.status_by_exit_code), reduced to what counts
 KILLED_CODES = {1, 3, 24, -24, 36, 37, 152, 255}  # test failed, pytest error, timeout, type check
@@ -53,6 +60,7 @@ def _config(modules: list[str], tests: list[str], pytest_args: list[str]) -> str
         "only_mutate": modules,
         "pytest_add_cli_args_test_selection": tests,
         "pytest_add_cli_args": ["-p", "no:cacheprovider", "-q", *pytest_args],
+        "also_copy": list(DATA_DIRS),  # files the tests read (the examples' mapping, say)
     }
     lines = [f"{key} = {_toml_value(value)}" for key, value in table.items()]
     return text.rstrip() + "\n\n[tool.mutmut]\n" + "\n".join(lines) + "\n"
@@ -72,7 +80,9 @@ def _check_paths(modules: list[str], tests: list[str]) -> None:
 
 
 def _prepare(work: Path, modules: list[str], tests: list[str], pytest_args: list[str]) -> None:
-    for name in ("src", "tests"):
+    for name in ("src", "tests", *DATA_DIRS):
+        if not (ROOT / name).is_dir():
+            continue
         shutil.rmtree(work / name, ignore_errors=True)
         shutil.copytree(
             ROOT / name, work / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
@@ -83,12 +93,28 @@ def _prepare(work: Path, modules: list[str], tests: list[str], pytest_args: list
         shutil.copy2(readme, work / "README.md")
 
 
-def _tally(work: Path, module: str) -> Counter[str]:
-    """Counts per outcome from mutmut's record of one module (``mutants/<path>.meta``)."""
+def mutant_patterns(functions: list[str]) -> list[str]:
+    """mutmut's names for the mutants of ``functions`` (``name`` or ``Class.method``), as
+    shell-style patterns: ``*.x_name__mutmut_*`` and ``*.xǁClassǁmethod__mutmut_*``."""
+    patterns = []
+    for function in functions:
+        owner, _, name = function.rpartition(".")
+        if not name.isidentifier() or (owner and not owner.isidentifier()):
+            raise SystemExit(f"function {function!r}: give a name or Class.method")
+        mangled = f"xǁ{owner}ǁ{name}" if owner else f"x_{name}"
+        patterns.append(f"*.{mangled}__mutmut_*")
+    return patterns
+
+
+def _tally(work: Path, module: str, patterns: list[str] | None = None) -> Counter[str]:
+    """Counts per outcome from mutmut's record of one module (``mutants/<path>.meta``),
+    only of the mutants matching ``patterns`` when given."""
     meta = work / "mutants" / (module + ".meta")
     if not meta.exists():
         raise SystemExit(f"mutmut wrote no results for {module} ({meta} is missing)")
     codes = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
+    if patterns:
+        codes = {k: v for k, v in codes.items() if any(fnmatch(k, p) for p in patterns)}
     counts: Counter[str] = Counter()
     for name, code in codes.items():
         if code in KILLED_CODES:
@@ -128,6 +154,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--pytest-arg", action="append", default=[], help="extra argument for pytest"
     )
+    parser.add_argument(
+        "--function", action="append", default=[],
+        help="mutate and score only this function (Class.method for a method; repeatable)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     _check_paths(args.modules, args.tests)
 
@@ -135,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     scratch.mkdir(parents=True, exist_ok=True)
     try:
         _prepare(scratch, args.modules, args.tests, args.pytest_arg)
-        run = _mutmut(scratch, "run", "--max-children", str(args.jobs))
+        patterns = mutant_patterns(args.function)
+        run = _mutmut(scratch, "run", "--max-children", str(args.jobs), *patterns)
         if run.returncode != 0:
             sys.stdout.write(run.stdout[-4000:])
             sys.stderr.write(run.stderr[-4000:])
@@ -143,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         low = False
         for module in args.modules:
-            counts = _tally(scratch, module)
+            counts = _tally(scratch, module, patterns)
             total = sum(v for k, v in counts.items() if not k.startswith("survivor:"))
             scored = total - counts["skipped"]
             score = 100.0 * counts["killed"] / scored if scored else 100.0

@@ -34,6 +34,7 @@ def test_a_run_replaces_the_default_table_and_keeps_the_rest(mutation: ModuleTyp
         "only_mutate": ["src/alliance/feedback/alerts.py"],
         "pytest_add_cli_args_test_selection": ["tests/feedback"],
         "pytest_add_cli_args": ["-p", "no:cacheprovider", "-q", "-x"],
+        "also_copy": ["examples", "docs"],
     }
     assert run["tool"]["pytest"] == default["tool"]["pytest"]  # warnings as errors etc.
     assert run["project"] == default["project"]
@@ -60,3 +61,17 @@ def test_outcomes_are_counted_from_mutmuts_record(mutation: ModuleType, tmp_path
     assert (counts["skipped"], counts["other"]) == (1, 1)
     survivors = sorted(k for k in counts if k.startswith("survivor:"))
     assert survivors == ["survivor:a__mutmut_2", "survivor:a__mutmut_4", "survivor:a__mutmut_6"]
+
+
+def test_a_run_can_be_limited_to_named_functions(mutation: ModuleType, tmp_path: Path) -> None:
+    patterns = mutation.mutant_patterns(["raise_risk_alerts", "RiskItem._detect"])
+    assert patterns == ["*.x_raise_risk_alerts__mutmut_*", "*.xǁRiskItemǁ_detect__mutmut_*"]
+    with pytest.raises(SystemExit, match=r"Class\.method"):
+        mutation.mutant_patterns(["a.b.c"])
+    meta = tmp_path / "mutants" / "src" / "m.py.meta"
+    meta.parent.mkdir(parents=True)
+    codes = {"m.x_raise_risk_alerts__mutmut_1": 1, "m.x_raise_risk_alerts__mutmut_2": 0,
+             "m.x_submit__mutmut_1": None, "m.xǁRiskItemǁ_detect__mutmut_1": 1}  # fmt: skip
+    meta.write_text(json.dumps({"exit_code_by_key": codes}), encoding="utf-8")
+    counts = mutation._tally(tmp_path, "src/m.py", patterns)
+    assert (counts["killed"], counts["survived"], counts["other"]) == (2, 1, 0)

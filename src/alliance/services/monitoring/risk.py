@@ -25,8 +25,8 @@ def risk_alert_text(
     *,
     session_number: int | None = None,
 ) -> tuple[str, list[str], str]:
-    """The reason (with the answers), the next steps and the basis: the instrument's source
-    for the risk item (published), and the same-day rule, which is the project's (derived)."""
+    """The reason (with the answers), the next steps and the basis: the same-day urgent rule,
+    which is the project's (derived), and the instrument's source for the risk item."""
     parts, sources = [], set()
     for item in inst.risk_items:
         if item.id not in risk_items or item.risk is None:
@@ -42,8 +42,9 @@ def risk_alert_text(
     reason = f"Risk item answered{where}: " + "; ".join(parts)
     steps = [step.text for step in GUIDANCE["risk_item"]]
     provenance = (
-        "published: " + "; ".join(sorted(sources)) + " — derived: following up any answer at "
-        "or above the threshold the same day is the project's rule"
+        "derived: the project's rule, an urgent alert followed up the same day for any answer "
+        "at or above the risk item's threshold; the risk item itself is published: "
+        + "; ".join(sorted(sources))
     )
     return reason, steps, provenance
 

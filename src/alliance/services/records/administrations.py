@@ -388,15 +388,15 @@ def raise_risk_alerts(
     not a no. Either is written into the outbox to be sent out of the app
     (``monitoring/notifications.py``). Returns whether the urgent one was raised."""
     hits = risk_items_of(inst, scores, n)
-    empty = [] if hits else unanswered_risk_items_of(inst, scores, n)
-    if not hits and not empty:
-        return False
     if hits:
         reason, steps, provenance = risk_alert_text(
             inst, dict(answers), hits, session_number=session_number
         )
         rule, priority, key, numbers = "risk_item", "urgent", f"risk:{row.id}", hits
     else:
+        empty = unanswered_risk_items_of(inst, scores, n)
+        if not empty:
+            return False
         reason, steps, provenance = unanswered_risk_text(inst, empty, session_number=session_number)
         rule, priority, key, numbers = "risk_unanswered", "high", f"risk-empty:{row.id}", empty
     alert = raise_alert(

@@ -14,7 +14,7 @@ from alliance.cli.common import fail, out
 from alliance.instruments.registry import default_registry
 from alliance.services.context import Actor
 from alliance.services.errors import ServiceError
-from alliance.services.monitoring import calibration, learning
+from alliance.services.monitoring import learning
 
 UserOption = Annotated[
     str, typer.Option("--user", help="The clinician's username (their calibration is shown).")
@@ -43,6 +43,9 @@ DIRECTIONS = {
 
 def calibration_command(user: UserOption, database: DatabaseOption = None) -> None:
     """Show how close a clinician's predictions of their clients' WAI-SR ratings came."""
+    # statsmodels and pandas load only when this command runs, not for every ``alliance``
+    from alliance.services.monitoring import calibration  # noqa: PLC0415
+
     with _session(database) as db:
         try:
             person = learning.learner_named(db, user)

@@ -14,6 +14,7 @@ one-time code works once.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import secrets
@@ -48,7 +49,13 @@ STRENGTH_ALLOWED = (
 )
 CODE_PROBE = "(one-time code) "
 # a hash to verify against when the username is unknown, so timing does not reveal it
-_DUMMY_HASH = _hasher.hash("not a real password, only for timing")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to verify against when no user matches (same work, same timing); made on first
+    use, not at import (hashing takes about a second on a slow machine)."""
+    return _hasher.hash("not a real password, only for timing")
 
 
 def hash_password(password: str) -> str:
@@ -150,7 +157,7 @@ def login(
     ok = False
     try:
         ok = _hasher.verify(
-            user.password_hash if user and user.password_hash else _DUMMY_HASH, password
+            user.password_hash if user and user.password_hash else _dummy_hash(), password
         )
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         ok = False

@@ -38,12 +38,8 @@ def test_a_code_you_cannot_see_is_answered_like_a_free_one(api: TestClient, worl
     assert mine.json()["id"] == taken.json()["client"]["id"] != world.clients["c1"]
     theirs = api.get(f"{API}/clients/by-code/C1-01", headers=world["c1"].headers)
     assert theirs.json()["id"] == world.clients["c1"]
-
-
-def test_a_code_you_can_see_is_still_in_use(api: TestClient, world: World) -> None:
-    again = register(api, world, "c1", "C1-01")
-    assert again.status_code == 409
-    # s1 supervises North and sees c1's client
+    # a code you can see is still in use: c1's own, and for s1 (North's supervisor) c1's
+    assert register(api, world, "c1", "C1-01").status_code == 409
     assert register(api, world, "s1", "C1-01").status_code == 409
 
 
@@ -67,33 +63,17 @@ def test_a_supervisor_who_sees_two_clients_with_one_code_names_them_apart(
     api: TestClient, world: World
 ) -> None:
     """c1 and c2 (both North) cannot see each other's clients, so both may use C-SAME; their
-    supervisor sees both, is asked which one, and names each as code@clinician."""
-    first = register(api, world, "c1", "C-SAME").json()["client"]["id"]
-    second = register(api, world, "c2", "C-SAME").json()["client"]["id"]
-    s1 = world["s1"].headers
-    ambiguous = api.get(f"{API}/clients/by-code/C-SAME", headers=s1)
-    assert ambiguous.status_code == 409
-    assert "C-SAME@c1" in ambiguous.text and "C-SAME@c2" in ambiguous.text
-    named = api.get(f"{API}/clients/by-code/C-SAME@c2", headers=s1)
-    assert named.status_code == 200 and named.json()["id"] == second
-    assert api.get(f"{API}/clients/by-code/C-SAME@c1", headers=s1).json()["id"] == first
-    # c3 (South) sees neither: a qualified name tells nothing either
-    hidden = api.get(f"{API}/clients/by-code/C-SAME@c1", headers=world["c3"].headers)
-    unknown = api.get(f"{API}/clients/by-code/C-NONE@c1", headers=world["c3"].headers)
-    assert hidden.status_code == unknown.status_code == 404
-    assert hidden.json()["error"].keys() == unknown.json()["error"].keys()
-
-
-def test_exports_name_clients_that_share_a_code_apart(api: TestClient, world: World) -> None:
-    """The supervisor's tables export names each of two C-SAME clients by code@clinician, so
-    their rows are not merged (nor, in a research export, their pseudonyms); importing a bare
-    C-SAME asks which one."""
+    supervisor sees both, is asked which one, and names each as code@clinician — in look-ups,
+    in the tables export (so their rows are not merged, nor in a research export their
+    pseudonyms) and in imports, where a bare C-SAME asks which one."""
     gad = {f"item_{i}": 1 for i in range(1, 8)}
+    made = {}
     for who in ("c1", "c2"):
         headers = world[who].headers
         created = api.post(
             f"{API}/clients", headers=headers, json={"code": "C-SAME", "started_on": "2026-09-01"}
         ).json()
+        made[who] = created["client"]["id"]
         episode = created["episode"]["id"]
         session = api.post(
             f"{API}/episodes/{episode}/sessions", headers=headers, json={"date": "2026-09-10"}
@@ -105,6 +85,17 @@ def test_exports_name_clients_that_share_a_code_apart(api: TestClient, world: Wo
         )
         assert stored.status_code == 201, stored.text
     s1 = world["s1"].headers
+    ambiguous = api.get(f"{API}/clients/by-code/C-SAME", headers=s1)
+    assert ambiguous.status_code == 409
+    assert "C-SAME@c1" in ambiguous.text and "C-SAME@c2" in ambiguous.text
+    for who in ("c1", "c2"):
+        named = api.get(f"{API}/clients/by-code/C-SAME@{who}", headers=s1)
+        assert named.status_code == 200 and named.json()["id"] == made[who]
+    # c3 (South) sees neither: a qualified name tells nothing either
+    hidden = api.get(f"{API}/clients/by-code/C-SAME@c1", headers=world["c3"].headers)
+    unknown = api.get(f"{API}/clients/by-code/C-NONE@c1", headers=world["c3"].headers)
+    assert hidden.status_code == unknown.status_code == 404
+    assert hidden.json()["error"].keys() == unknown.json()["error"].keys()
     archive = zipfile.ZipFile(io.BytesIO(api.get(f"{API}/exports/tables", headers=s1).content))
     table = pd.read_csv(archive.open("administrations.csv"), dtype=str)
     assert {"C-SAME@c1", "C-SAME@c2"} <= set(table["client"])

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from alliance.cli import app as cli
-from alliance.cli.clinic import public_address
+from alliance.cli.clinic import lan_address, phone_hint, public_address
 from alliance.config import Settings
 from alliance.demo import PASSWORD, seed
 from alliance.instruments.registry import Registry
@@ -96,6 +96,11 @@ def test_demo_command_prints_its_logins_and_a_whole_form_link(
     for login in ("clinician1", "clinician6", "supervisor1", "admin", "researcher"):
         assert re.search(rf"^  {login} ", result.stdout, re.MULTILINE), login
     assert "(database sqlite:///alliance-demo.sqlite3)" in result.stdout
+    # not served: nothing to open yet, but how to serve it and what a phone needs
+    assert "alliance demo — open" not in result.stdout
+    assert "alliance serve --database sqlite:///alliance-demo.sqlite3" in result.stdout
+    assert "--host 0.0.0.0" in result.stdout
+    assert f"http://{lan_address()}:8123/" in result.stdout
     link = re.search(
         r"as a phone would open it: (http://127\.0\.0\.1:8123/f/\S+)$", result.stdout, re.MULTILINE
     )
@@ -128,3 +133,12 @@ def test_a_wildcard_address_becomes_the_machines_name() -> None:
     """Links printed or mailed for a server on 0.0.0.0 must open on a phone."""
     address = public_address("0.0.0.0", 8000)
     assert "0.0.0.0" not in address and address.endswith(":8000")
+
+
+def test_a_phone_hint_only_for_links_to_this_machines_loopback() -> None:
+    """Issue 16: links to 127.0.0.1 open nothing on a phone; the hint says what does."""
+    hint = phone_hint("127.0.0.1", 8000, "http://127.0.0.1:8000")
+    assert hint is not None
+    assert "--host 0.0.0.0" in hint and f"http://{lan_address()}:8000/" in hint
+    assert phone_hint("0.0.0.0", 8000, public_address("0.0.0.0", 8000)) is None
+    assert phone_hint("127.0.0.1", 8000, "https://clinic.example.org") is None

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -123,6 +124,38 @@ def public_address(host: str, port: int) -> str:
     return f"http://{host}:{port}"
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def phone_hint(host: str, port: int, base_url: str) -> str | None:
+    """What a phone needs when the printed links point at this machine's loopback address
+    (which opens nothing on a phone): listening on every address and this machine's name."""
+    if not any(f"//{name}" in base_url or f"//[{name}]" in base_url for name in LOOPBACK):
+        return None
+    if host not in LOOPBACK:
+        return None
+    return (
+        f"Phones cannot reach {base_url} (it is this computer only): serve with --host 0.0.0.0 "
+        f"(e.g. alliance demo --host 0.0.0.0 --port {port}); a phone on the same network then "
+        f"goes to http://{lan_address()}:{port}/ (or set ALLIANCE_BASE_URL to the address "
+        "phones reach)."
+    )
+
+
+def lan_address() -> str:
+    """This machine's address on its network: the source address of a route towards a
+    documentation-only address (RFC 5737; a UDP connect sends nothing), else its name."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("192.0.2.1", 9))
+            address = str(probe.getsockname()[0])
+    except OSError:
+        address = ""
+    if address and not address.startswith("127."):
+        return address
+    return socket.getfqdn() or socket.gethostname()
+
+
 def serve_command(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
@@ -141,6 +174,9 @@ def serve_command(
         f"alliance on http://{host}:{port}/ (API: /api/v1/docs), "
         f"database {_describe(_settings(database).database_url)}, {workers} worker(s)"
     )
+    hint = phone_hint(host, port, os.environ["ALLIANCE_BASE_URL"])
+    if hint:
+        err.print(hint, soft_wrap=True)
     uvicorn.run(
         "alliance.web.app:worker_app",
         factory=True,
@@ -249,6 +285,7 @@ def demo_command(
     from alliance.demo import PASSWORD, seed  # noqa: PLC0415 - pulls in the simulator
 
     url = os.environ.get("ALLIANCE_DATABASE_URL")
+    from_env = bool(url)
     if not url:
         Path(DEMO_FILE).unlink(missing_ok=True)
         for suffix in ("-wal", "-shm", "-writer"):
@@ -272,9 +309,13 @@ def demo_command(
         fail(f"cannot create the demo in {_describe(url)}: {exc}")
     finally:
         engine.dispose()
+    if serve:
+        heading = f"open [link={base_url}/]{base_url}/[/link]"
+    else:
+        command = "alliance serve" if from_env else f"alliance serve --database {escape(url)}"
+        heading = f"created, not served (serve it with: {command})"
     out.print(
-        f"\n[bold]alliance demo[/] — open [link={base_url}/]{base_url}/[/link] "
-        f"(database {_describe(url)})\n",
+        f"\n[bold]alliance demo[/] — {heading} (database {_describe(url)})\n",
         soft_wrap=True,  # addresses stay whole when the output is not a terminal
     )
     out.print(f"Every demo login has the password [bold]{PASSWORD}[/]:", soft_wrap=True)
@@ -288,6 +329,9 @@ def demo_command(
         out.print(
             f"\nA client's form, as a phone would open it: {logins.form_link}", soft_wrap=True
         )
+    hint = phone_hint(host, port, base_url)
+    if hint:
+        out.print(hint, soft_wrap=True)
     if not serve:
         return
     os.environ["ALLIANCE_DATABASE_URL"] = url

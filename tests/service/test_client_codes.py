@@ -104,3 +104,12 @@ def test_a_supervisor_who_sees_two_clients_with_one_code_names_them_apart(
     refused = api.post(f"{API}/imports", headers=s1, files={"file": ("f.csv", content)})
     assert refused.status_code == 422
     assert "C-SAME@c1, C-SAME@c2" in refused.text
+
+
+def test_codes_are_the_same_regardless_of_case(api: TestClient, world: World) -> None:
+    """Issue 16: "c1-01" registered beside c1's "C1-01"; now it is refused as in use and a
+    look-up under it finds C1-01."""
+    again = register(api, world, "c1", "c1-01")
+    assert again.status_code == 409, again.text
+    found = api.get(f"{API}/clients/by-code/c1-01", headers=world["c1"].headers)
+    assert found.status_code == 200 and found.json()["id"] == world.clients["c1"]

@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import BindParameter, bindparam, select
+from sqlalchemy import BindParameter, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from alliance.instruments.registry import Registry
@@ -211,14 +211,15 @@ def _clients(
     names = table["client"].astype("str").str.strip().tolist()
     parts = {name: split_name(name) for name in set(names)}
     found: dict[str, list[tuple[Client, str]]] = defaultdict(list)
-    for chunk in _chunks(sorted({code for code, _ in parts.values()})):
+    # codes match regardless of case (see alliance.services.records.clients)
+    for chunk in _chunks(sorted({code.upper() for code, _ in parts.values()})):
         for client, username in db.execute(
             select(Client, User.username)
             .join(User, User.id == Client.clinician_id)
-            .where(visible_clients(actor), Client.code.in_(chunk)),
+            .where(visible_clients(actor), func.upper(Client.code).in_(chunk)),
             access_params(actor),
         ):
-            found[client.code].append((client, username))
+            found[client.code.upper()].append((client, username))
     writable: set[str] = set()
     ids = [c.id for held in found.values() for c, _ in held]
     for chunk in _chunks(ids):
@@ -231,7 +232,7 @@ def _clients(
     out: dict[str, Client | None] = {}
     for i, name in enumerate(names):
         code, owner = parts[name]
-        held = [(c, u) for c, u in found.get(code, []) if owner is None or u == owner]
+        held = [(c, u) for c, u in found.get(code.upper(), []) if owner is None or u == owner]
         known = held[0][0] if len(held) == 1 else None
         if len(held) > 1:
             problems.row(i, ambiguous(code, [u for _, u in held]), "client", name)

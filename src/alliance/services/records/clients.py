@@ -7,6 +7,10 @@ new client, or "no client"), so nobody can learn which codes other clinicians us
 sees several clinicians' clients (a supervisor, the installation) may meet two clients with
 one code; each is then named ``code@username`` (its clinician's username), and a bare code
 that fits several is refused with those names instead of guessed.
+
+Codes compare regardless of case: "c0093" is the client "C0093" (registering it is refused as
+in use, looking it up finds that client, an import row under it goes to that client). A code
+is stored as first typed.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from alliance.services import audit
@@ -103,7 +107,7 @@ def register_client(
     if db.scalar(
         select(Client.id).where(
             Client.organization_id == actor.organization_id,
-            Client.code == code,
+            func.upper(Client.code) == code.upper(),
             or_(visible_clients(actor), Client.clinician_id == clinician.id),
         ),
         access_params(actor),
@@ -164,7 +168,7 @@ def one_client(db: Session, actor: Actor, name: str, rule: Any, *, field: str = 
     statement = (
         select(Client, User.username)
         .join(User, User.id == Client.clinician_id)
-        .where(Client.code == code, rule)
+        .where(func.upper(Client.code) == code.upper(), rule)
         .limit(20)
     )
     if owner is not None:

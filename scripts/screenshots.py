@@ -69,14 +69,15 @@ def shoot(base: str) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-        desk = browser.new_page(viewport={"width": 1280, "height": 900})
+        desk = browser.new_page(viewport={"width": 1366, "height": 900})
         busiest = "clinician3"
         login(desk, base, busiest)
         desk.goto(f"{base}/caseload")
         desk.screenshot(path=str(OUT / "caseload.png"), full_page=True)
-        client = desk.locator("table a").first.get_attribute("href")
+        client = desk.locator("table.caseload tbody th a").first.get_attribute("href")
         desk.goto(f"{base}{client}")
-        desk.screenshot(path=str(OUT / "client.png"), full_page=True)
+        # the first screen of a laptop: what a clinician sees without scrolling
+        desk.screenshot(path=str(OUT / "client.png"))
         session = re.search(r'href="(/sessions/[^"]+/rate)"', desk.content())
         if session:
             desk.goto(f"{base}{session.group(1)}")
@@ -104,9 +105,17 @@ def shoot(base: str) -> None:
         )
         phone.goto(str(link))
         phone.screenshot(path=str(OUT / "client-form-phone.png"), full_page=True)
-        team = browser.new_page(viewport={"width": 1280, "height": 900})
-        login(team, base, "supervisor1")
-        team.goto(f"{base}/team")
+        phone.close()
+        phone = browser.new_page(
+            viewport={"width": 390, "height": 844},
+            is_mobile=True,
+            has_touch=True,
+            device_scale_factor=2,
+        )
+        login(phone, base, busiest)
+        phone.screenshot(path=str(OUT / "caseload-phone.png"))
+        team = browser.new_page(viewport={"width": 1366, "height": 900})
+        login(team, base, "supervisor1")  # a supervisor lands on the team page
         team.screenshot(path=str(OUT / "team.png"), full_page=True)
         admin = browser.new_page(viewport={"width": 1280, "height": 900})
         login(admin, base, "admin")

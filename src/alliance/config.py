@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -95,6 +96,23 @@ class Settings(BaseSettings):
         "comes from one of them may name its client's address (X-Forwarded-For) and scheme "
         "(X-Forwarded-Proto). Empty (default): no header is believed, and the per-address "
         "limits on logins and links use the address that connected.",
+    )
+
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", description="The least severe log records written."
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="Log lines as text or as one JSON object per line."
+    )
+    access_log: bool = Field(
+        default=True,
+        description="One log line per request: method, route template, status, time (no "
+        "address, path values or query).",
+    )
+    metrics_token_file: Path | None = Field(
+        default=None,
+        description="A file holding the bearer token Prometheus sends to /metrics; unset, "
+        "/metrics answers 404.",
     )
 
     @model_validator(mode="after")

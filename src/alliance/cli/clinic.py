@@ -163,8 +163,6 @@ def serve_command(
     database: DatabaseOption = None,
 ) -> None:
     """Serve the web app and API."""
-    import uvicorn  # noqa: PLC0415 - loaded only when serving
-
     with _ready_engine(database):
         pass
     if database:
@@ -177,16 +175,34 @@ def serve_command(
     hint = phone_hint(host, port, os.environ["ALLIANCE_BASE_URL"])
     if hint:
         err.print(hint, soft_wrap=True)
-    uvicorn.run(
-        "alliance.web.app:worker_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-        access_log=False,
-        proxy_headers=False,  # the app believes only ALLIANCE_TRUSTED_PROXIES
-    )
+    run_workers(host, port, workers)
+
+
+def run_workers(host: str, port: int, workers: int) -> None:
+    """uvicorn with the settings' logging in every worker, our access line instead of
+    uvicorn's (which has addresses and paths), and the workers' metrics summed in a private
+    folder that lives as long as this command."""
+    import tempfile  # noqa: PLC0415
+
+    import uvicorn  # noqa: PLC0415 - loaded only when serving
+
+    settings = Settings()
+    with tempfile.TemporaryDirectory(prefix="alliance-metrics-") as metrics:
+        # prometheus_client reads this when first imported: before the app's modules are
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics
+        from alliance.web.observability import logging_config  # noqa: PLC0415
+
+        uvicorn.run(
+            "alliance.web.app:worker_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=logging_config(settings),
+            log_level=settings.log_level,
+            access_log=False,
+            proxy_headers=False,  # the app believes only ALLIANCE_TRUSTED_PROXIES
+        )
 
 
 AUDIT_KEY = "ALLIANCE_AUDIT_KEY"
@@ -336,17 +352,7 @@ def demo_command(
         return
     os.environ["ALLIANCE_DATABASE_URL"] = url
     os.environ.setdefault("ALLIANCE_BASE_URL", base_url)
-    import uvicorn  # noqa: PLC0415 - loaded only when serving
-
-    uvicorn.run(
-        "alliance.web.app:worker_app",
-        factory=True,
-        host=host,
-        port=port,
-        log_level="warning",
-        access_log=False,
-        proxy_headers=False,  # the app believes only ALLIANCE_TRUSTED_PROXIES
-    )
+    run_workers(host, port, 1)
 
 
 def remind_command(database: DatabaseOption = None) -> None:

@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
@@ -22,10 +23,13 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from alliance.config import Settings
 from alliance.services.errors import Conflict, RateLimited, ServiceError
+from alliance.services.monitoring.dispatch import owed
+from alliance.store.engine import READ_ONLY
 from alliance.web.api import alerts, auth, clinical, exchange, learning, links, meta, people
 from alliance.web.clinic import Clinic, catch_up
 from alliance.web.inputs import InputCheck
 from alliance.web.limits import BodyLimit
+from alliance.web.observability import Metrics, Observe
 from alliance.web.pages import admin as page_admin
 from alliance.web.pages import alert_rules as page_alert_rules
 from alliance.web.pages import alerts as page_alerts
@@ -122,15 +126,43 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(HTTPException, _http_error)
+    metrics = Metrics()
+    app.state.metrics = metrics
+    app.add_api_route("/metrics", _metrics_route(clinic, metrics), include_in_schema=False)
     app.outer = [
+        (Observe, {"metrics": metrics}),
         (SecurityHeaders, {"https": settings.cookies_secure}),
         (BodyLimit, {"upload_bytes": settings.max_upload_mb * 2**20}),
         (InputCheck, {}),
     ]
     if settings.proxies:
-        # outermost: the client's address is settled before anything reads it
-        app.outer.insert(0, (ProxyHeadersMiddleware, {"trusted_hosts": settings.proxies}))
+        # before anything reads the client's address (Observe never does)
+        app.outer.insert(1, (ProxyHeadersMiddleware, {"trusted_hosts": settings.proxies}))
     return app
+
+
+def _metrics_route(clinic: Clinic, metrics: Metrics) -> Any:
+    def metrics_endpoint(request: Request) -> Response:
+        """Prometheus's text format, for the bearer token in ALLIANCE_METRICS_TOKEN_FILE."""
+        if clinic.settings.metrics_token_file is None:
+            message = "metrics are off (set ALLIANCE_METRICS_TOKEN_FILE)"
+            return JSONResponse({"error": {"code": "not_found", "message": message}}, 404)
+        if not metrics.authorized(clinic.settings, request.headers.get("authorization")):
+            message = "send the metrics token as Authorization: Bearer …"
+            return JSONResponse(
+                {"error": {"code": "unauthenticated", "message": message}},
+                401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        with clinic.sessions() as db:
+            db.connection(execution_options={READ_ONLY: True})
+            outbox = owed(db)
+        backlog = clinic.analysis_queue.pending() if "analysis_queue" in vars(clinic) else 0
+        return Response(
+            metrics.exposition(outbox=outbox, backlog=backlog), media_type=CONTENT_TYPE_LATEST
+        )
+
+    return metrics_endpoint
 
 
 def worker_app() -> FastAPI:

@@ -20,7 +20,7 @@ import smtplib
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from alliance.services import audit
@@ -349,3 +349,9 @@ def _webhook(  # noqa: PLR0917 - one message's parts
         separators=(",", ":"),
     ).encode("utf-8")
     return Webhook(url, body, {SIGNATURE_HEADER: sign(secret, body), EVENT_HEADER: event})
+
+
+def owed(db: Session) -> int:
+    """How many risk-alert messages are waiting to be sent or retried (for the metrics)."""
+    statement = select(func.count()).select_from(AlertNotification)
+    return int(db.scalar(statement.where(AlertNotification.state == "pending")) or 0)

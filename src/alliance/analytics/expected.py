@@ -174,18 +174,25 @@ class ExpectedTrajectory:
         as :class:`OffTrack` flags), or ``not enough data`` (no row for that intake and
         session, or a missing rating)."""
         _, lower, upper, _ = self.lookup(instrument, scale, intake, session)
-        bound = lower if higher_is_better else upper
-        sign = 1.0 if higher_is_better else -1.0
-        out = []
-        for value, limit in zip(np.asarray(score, dtype=np.float64), bound, strict=True):
-            if np.isnan(value) or np.isnan(limit):
-                out.append(TRACK_UNKNOWN)
-            else:
-                out.append("off track" if sign * (value - limit) < 0 else "on track")
-        return out
+        return track_of(score, lower, upper, higher_is_better=higher_is_better)
 
 
 TRACK_UNKNOWN = "not enough data"
+
+
+def track_of(
+    score: np.ndarray, lower: np.ndarray, upper: np.ndarray, *, higher_is_better: bool
+) -> list[str]:
+    """:meth:`ExpectedTrajectory.track` for bounds already looked up."""
+    bound = lower if higher_is_better else upper
+    sign = 1.0 if higher_is_better else -1.0
+    out = []
+    for value, limit in zip(np.asarray(score, dtype=np.float64), bound, strict=True):
+        if np.isnan(value) or np.isnan(limit):
+            out.append(TRACK_UNKNOWN)
+        else:
+            out.append("off track" if sign * (value - limit) < 0 else "on track")
+    return out
 
 
 class OffTrack(Detector):

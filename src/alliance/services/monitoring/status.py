@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from alliance.analytics.expected import TRACK_UNKNOWN, ExpectedTrajectory
+from alliance.analytics.expected import TRACK_UNKNOWN, ExpectedTrajectory, track_of
 from alliance.services.monitoring.overview import Overview, Point, Series
 from alliance.services.monitoring.risk_history import RiskAnswer
 
@@ -103,12 +103,11 @@ def measure_statuses(
         if trajectories is not None and previous is not None:
             intake = np.array([scored[0].value], dtype=np.float64)
             session = np.array([latest.session])
-            [track] = trajectories.track(
-                s.instrument, s.scale, intake, session,
-                np.array([latest.value], dtype=np.float64),
+            _, lower, upper, _ = trajectories.lookup(s.instrument, s.scale, intake, session)
+            [track] = track_of(
+                np.array([latest.value], dtype=np.float64), lower, upper,
                 higher_is_better=s.higher_is == "better",
             )  # fmt: skip
-            _, lower, upper, _ = trajectories.lookup(s.instrument, s.scale, intake, session)
             if not (np.isnan(lower[0]) or np.isnan(upper[0])):
                 expected = (float(lower[0]), float(upper[0]))
         risk = None

@@ -11,7 +11,9 @@ from alliance.analytics.change import (
     confirmed_clinical_cutoff,
     confirmed_reliable_change,
     rci,
+    recovery_cutoff,
     reliable_change_value,
+    resolution_floor,
     standard_error_of_difference,
 )
 from alliance.instruments.registry import Registry
@@ -83,3 +85,46 @@ def test_only_confirmed_facts_are_used(registry: Registry) -> None:
 def test_bad_arguments_are_refused(call: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         call()  # type: ignore[operator]
+
+
+# -- one convention for "recovered", and the floor under a computed reliable change ----------
+
+
+def test_recovered_uses_the_caseness_of_the_reliable_change_source(registry: Registry) -> None:
+    # IAPT for both: PHQ-9 case ≥ 10 and change 6, GAD-7 case ≥ 8 and change 4; the GAD-7's
+    # screening cut-off 10 (Spitzer et al. 2006) is not mixed in; CORE-10: 11 and 6
+    found = {}
+    for inst in registry:
+        for scale in inst.scales:
+            cutoff = recovery_cutoff(scale)
+            if cutoff is not None:
+                found[inst.id] = (cutoff.id, cutoff.value, cutoff.source, scale.reliable_change)
+    assert {k: v[:3] for k, v in found.items()} == {
+        "core-10": ("clinical", 11, "barkham2013"),
+        "gad-7": ("clinical", 8, "iapt"),
+        "phq-9": ("clinical", 10, "iapt"),
+    }
+    assert all(cutoff_source == rc.source for _, _, cutoff_source, rc in found.values())
+
+
+def test_every_confirmed_reliable_change_has_its_own_caseness(registry: Registry) -> None:
+    # a definition with a confirmed reliable change and confirmed cut-offs must say which
+    # cut-off goes with it (the same source), or "recovered" would mix conventions
+    for inst in registry:
+        for scale in inst.scales:
+            rc = scale.reliable_change
+            if rc is None or not rc.verified or not any(c.verified for c in scale.cutoffs):
+                continue
+            assert recovery_cutoff(scale) is not None, f"{inst.id} {scale.id}"
+
+
+def test_resolution_floor_by_hand(registry: Registry) -> None:
+    # WAI-SR: 12 items, steps of 1 → SEM ≥ √(12/12) = 1 → 1.96 · √2 · 1 = 2.772
+    wai = registry.get("wai-sr")
+    assert resolution_floor(wai, wai.scale("total")) == pytest.approx(1.96 * math.sqrt(2))
+    assert resolution_floor(wai, wai.scale("bond")) == pytest.approx(1.96 * math.sqrt(2 / 3))
+    # SRS: 4 lines read to 0.1 → SEM ≥ 0.1 · √(4/12)
+    srs = registry.get("srs")
+    expected = 1.96 * math.sqrt(2) * 0.1 * math.sqrt(4 / 12)
+    assert resolution_floor(srs, srs.scale("total")) == pytest.approx(expected)
+    assert resolution_floor(srs, srs.scale("total"), z=1.0) == pytest.approx(expected / 1.96)

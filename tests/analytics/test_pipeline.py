@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from alliance.analytics.detector import SEVERITIES, SIGNAL_COLUMNS
 from alliance.analytics.pipeline import client_summary, default_detectors, detect_all
@@ -52,3 +53,29 @@ def test_the_default_rules_leave_the_one_point_drop_to_the_srs() -> None:
     one_point = detect_all(ordered, [DropFromPrevious(min_drop=1)])
     ratings = int(ordered.select(instrument="wai-sr", scale="total", perspective="client").sum())
     assert (one_point["rule"] == "drop_from_previous").sum() > 0.25 * ratings
+
+
+@pytest.mark.parametrize(
+    ("instrument", "first", "last", "category"),
+    [
+        # GAD-7, IAPT: a case from 8, reliable change 4, recovered below 8
+        ("gad-7", 9, 5, "recovered"),  # 9 is no case under Spitzer's 10: was "improved"
+        ("gad-7", 12, 8, "improved"),  # 8 is still a case: was "recovered" under 10
+        ("gad-7", 8, 4, "recovered"),
+        ("gad-7", 7, 3, "improved"),  # not a case at the start
+        ("gad-7", 11, 8, "unchanged"),  # 3 < 4
+        # PHQ-9, IAPT: a case from 10, reliable change 6, recovered below 10
+        ("phq-9", 15, 9, "recovered"),
+        ("phq-9", 16, 10, "improved"),
+        ("phq-9", 10, 16, "deteriorated"),
+    ],
+)
+def test_recovered_follows_one_convention(
+    instrument: str, first: float, last: float, category: str
+) -> None:
+    tidy = pd.DataFrame(
+        {"client": "A", "episode": "1", "session": [1, 2], "instrument": instrument,
+         "perspective": "client", "scale": "total", "score": [float(first), float(last)]}
+    )  # fmt: skip
+    summary = client_summary(tidy, detect_all(tidy, []))
+    assert summary["category"].tolist() == [category]

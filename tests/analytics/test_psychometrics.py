@@ -11,6 +11,7 @@ import pytest
 from sklearn.decomposition import FactorAnalysis
 
 from alliance.analytics.psychometrics import (
+    change_reliability,
     cronbach_alpha,
     item_statistics,
     omega_total,
@@ -90,3 +91,19 @@ def test_an_item_that_does_not_vary_is_refused_without_a_warning() -> None:
         reliability(steady)
     stats_without_loadings = steady.assign(a=[1, 2, 1, 2])
     assert item_statistics(stats_without_loadings)["item"].tolist() == ["a", "b", "c"]
+
+
+def test_a_reliability_for_change_needs_rows_that_answer_the_items_differently() -> None:
+    # the case: every row marks the four SRS lines the same → alpha 1, no reliability
+    same = pd.DataFrame({f"item_{j}": [10.0, 9.25, 8.0, 7.5] * 20 for j in range(1, 5)})
+    assert round(cronbach_alpha(same)[0], 6) == 1.0
+    found = change_reliability(same)
+    assert isinstance(found, str) and "only 0 complete rows answer the items differently" in found
+    rng = np.random.default_rng(4)
+    base = rng.normal(7, 1.5, size=40)
+    varied = pd.DataFrame({f"item_{j}": base + rng.normal(0, 0.6, 40) for j in range(1, 5)})
+    alpha, low, _, n = cronbach_alpha(varied, ci=0.90)
+    r, used = change_reliability(varied)  # type: ignore[misc]
+    assert (r, used) == (pytest.approx(low), n) and r < alpha
+    assert isinstance(change_reliability(varied.head(29)), str)  # fewer than 30 rows
+    assert change_reliability(varied.head(29), min_rows=20)[1] == 29  # type: ignore[index]

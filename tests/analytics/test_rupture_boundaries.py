@@ -220,7 +220,7 @@ def test_each_signal_reports_its_numbers_and_provenance(make_series: Make) -> No
     srs = make_series({"A": [38.0, 35.0]}, instrument="srs")
     got = BelowCutoff().detect(srs).iloc[0]
     assert (got["value"], got["reference"], got["threshold"]) == (35.0, 36.0, 36.0)
-    assert got["provenance"] == BelowCutoff.provenance
+    assert got["provenance"].startswith("published: SRS total below 36 (value confirmed, boundary")
     got = DropFromPrevious().detect(srs).iloc[0]
     assert (got["value"], got["reference"], got["change"]) == (35.0, 38.0, -3.0)
     got = ReliableDrop(reliable_change=2).detect(srs).iloc[0]
@@ -307,3 +307,21 @@ def test_reported_ruptures_are_read_from_the_yes_no_rows_only(make_series: Make)
                       instrument="srs")  # fmt: skip
     assert ReportedRupture(instrument="wai-sr").detect(srs).empty
     assert len(ReportedRupture(instrument="srs").detect(srs)) == 1
+
+
+def test_a_computed_reliable_change_never_falls_below_the_items_resolution(
+    make_series: Make,
+) -> None:
+    # ten first ratings with SD 2 and r = .99: 1.96 × 2 × √0.02 = 0.55 points, less than a
+    # 12-item WAI-SR can show (1.96 · √2 · √(12/12) = 2.77): the value is raised to 2.77
+    rule = ReliableDrop(reliability=0.99)
+    small = rule.detect(clinic(make_series, 2.0))
+    assert small.empty  # a 2-point dip is within the items' resolution
+    got = rule.detect(clinic(make_series, 3.0))
+    assert got["threshold"].iloc[0] == pytest.approx(1.96 * 2**0.5)
+    assert (
+        "raised to 2.77, the least change the items' resolution allows"
+        in (got["provenance"].iloc[0])
+    )
+    unraised = ReliableDrop(reliability=0.5, z=1.5).detect(clinic(make_series, 3.1))
+    assert "raised" not in unraised["provenance"].iloc[0]  # 3.00 is above the floor (2.12)

@@ -26,7 +26,11 @@ def test_below_cutoff_uses_the_published_srs_rule(make_series: Make) -> None:
     got = BelowCutoff().detect(data)
     assert _hits(got) == [("A", 3)]
     assert got["threshold"].iloc[0] == 36.0
-    assert got["provenance"].iloc[0].startswith("published: OpenFIT")
+    assert got["provenance"].iloc[0] == (  # the boundary is confirmed only in part
+        "published: SRS total below 36 (value confirmed, boundary partial: the project's "
+        "choice) — OpenFIT knowledge base KA-01028 (PCOMS software): session ratings below 36 "
+        "signal a concern with the session."
+    )
 
 
 def test_below_cutoff_skips_instruments_without_a_cutoff_unless_set(make_series: Make) -> None:

@@ -39,7 +39,7 @@ def test_low_early_alliance_prefers_a_published_cutoff(make_series: Make) -> Non
     data = make_series({"A": [35, 38, 37, 20], "B": [38, 39, 39]}, instrument="srs")
     got = LowEarlyAlliance().detect(data)
     assert got[["client", "session"]].values.tolist() == [["A", 1]]
-    assert "published cut-off 36" in got["provenance"].iloc[0]
+    assert "published cut-off below 36 (value confirmed, boundary partial" in got["provenance"][0]
 
 
 def test_outcome_deterioration_counts_from_intake(make_series: Make) -> None:

@@ -214,3 +214,22 @@ def test_repeats_in_a_tidy_file_are_reported_too(clinic: Path, tmp_path: Path) -
     assert problems["row"].tolist() == [first + 1, len(tidy)]
     assert problems["problem"].str.contains("differ in score").all()
     assert "1 more" not in err and "2 row(s) reported in problems.csv" in err
+
+
+def test_identical_item_marks_give_no_reliable_change(tmp_path: Path) -> None:
+    # every client marks the four SRS lines alike, so alpha is 1; a dip from 40 to 37 was a
+    # "high" reliable drop (reliable change 1.96 × SD₁ × √0.02 ≈ 1.2 points)
+    rows = []
+    for c in range(12):
+        for session, total in enumerate((28 + c, 29 + c, 28 + c), start=1):
+            rows.append({"client": f"S{c:02d}", "session": session,
+                         **{f"item_{j}": total / 4 for j in range(1, 5)}})  # fmt: skip
+    rows += [{"client": "A", "session": s, **{f"item_{j}": t / 4 for j in range(1, 5)}}
+             for s, t in ((1, 40.0), (2, 37.0))]  # fmt: skip
+    path = tmp_path / "srs.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    code, _, err = run("analyze", str(path), "-i", "srs", "-o", str(tmp_path / "o"))
+    assert code == 0, err
+    signals = pd.read_csv(tmp_path / "o" / "signals.csv", dtype={"client": str})
+    assert "reliable_drop" not in set(signals["rule"])
+    assert "only 0 complete rows answer the items differently" in " ".join(err.split())

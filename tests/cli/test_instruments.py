@@ -93,3 +93,21 @@ def test_check_a_definition(tmp_path: Path) -> None:
     code, _, err = run("instruments", "check", str(bad))
     assert code == 1
     assert "field version" in err
+
+
+def test_show_says_how_sure_each_cutoff_and_rule_is() -> None:
+    code, srs, _ = run("instruments", "show", "srs")
+    assert code == 0
+    assert (
+        "cut-off concern: below 36 (value confirmed, boundary partial: the project's choice)" in srs
+    )
+    assert "Confirmed in part" in srs
+    assert "every item needed (the project's rule: no missing-data rule is published)" in srs
+    _, ors, _ = run("instruments", "show", "ors")
+    assert "below 25 for adults (value confirmed, boundary partial" in ors
+    assert "cut-off adolescent: below 28 for ages 13–17 (not confirmed: not applied)" in ors
+    _, gad, _ = run("instruments", "show", "gad-7")
+    assert "recovered: at or above 8 at the first rating" in gad
+    assert "both from iapt" in gad
+    _, phq, _ = run("instruments", "show", "phq-9")
+    assert "up to 2 missing, range" in phq and "no missing-data rule is published" not in phq

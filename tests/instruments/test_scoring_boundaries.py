@@ -300,3 +300,11 @@ def test_one_form_errors_name_the_item_the_value_and_what_is_allowed() -> None:
     partial = score_answers(inst, {"item_1": 4, "item_2": None, "item_3": 2, "item_4": 1})
     assert math.isnan(partial.scales["total"].values[0])  # a sum needs every item
     assert partial.scales["total"].answered.tolist() == [3]
+
+
+def test_an_unconfirmed_cutoff_is_not_applied(registry: Any) -> None:
+    # the ORS's 28 for ages 13–17 is not confirmed: no flag column; the adults' 25 is
+    scores = score(registry.get("ors"), np.array([[6.0, 6.0, 6.0, 6.5]]))
+    frame = scores.to_frame()
+    assert "total_adolescent" not in frame.columns
+    assert frame["total_clinical"].tolist() == [True]  # 24.5 < 25

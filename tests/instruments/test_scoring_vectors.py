@@ -59,7 +59,9 @@ def test_wai_sr_missing_item_empties_only_its_scales(registry: Registry) -> None
     assert values(s, "bond") == [16]
     assert values(s, "goal") == [None]
     assert values(s, "total") == [None]
-    assert s.scales["goal"].reason(0) == "1 of 4 items missing; goal allows at most 0 (sum)"
+    assert s.scales["goal"].reason(0) == (
+        "1 of 4 items missing; goal allows at most 0 (sum; the project's rule, none is published)"
+    )
     assert s.scales["task"].reason(0) is None
 
 

@@ -22,17 +22,27 @@ unchanged, deteriorated). See ``tests/analytics/test_change.py``.
 Reliable-change values stored in an instrument definition (``Scale.reliable_change``) are
 the smallest change that counts (for example NHS Talking Therapies: a PHQ-9 drop of 6 or
 more); only confirmed values (``verified: true``) are applied.
+
+**Recovered** uses one convention end to end: the reliable-change value and the caseness
+cut-off of the same source (:func:`recovery_cutoff`). For the PHQ-9 and the GAD-7 that is NHS
+Talking Therapies (IAPT): a case at intake (PHQ-9 ≥ 10, GAD-7 ≥ 8) that improves by the
+reliable change (6, 4) and ends below caseness (< 10, < 8). The GAD-7's other cut-off (≥ 10,
+Spitzer et al. 2006) is a screening threshold and is not mixed in.
+
+A reliable-change value computed from a file's own data never falls below
+:func:`resolution_floor`, the error of reading each answer to its step.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
-from alliance.instruments.model import CutoffDirection, Scale
+from alliance.instruments.model import Cutoff, CutoffDirection, Instrument, OptionsFormat, Scale
 
 ChangeCategory = Literal["recovered", "improved", "unchanged", "deteriorated"]
 CATEGORIES: tuple[ChangeCategory, ...] = ("recovered", "improved", "unchanged", "deteriorated")
@@ -160,15 +170,75 @@ def confirmed_session_drop(scale: Scale) -> float | None:
     return drop.value if drop is not None and drop.verified else None
 
 
-def confirmed_clinical_cutoff(scale: Scale) -> tuple[float, CutoffDirection] | None:
-    """The first confirmed cut-off that flags the worse side of the scale, if any."""
-    worse_side: tuple[CutoffDirection, ...] = (
-        ("below", "at_or_below") if scale.higher_is == "better" else ("at_or_above", "above")
-    )
+def _worse_side(scale: Scale) -> tuple[CutoffDirection, ...]:
+    return ("below", "at_or_below") if scale.higher_is == "better" else ("at_or_above", "above")
+
+
+def confirmed_cutoff(scale: Scale) -> Cutoff | None:
+    """The first confirmed cut-off (its value confirmed; the boundary may be only partly
+    so, see ``Cutoff.status``) that flags the worse side of the scale, if any."""
     for cutoff in scale.cutoffs:
-        if cutoff.verified and cutoff.direction in worse_side:
-            return (cutoff.value, cutoff.direction)
+        if cutoff.verified and cutoff.direction in _worse_side(scale):
+            return cutoff
     return None
+
+
+def confirmed_clinical_cutoff(scale: Scale) -> tuple[float, CutoffDirection] | None:
+    """:func:`confirmed_cutoff` as ``(value, direction)``."""
+    cutoff = confirmed_cutoff(scale)
+    return None if cutoff is None else (cutoff.value, cutoff.direction)
+
+
+def recovery_cutoff(scale: Scale) -> Cutoff | None:
+    """The caseness cut-off that goes with the scale's confirmed reliable-change value for
+    "recovered": a confirmed worse-side cut-off from the same source, so that one convention
+    is used end to end (NHS Talking Therapies for the PHQ-9, < 10, and the GAD-7, < 8; the
+    CORE-10's Barkham et al. 2013, < 11). None when no cut-off shares the value's source:
+    then no change is called recovered."""
+    rc = scale.reliable_change
+    if rc is None or not rc.verified:
+        return None
+    for cutoff in scale.cutoffs:
+        if (
+            cutoff.verified
+            and cutoff.source == rc.source
+            and cutoff.direction in _worse_side(scale)
+        ):
+            return cutoff
+    return None
+
+
+def item_step(instrument: Instrument, item_id: str) -> float:
+    """The smallest difference an item's answers can show: the smallest gap between its
+    option values, or a line's resolution."""
+    fmt = instrument.format_of(instrument.items[instrument.item_ids.index(item_id)])
+    if isinstance(fmt, OptionsFormat):
+        values = [o.value for o in fmt.options]
+        return float(min(b - a for a, b in itertools.pairwise(values)))
+    return float(fmt.resolution)
+
+
+def resolution_floor(instrument: Instrument, scale: Scale, *, z: float = 1.96) -> float:
+    """The smallest reliable change the scale's resolution allows [DERIVED].
+
+    Each answer is read to its item's step ``h`` (one option, or a line's resolution), which
+    adds reading error of variance ``h²/12`` (a uniform rounding error) that no reliability
+    estimate can remove. For a sum of ``k`` items ``SEM ≥ √(Σ h²/12)`` (divided by ``k`` for
+    a mean), so ``z·√2·SEM`` is the least change that can be reliable: 2.77 points on the
+    WAI-SR (12 items, steps of 1), 0.16 on the SRS (4 lines read to 0.1).
+
+    >>> from alliance.instruments.registry import builtin_registry
+    >>> wai = builtin_registry().get("wai-sr")
+    >>> round(resolution_floor(wai, wai.scale("total")), 2)
+    2.77
+    """
+    members = instrument.items_of(scale.id)
+    if not members:
+        raise ValueError(f"scale {scale.id!r} of {instrument.id} has no items")
+    sem = math.sqrt(sum(item_step(instrument, i.id) ** 2 for i in members) / 12.0)
+    if scale.operation.name.endswith("mean"):
+        sem /= len(members)
+    return z * math.sqrt(2.0) * sem
 
 
 def _check_sd_r(sd: float, reliability: float) -> None:

@@ -15,8 +15,8 @@ import pandas as pd
 from alliance.analytics.agreement import CalibrationGap, Discrepancy
 from alliance.analytics.change import (
     classify_change,
-    confirmed_clinical_cutoff,
     confirmed_reliable_change,
+    recovery_cutoff,
 )
 from alliance.analytics.detector import SEVERITIES, Detector, empty_signals
 from alliance.analytics.expected import OffTrack
@@ -110,9 +110,10 @@ def client_summary(data: pd.DataFrame | Ordered, signals: pd.DataFrame) -> pd.Da
 
     Columns: ``client, episode, instrument, scale, kind, clinician, ratings, first_session,
     last_session, first, last, mean, sd, change, category`` (Jacobson–Truax, where the scale
-    has a confirmed reliable-change value), and a count per rule of the signals on that
-    series, plus ``risk`` and ``risk_unanswered`` (counts of risk answers and of risk items
-    left empty in the client's episode).
+    has a confirmed reliable-change value; "recovered" needs the caseness cut-off of the same
+    source, :func:`~alliance.analytics.change.recovery_cutoff`), and a count per rule of the
+    signals on that series, plus ``risk`` and ``risk_unanswered`` (counts of risk answers and
+    of risk items left empty in the client's episode).
     """
     ordered = data if isinstance(data, Ordered) else order_series(data)
     rows = ordered.select(perspective="client")
@@ -143,9 +144,10 @@ def client_summary(data: pd.DataFrame | Ordered, signals: pd.DataFrame) -> pd.Da
         rc = confirmed_reliable_change(definition) if definition else None
         if definition is None or rc is None:
             continue
+        caseness = recovery_cutoff(definition)  # the same source as the reliable change
         summary.loc[part.index, "category"] = classify_change(
             part["first"], part["last"], min_change=rc, higher_is=definition.higher_is,
-            clinical=confirmed_clinical_cutoff(definition),
+            clinical=None if caseness is None else (caseness.value, caseness.direction),
         )  # fmt: skip
     summary = summary.reset_index(drop=True)
     keys = ["client", "episode", "instrument", "scale"]

@@ -13,10 +13,11 @@ import numpy as np
 import pandas as pd
 
 from alliance.analytics.change import (
-    confirmed_clinical_cutoff,
+    confirmed_cutoff,
     confirmed_session_drop,
     flagged,
     reliable_change_value,
+    resolution_floor,
 )
 from alliance.analytics.detector import (
     INSTRUMENT_PARAM,
@@ -30,7 +31,20 @@ from alliance.analytics.detector import (
 )
 from alliance.analytics.series import BoolArray, Ordered
 from alliance.analytics.tidy import REPORTED_RUPTURE_SCALE
-from alliance.instruments.model import CutoffDirection, Scale
+from alliance.instruments.model import Cutoff, CutoffDirection, Instrument, Scale
+
+
+def cutoff_provenance(instrument: Instrument, scale: Scale, cutoff: Cutoff) -> str:
+    """Where a published cut-off comes from and how sure it is: the value, the side flagged
+    (marked partial when sources differ on the boundary), the population it is for, the
+    source, and any cut-off of the scale for another population that is not confirmed."""
+    others = [
+        c.describe() for c in scale.cutoffs if c is not cutoff and not c.verified and c.population
+    ]
+    return (
+        f"published: {instrument.id.upper()} {scale.id} {cutoff.describe()} — "
+        f"{instrument.sources[cutoff.source]}" + (f"; {'; '.join(others)}" if others else "")
+    )
 
 
 class RuptureDetector(Detector):
@@ -49,7 +63,10 @@ class BelowCutoff(RuptureDetector):
     SRS, below 36: OpenFIT KA-01028) or one the site sets for a named instrument."""
 
     rule = "below_cutoff"
-    provenance = "published: OpenFIT alert rules (SRS below 36, knowledge base KA-01028)"
+    provenance = (
+        "published: the instrument's confirmed cut-off (SRS below 36, OpenFIT KA-01028), with "
+        "how sure its boundary is"
+    )
     params = (
         INSTRUMENT_PARAM,
         SCALE_PARAM,
@@ -96,11 +113,11 @@ class BelowCutoff(RuptureDetector):
                 direction: CutoffDirection = "below" if key.sign > 0 else "above"
                 provenance = f"site setting: {key.instrument} {key.scale} cut-off {value:g}"
             else:
-                found = confirmed_clinical_cutoff(key.scale_definition)
+                found = confirmed_cutoff(key.scale_definition)
                 if found is None:
                     continue
-                value, direction = found
-                provenance = self.provenance
+                value, direction = found.value, found.direction
+                provenance = cutoff_provenance(key.definition, key.scale_definition, found)
             x = ordered.score
             hit = flagged(x, value, direction)
             where = np.flatnonzero(hit & rows & (ordered.key == k))
@@ -200,6 +217,12 @@ class DropFromBaseline(RuptureDetector):
     taking the stricter of within- and between-person variability. The baseline (all earlier
     ratings, or the last ``window``) and the floor are the project's reading of those papers,
     whose exact rules were not published in retrievable form.
+
+    Without ``floor`` the result depends on which other clients share the sample, by design
+    (the sample's variability is half of Gumz et al.'s rule). In the clinic service the
+    sample is the clinic's whole history (``Ordered.use_reference_spreads``), so a client's
+    signals do not change with who else is in a request; ``alliance analyze`` uses the file
+    it is given, and a site that wants one limit for every file sets ``floor``.
     """
 
     rule = "drop_from_baseline"
@@ -218,8 +241,9 @@ class DropFromBaseline(RuptureDetector):
               low=2, high=50),
         Param("window", "use only this many most recent earlier ratings; empty uses all",
               "integer", low=2, high=100, optional=True),
-        Param("floor", "smallest spread in scale points; empty uses the sample's typical "
-              "client spread", "number", low=0, high=1000, optional=True),
+        Param("floor", "smallest spread in scale points; empty uses the typical client "
+              "spread of the sample analysed (the clinic's history, or the file), which "
+              "depends on who is in it", "number", low=0, high=1000, optional=True),
         SEVERITY_PARAM,
     )  # fmt: skip
 
@@ -268,8 +292,9 @@ class ReliableDrop(RuptureDetector):
 
     The reliable-change value is, in order: ``reliable_change`` when set; the instrument's
     confirmed value; else Jacobson & Truax's ``z·SD₁·√(2(1 − r))`` with ``reliability`` (r)
-    and the SD of the first ratings in the data (SD₁). A series with none of these is skipped
-    and listed in ``skipped_``.
+    and the SD of at least 10 first ratings in the data (SD₁), never below
+    :func:`~alliance.analytics.change.resolution_floor` (the error of reading each answer to
+    its step). A series with none of these is skipped and listed in ``skipped_``.
     """
 
     rule = "reliable_drop"
@@ -320,7 +345,7 @@ class ReliableDrop(RuptureDetector):
             in_key = rows & (ordered.key == k)
             if key.scale_definition is None or not in_key.any():
                 continue
-            found = self._value(ordered, in_key, key.scale_definition)
+            found = self._value(ordered, in_key, key.definition, key.scale_definition)
             if isinstance(found, str):
                 self.skipped_[f"{key.instrument} {key.scale}"] = found
                 continue
@@ -342,7 +367,7 @@ class ReliableDrop(RuptureDetector):
         return concat_signals(parts)
 
     def _value(
-        self, ordered: Ordered, in_key: BoolArray, scale: Scale
+        self, ordered: Ordered, in_key: BoolArray, instrument: Instrument, scale: Scale
     ) -> tuple[float, str, bool] | str:
         if self.reliable_change is not None:
             return float(self.reliable_change), "site setting: reliable change value", False
@@ -362,6 +387,13 @@ class ReliableDrop(RuptureDetector):
             f"{self.provenance}; value {value:.2f} = {self.z:g}·SD₁·√(2(1 − r)) from this "
             f"data's first ratings (SD₁ {sd:.2f}) and r = {self.reliability:g}"
         )
+        floor = resolution_floor(instrument, scale, z=float(self.z))
+        if value < floor:
+            provenance += (
+                f", raised to {floor:.2f}, the least change the items' resolution allows "
+                f"(z·√2·√(Σh²/12))"
+            )
+            value = floor
         return value, provenance, True
 
 

@@ -13,7 +13,7 @@ import pandas as pd
 
 from alliance.analytics.change import (
     classify_change,
-    confirmed_clinical_cutoff,
+    confirmed_cutoff,
     confirmed_reliable_change,
     flagged,
 )
@@ -94,16 +94,16 @@ class LowEarlyAlliance(Detector):
             in_key = rows & (ordered.key == k)
             if key.scale_definition is None or not in_key.any():
                 continue
-            found = confirmed_clinical_cutoff(key.scale_definition)
+            found = confirmed_cutoff(key.scale_definition)
             provenance = self.provenance
             if self.cutoff is not None:
                 hit = x * key.sign < float(self.cutoff) * key.sign
                 threshold = float(self.cutoff)
                 provenance += f"; site cut-off {threshold:g}"
             elif found is not None:
-                threshold, direction = found
-                hit = flagged(x, threshold, direction)
-                provenance += f"; {key.instrument} published cut-off {threshold:g}"
+                threshold = found.value
+                hit = flagged(x, threshold, found.direction)
+                provenance += f"; {key.instrument} published cut-off {found.describe()}"
             else:
                 q = self.percentile if key.sign > 0 else 100.0 - self.percentile
                 threshold = float(np.percentile(x[in_key], q))

@@ -20,7 +20,7 @@ from alliance.analytics.detector import SEVERITIES, Detector
 from alliance.analytics.dropout import dropout_model, early_alliance
 from alliance.analytics.models import alliance_outcome_models, session_panel
 from alliance.analytics.pipeline import client_summary, detect_all
-from alliance.analytics.psychometrics import item_statistics, reliability
+from alliance.analytics.psychometrics import change_reliability, item_statistics, reliability
 from alliance.analytics.ruptures import ReliableDrop
 from alliance.analytics.screening import (
     concat_problems,
@@ -211,10 +211,11 @@ def _analyse(
     scale = (
         "total" if any(s.id == "total" for s in alliance_def.scales) else alliance_def.scales[0].id
     )
-    rel, items = _reliability(raw, alliance_def, scale)
-    detectors = feedback.detectors()
-    alpha = float(rel.loc[rel["statistic"] == "alpha", "value"].iloc[0]) if len(rel) else None
-    detectors = [_with_reliability(d, alpha, alliance_def, scale, notes) for d in detectors]
+    own_items = _own_items(raw, alliance_def, scale)
+    rel, items = _reliability(own_items)
+    detectors = [
+        _with_reliability(d, own_items, alliance_def, scale, notes) for d in feedback.detectors()
+    ]
     signals = detect_all(ordered, detectors)
     clients = client_summary(ordered, signals)
     clients = clients[clients["scale"] == "total"].reset_index(drop=True)
@@ -272,18 +273,23 @@ def _as_model_rows(extra: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
     return rows
 
 
-def _reliability(
-    raw: pd.DataFrame, inst: Instrument, scale: str
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _own_items(raw: pd.DataFrame, inst: Instrument, scale: str) -> pd.DataFrame | None:
+    """The item answers of the scale in the clients' own ratings, or None without them."""
     columns = [item.id for item in inst.items_of(scale)]
     if not columns or not set(columns) <= set(raw.columns):
-        return pd.DataFrame(), pd.DataFrame()
+        return None
     own = raw
     if "perspective" in raw.columns:
         own = own[own["perspective"].fillna("client") == "client"]
     if "stance" in raw.columns:
         own = own[own["stance"].fillna("self") == "self"]
-    items = own[columns].apply(pd.to_numeric, errors="coerce")
+    items: pd.DataFrame = own[columns].apply(pd.to_numeric, errors="coerce")
+    return items
+
+
+def _reliability(items: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    if items is None:
+        return pd.DataFrame(), pd.DataFrame()
     try:
         return reliability(items), item_statistics(items)
     except ValueError:
@@ -291,11 +297,14 @@ def _reliability(
 
 
 def _with_reliability(
-    detector: Detector, alpha: float | None, inst: Instrument, scale: str, notes: list[str]
-) -> Detector:
-    """Give the reliable-drop rule this data's alpha when the instrument has no confirmed
-    reliable-change value and none is configured (Jacobson & Truax with alpha as r)."""
-    if not isinstance(detector, ReliableDrop) or alpha is None:
+    detector: Detector, items: pd.DataFrame | None, inst: Instrument, scale: str,
+    notes: list[str],
+) -> Detector:  # fmt: skip
+    """Give the reliable-drop rule a reliability from this data's items when the instrument
+    has no confirmed reliable-change value and none is configured (Jacobson & Truax, with
+    :func:`~alliance.analytics.psychometrics.change_reliability`: alpha's lower bound over
+    rows that answer the items differently, from 30 such rows)."""
+    if not isinstance(detector, ReliableDrop) or items is None:
         return detector
     rc = inst.scale(scale).reliable_change
     if (
@@ -304,11 +313,24 @@ def _with_reliability(
         or (rc is not None and rc.verified)
     ):
         return detector
+    try:
+        found = change_reliability(items)
+    except ValueError as exc:
+        found = str(exc)
+    if isinstance(found, str):
+        notes.append(
+            f"{inst.id} has no confirmed reliable-change value and this data's items give no "
+            f"reliability for one ({found}): the reliable-drop rule is not applied"
+        )
+        return detector
+    r, n = found
     notes.append(
         f"{inst.id} has no confirmed reliable-change value: the reliable-drop rule uses this "
-        f"data's alpha ({alpha:.2f}) and first-rating SD (Jacobson & Truax)"
+        f"data's alpha at its lower bound ({r:.2f}, one-sided 95%, {n} rows answering the "
+        "items differently) and first-rating SD (Jacobson & Truax), never less than the "
+        "items' resolution allows"
     )
-    return ReliableDrop(**{**detector.get_params(), "reliability": round(min(alpha, 0.99), 3)})
+    return ReliableDrop(**{**detector.get_params(), "reliability": round(r, 3)})
 
 
 @contextlib.contextmanager

@@ -10,6 +10,7 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
+from alliance.analytics.change import recovery_cutoff
 from alliance.cli.common import DefinitionsOption, fail, load_registry, out
 from alliance.instruments.model import Instrument, OptionsFormat, Scale, Sourced
 from alliance.instruments.registry import DefinitionError, load_definition
@@ -112,6 +113,10 @@ def _show(inst: Instrument) -> None:
     p("[bold]Sources[/]")
     for key, text in inst.sources.items():
         p(f"  {key}: {escape(text)}")
+    if inst.partial_facts:
+        p("[bold yellow]Confirmed in part[/] (applied as the project chose; see the note)")
+        for fact in inst.partial_facts:
+            p(f"  - {escape(fact)}")
     if inst.unverified_facts:
         p(
             "[bold yellow]Not confirmed[/] "
@@ -127,6 +132,8 @@ def _show_scale(scale: Scale) -> None:
     p = out.print
     op = scale.operation
     missing = f", up to {op.max_missing} missing" if op.max_missing else ", every item needed"
+    if op.missing_rule == "project":
+        missing += " (the project's rule: no missing-data rule is published)"
     rounding = f", rounded to {op.round} decimals" if op.round is not None else ""
     p(
         f"[bold]Scale {scale.id}[/] — {escape(scale.label)}: {op.name}{missing}{rounding}, "
@@ -141,13 +148,22 @@ def _show_scale(scale: Scale) -> None:
             parts.append(f"{escape(band.label)} {_g(band.min)} {upper}")
         p(f"  bands: {'; '.join(parts)} {_cite(scale.bands)}")
     for c in scale.cutoffs:
+        status = {"confirmed": "confirmed", "partial": "[yellow]partial[/]",
+                  "not confirmed": "[yellow]not confirmed[/]"}[c.status]  # fmt: skip
         p(
-            f"  cut-off {c.id}: {c.direction.replace('_', ' ')} {_g(c.value)} — "
-            f"{escape(c.meaning)} {_cite(c)}"
+            f"  cut-off {c.id}: {escape(c.describe())} — {escape(c.meaning)} "
+            f"[dim](source: {escape(c.source)},[/] {status}[dim])[/]"
         )
     if scale.reliable_change:
         rc = scale.reliable_change
         p(f"  reliable change: {_g(rc.value)} points {_cite(rc)}")
+        caseness = recovery_cutoff(scale)
+        if caseness is not None:
+            p(
+                f"  recovered: {escape(caseness.describe())} at the first rating, on the other "
+                f"side at the last, improved by {_g(rc.value)} points or more (cut-off and "
+                f"reliable change both from {escape(caseness.source)})"
+            )
     if scale.session_drop:
         drop = scale.session_drop
         p(f"  flagged drop from the previous session: {_g(drop.value)} points {_cite(drop)}")

@@ -115,7 +115,7 @@ def _output_columns(inst: Instrument) -> list[str]:
         names.append(scale.id)
         if scale.bands:
             names.append(f"{scale.id}_band")
-        names += [f"{scale.id}_{c.id}" for c in scale.cutoffs]
+        names += [f"{scale.id}_{c.id}" for c in scale.cutoffs if c.verified]
     if inst.risk_items:
         names += ["risk", "risk_unanswered"]
     return names

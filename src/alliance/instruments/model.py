@@ -159,6 +159,11 @@ class ScoringOperation(Sourced):
     name: OperationName
     max_missing: int = Field(default=0, ge=0)
     round: int | None = Field(default=None, ge=0)
+    missing_rule: Literal["published", "project"] = Field(
+        default="published",
+        description="whose the missing-data limit is: a published rule (the source), or the "
+        "project's own choice where none is published",
+    )
 
     @model_validator(mode="after")
     def _missing_needs_proration(self) -> Self:
@@ -193,13 +198,38 @@ class Bands(Sourced):
 
 
 class Cutoff(Sourced):
-    """A published threshold; ``direction`` says which side of ``value`` is flagged."""
+    """A published threshold; ``direction`` says which side of ``value`` is flagged.
+
+    ``verified`` is about the value. ``boundary_verified`` is false when sources agree on the
+    value but not on whether the value itself is flagged (the SRS's 36: "below" in one, "at or
+    below" in another); the project's choice of ``direction`` is then shown as such.
+    """
 
     id: str = Field(pattern=_SLUG)
     value: float
     direction: CutoffDirection
     meaning: str = Field(min_length=1)
     population: str | None = None
+    boundary_verified: bool = True
+
+    @property
+    def status(self) -> str:
+        """``confirmed``, ``partial`` (value confirmed, boundary not) or ``not confirmed``."""
+        if not self.verified:
+            return "not confirmed"
+        return "confirmed" if self.boundary_verified else "partial"
+
+    def describe(self) -> str:
+        """E.g. ``below 36 (value confirmed, boundary partial: the project's choice)``."""
+        text = f"{self.direction.replace('_', ' ')} {self.value:g}"
+        if self.population:
+            text += f" for {self.population}"
+        match self.status:
+            case "partial":
+                return text + " (value confirmed, boundary partial: the project's choice)"
+            case "not confirmed":
+                return text + " (not confirmed: not applied)"
+        return text
 
 
 class ReliableChange(Sourced):
@@ -388,6 +418,17 @@ class Instrument(_Frozen):
                     label = label[0].lower() + label[1:]
                 return f"{self.id.upper()} question {number} ({label})"
         raise KeyError(f"{self.id} has no item {item_id!r}")
+
+    @property
+    def partial_facts(self) -> list[str]:
+        """Facts confirmed only in part: cut-offs whose value is confirmed but whose boundary
+        (is the value itself flagged?) is not."""
+        return [
+            f"scale {s.id}.cutoffs.{c.id}: {c.describe()}" + (f" — {c.note}" if c.note else "")
+            for s in self.scales
+            for c in s.cutoffs
+            if c.status == "partial"
+        ]
 
     @property
     def unverified_facts(self) -> list[str]:

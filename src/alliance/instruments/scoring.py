@@ -64,9 +64,10 @@ class ScaleScores:
             return None
         missing = self.n_items - int(self.answered[row])
         op = self.scale.operation
+        whose = "; the project's rule, none is published" if op.missing_rule == "project" else ""
         return (
             f"{missing} of {self.n_items} items missing; "
-            f"{self.scale.id} allows at most {op.max_missing} ({op.name})"
+            f"{self.scale.id} allows at most {op.max_missing} ({op.name}{whose})"
         )
 
     def band_ids(self) -> npt.NDArray[np.object_]:
@@ -119,8 +120,8 @@ class Scores:
         return np.asarray(self.risk_unanswered.any(axis=1))
 
     def to_frame(self, index: pd.Index | None = None) -> pd.DataFrame:
-        """Columns: one per scale, ``<scale>_band``, ``<scale>_<cutoff>`` flags, ``risk`` and
-        ``risk_unanswered`` (a risk item left empty)."""
+        """Columns: one per scale, ``<scale>_band``, ``<scale>_<cutoff>`` flags of confirmed
+        cut-offs, ``risk`` and ``risk_unanswered`` (a risk item left empty)."""
         columns: dict[str, object] = {}
         for scale_id, scores in self.scales.items():
             columns[scale_id] = scores.values
@@ -131,7 +132,7 @@ class Scores:
                     scores.band.astype(np.int64), categories=pd.Index(categories), ordered=True
                 )
             scored = ~np.isnan(scores.values)
-            for cutoff in scores.scale.cutoffs:
+            for cutoff in (c for c in scores.scale.cutoffs if c.verified):  # others: shown only
                 columns[f"{scale_id}_{cutoff.id}"] = pd.arrays.BooleanArray(
                     scores.flagged(cutoff), mask=~scored
                 )

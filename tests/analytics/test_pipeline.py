@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from alliance.analytics.detector import SEVERITIES, SIGNAL_COLUMNS
+from alliance.analytics.detector import SEVERITIES, SIGNAL_COLUMNS, Detector
 from alliance.analytics.pipeline import client_summary, default_detectors, detect_all
-from alliance.analytics.ruptures import DropFromPrevious
-from alliance.analytics.series import order_series
+from alliance.analytics.ruptures import BelowCutoff, DropFromPrevious
+from alliance.analytics.series import Ordered, order_series
 from alliance.simulate import simulate_clinic
 
 
@@ -79,3 +80,25 @@ def test_recovered_follows_one_convention(
     )  # fmt: skip
     summary = client_summary(tidy, detect_all(tidy, []))
     assert summary["category"].tolist() == [category]
+
+
+class SiteRule(Detector):
+    """A site's own rule: every SRS rating of session 2 (medium)."""
+
+    rule = "site_rule"
+    provenance = "site setting: test"
+    params = ()
+    severity = "medium"
+
+    def _detect(self, ordered: Ordered) -> pd.DataFrame:
+        where = np.flatnonzero(ordered.select(instrument="srs") & (ordered.session == 2))
+        return self._signals(ordered, where, value=ordered.score[where])
+
+
+def test_signals_of_one_session_follow_the_rules_order_whatever_the_detectors_order() -> None:
+    tidy = pd.DataFrame(
+        {"client": "A", "episode": "1", "session": [1, 2], "instrument": "srs",
+         "perspective": "client", "stance": "self", "scale": "total", "score": [38.0, 35.0]}
+    )  # fmt: skip
+    got = detect_all(tidy, [SiteRule(), DropFromPrevious(), BelowCutoff()])
+    assert got["rule"].tolist() == ["below_cutoff", "drop_from_previous", "site_rule"]

@@ -20,6 +20,7 @@ from alliance.analytics.tidy import (
     one_risk_row_per_rating,
     tidy_scores,
 )
+from alliance.instruments.model import Instrument
 from alliance.instruments.registry import Registry
 
 Make = Callable[..., pd.DataFrame]
@@ -126,3 +127,39 @@ def test_the_risk_rows_of_contradicting_ratings_keep_any_risk(registry: Registry
     assert merged(none, none) == [(RISK_SCALE, 0.0)]
     totals = one_risk_row_per_rating(pd.concat([empty, answered], ignore_index=True))
     assert (totals["scale"] == "total").sum() == 2  # other rows are left as they are
+
+
+def _two_risk_items(registry: Registry) -> tuple[Instrument, Registry]:
+    """A site's PHQ-9 variant whose item 8 is a second risk item (from its own source)."""
+    data = registry.get("phq-9").model_dump(mode="json")
+    data["id"] = "phq-9x"
+    data["sources"]["other"] = "A second source, for the test."
+    data["items"][7]["risk"] = {"at_or_above": 2, "meaning": "Second risk item.", "source": "other"}
+    inst = Instrument.model_validate(data)
+    return inst, Registry([*registry, inst])
+
+
+def test_risk_signals_carry_their_numbers_and_every_source(registry: Registry) -> None:
+    inst, site = _two_risk_items(registry)
+    tidy = tidy_scores(phq9([[0] * 8 + [0, 0], [0] * 7 + [2, 0, 0]]), inst)
+    with pytest.raises(ValueError, match="phq-9x"):
+        detect_all(tidy, [])  # the built-in registry does not know the site's definition
+    got = detect_all(tidy, [], registry=site)
+    assert got[["session", "rule", "severity", "value", "threshold"]].values.tolist() == [
+        [2, "risk_item", "urgent", 1.0, 1.0]
+    ]
+    assert got["provenance"].iloc[0] == (
+        "derived: the project's rule, an urgent alert and same-day follow-up for any answer at "
+        "or above the threshold of phq-9x risk item item_8, item_9 (published as the risk "
+        "item: source item9, other)"
+    )
+
+
+def test_risk_answers_count_whoever_entered_them(registry: Registry) -> None:
+    # a form entered as the clinician's, or marked as a prediction by mistake, still counts
+    tidy = tidy_scores(phq9([[0] * 8 + [3, 0], [0] * 8 + [None, 0]]), registry.get("phq-9"))
+    tidy = tidy.assign(perspective="clinician", stance="prediction")
+    assert RiskItem().detect(tidy)["session"].tolist() == [1]
+    assert RiskUnanswered().detect(tidy)["session"].tolist() == [2]
+    unanswered = RiskUnanswered().detect(tidy)
+    assert unanswered[["value", "threshold"]].values.tolist() == [[1.0, 1.0]]

@@ -5,6 +5,7 @@ import re
 import pandas as pd
 import pytest
 
+from alliance.analytics.detector import SIGNAL_COLUMNS
 from alliance.analytics.pipeline import DETECTOR_CLASSES, detect_all
 from alliance.feedback.alerts import alerts_frame, alerts_from_signals, reason
 from alliance.feedback.config import FeedbackConfig
@@ -103,3 +104,79 @@ def test_a_risk_item_left_empty_is_a_high_alert_whatever_the_configuration() -> 
         "there is risk: an empty answer is not a no."
     )
     assert alert.next_steps == GUIDANCE["risk_unanswered"]  # the clinic service's steps
+
+
+def _signal(**values: object) -> dict[str, object]:
+    row: dict[str, object] = dict.fromkeys(SIGNAL_COLUMNS, float("nan"))
+    row.update(client="C1", episode="E1", session=3, date="2026-01-05", instrument="wai-sr",
+               scale="total", perspective="client", clinician="T01", severity="medium",
+               provenance="site setting: test")  # fmt: skip
+    row.update(values)
+    return row
+
+
+def test_every_field_of_an_alert_comes_from_its_signal() -> None:
+    signals = pd.DataFrame(
+        [
+            _signal(rule="discrepancy", session=1),  # disabled below: skipped, not the end
+            _signal(
+                rule="site_rule",
+                severity="low",
+                clinician=float("nan"),
+                change=-5.0,
+                threshold=2.0,
+                session=2,
+                date="2026-01-12",
+            ),
+            _signal(rule="calibration_gap", change=-8.0, threshold=7.2, client="C2"),
+            _signal(
+                rule="risk_item",
+                severity="low",
+                instrument="phq-9",
+                scale="risk",
+                provenance="derived: the risk rule",
+                client="C3",
+                episode="E9",
+            ),
+            _signal(
+                rule="risk_unanswered",
+                severity="medium",
+                instrument="phq-9",
+                scale="risk_unanswered",
+                client="C4",
+            ),
+        ]
+    )
+    config = FeedbackConfig.from_dict({"rules": {"discrepancy": {"enabled": False},
+                                                 "risk_item": {"enabled": True}}})  # fmt: skip
+    alerts = {a.rule: a for a in alerts_from_signals(signals, config=config)}
+    assert set(alerts) == {"site_rule", "calibration_gap", "risk_item", "risk_unanswered"}
+    site = alerts["site_rule"].to_dict()
+    assert site == {
+        "client": "C1", "episode": "E1", "session": 2, "rule": "site_rule", "priority": "low",
+        "reason": "Rule site_rule fired in session 2.", "next_steps": [],
+        "provenance": "site setting: test", "instrument": "wai-sr", "scale": "total",
+        "date": "2026-01-12", "clinician": None, "state": "open", "size": None,
+    }  # fmt: skip
+    gap = alerts["calibration_gap"]  # not graded by size: keeps its severity
+    assert (gap.priority, gap.size, gap.clinician, gap.client) == ("medium", None, "T01", "C2")
+    assert gap.next_steps == GUIDANCE["calibration_gap"]
+    risk = alerts["risk_item"]
+    assert (risk.priority, risk.client, risk.episode, risk.instrument, risk.scale) == (
+        "urgent",
+        "C3",
+        "E9",
+        "phq-9",
+        "risk",
+    )
+    assert risk.provenance == "derived: the risk rule" and risk.date == "2026-01-05"
+    assert alerts["risk_unanswered"].priority == "high"
+    order = [a.rule for a in alerts_from_signals(signals, config=config)]
+    assert order == ["risk_item", "risk_unanswered", "calibration_gap", "site_rule"]
+
+
+def test_a_rule_the_configuration_does_not_name_stays_on() -> None:
+    signals = pd.DataFrame([_signal(rule="site_rule")])
+    assert [a.rule for a in alerts_from_signals(signals, config=FeedbackConfig(enabled={}))] == [
+        "site_rule"
+    ]

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from alliance.analytics.expected import ExpectedTrajectory, OffTrack
 from alliance.analytics.pipeline import DETECTOR_CLASSES
 from alliance.analytics.repair import Repair
 from alliance.analytics.ruptures import DropFromBaseline, DropFromPrevious
@@ -108,3 +109,53 @@ def test_the_documented_parameter_table_is_complete() -> None:
     doc = (Path(__file__).parents[2] / "docs" / "analytics.md").read_text(encoding="utf-8")
     for d in describe_parameters():
         assert f"| {d['rule']} | {d['parameter']} | {d['meaning']} | {d['allowed']} |" in doc
+
+
+def test_refusals_say_exactly_what_is_allowed() -> None:
+    def refusal(data: object) -> str:
+        with pytest.raises(ConfigError) as caught:
+            FeedbackConfig.from_dict(data)
+        return str(caught.value)
+
+    rules = ", ".join(cls.rule for cls in DETECTOR_CLASSES)
+    assert refusal({"rules": {"nope": {}}}) == f"unknown rule 'nope'; rules: {rules}"
+    assert refusal({"rules": {"repair": 3}}) == "rules.repair: a mapping of settings; got 3"
+    assert refusal({"rules": {"risk_item": {"enabled": False}}}) == (
+        "rules.risk_item: the risk rule is always on and always urgent; it cannot be disabled "
+        "or configured"
+    )
+    assert refusal({"rules": {"drop_from_baseline": {"rupture": "reliable_drop"}}}) == (
+        "rules.drop_from_baseline: unknown parameter 'rupture'; allowed: enabled, instrument, "
+        "scale, perspective, k, min_baseline, window, floor, severity"
+    )
+    assert refusal({"rules": {"repair": {"kk": 1}}}) == (
+        "rules.repair: unknown parameter 'kk'; allowed: enabled, within, tolerance, severity, "
+        "rupture"
+    )
+    assert refusal({"rules": {"repair": {"rupture": "x"}}}) == (
+        "rules.repair.rupture: one of below_cutoff, drop_from_previous, drop_from_baseline, "
+        "reliable_drop, reported_rupture; got 'x'"
+    )
+    assert refusal({"rules": {"repair": {"within": 0}}}).startswith(
+        "rules.repair: Repair: parameter within must be"
+    )
+
+
+def test_an_empty_setting_for_a_risk_rule_is_accepted() -> None:
+    config = FeedbackConfig.from_dict({"rules": {"risk_item": {}, "risk_unanswered": {}}})
+    assert {d.rule for d in config.detectors()} >= {"risk_item", "risk_unanswered"}
+
+
+def test_rules_not_named_in_a_configuration_are_on() -> None:
+    config = FeedbackConfig(enabled={"drop_from_baseline": False})
+    rules = {d.rule for d in config.detectors()}
+    assert "drop_from_baseline" not in rules and "reliable_drop" in rules
+    data = config.to_dict()["rules"]
+    assert data["reliable_drop"]["enabled"] is True
+    assert data["drop_from_baseline"]["enabled"] is False
+
+
+def test_the_expected_trajectories_reach_the_off_track_rule() -> None:
+    reference = ExpectedTrajectory.__new__(ExpectedTrajectory)
+    found = [d for d in FeedbackConfig().detectors(reference=reference) if isinstance(d, OffTrack)]
+    assert len(found) == 1 and found[0].reference is reference

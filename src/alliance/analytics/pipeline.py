@@ -94,11 +94,14 @@ def detect_all(
         return empty_signals()
     signals = pd.concat(parts)
     # each signal's index is its rating's position: sort on the ordered arrays, not on text
-    at = signals.index.to_numpy(dtype=np.int64)
+    at = signals.index.to_numpy()
     rank: dict[str, int] = {s: i for i, s in enumerate(SEVERITIES)}
     rules = {d.rule: i for i, d in enumerate(DETECTOR_CLASSES)}
     severity = np.concatenate([np.full(len(p), rank[str(p["severity"].iloc[0])]) for p in parts])
-    rule = np.concatenate([np.full(len(p), rules.get(str(p["rule"].iloc[0]), 99)) for p in parts])
+    unknown = len(rules)  # a site's own detector sorts after the project's rules
+    rule = np.concatenate(
+        [np.full(len(p), rules.get(str(p["rule"].iloc[0]), unknown)) for p in parts]
+    )
     order = np.lexsort(
         (rule, severity, ordered.session[at], ordered.episode_code[at], ordered.client_code[at])
     )

@@ -220,7 +220,7 @@ class RiskItem(Detector):
         """The risk rule takes no configuration: it cannot be tuned or turned off."""
 
     def _detect(self, ordered: Ordered) -> pd.DataFrame:
-        rows = ordered.select(scale=RISK_SCALE, perspective=None, stance=None)
+        rows = ordered.select(scale=RISK_SCALE, stance=None)  # any perspective, any stance
         parts = []
         for k, key in enumerate(ordered.keys):
             where = np.flatnonzero(rows & (ordered.key == k) & (ordered.score >= 1))
@@ -267,6 +267,6 @@ class RiskUnanswered(Detector):
         """The rule takes no configuration: it cannot be tuned or turned off."""
 
     def _detect(self, ordered: Ordered) -> pd.DataFrame:
-        rows = ordered.select(scale=RISK_UNANSWERED_SCALE, perspective=None, stance=None)
+        rows = ordered.select(scale=RISK_UNANSWERED_SCALE, stance=None)  # any perspective
         where = np.flatnonzero(rows & (ordered.score >= 1))
         return self._signals(ordered, where, value=ordered.score[where], threshold=1.0)

@@ -16,7 +16,6 @@ cannot be disabled or configured: a configuration that tries is refused.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,7 +120,7 @@ class FeedbackConfig:
             if rule == Repair.rule:
                 entry["rupture"] = self.repair_follows
             rules[rule] = entry
-        return {"version": CONFIG_VERSION, "rules": copy.deepcopy(rules)}
+        return {"version": CONFIG_VERSION, "rules": rules}  # every dict in it is new
 
     def detectors(self, *, reference: ExpectedTrajectory | None = None) -> list[Detector]:
         """One detector per enabled rule (the risk rules always), configured.

@@ -125,6 +125,18 @@ def test_the_bundled_example_without_episodes(tmp_path: Path) -> None:
     assert "no episode column" in err
 
 
+def test_the_bundled_examples_fit_the_alliance_outcome_models(tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    code, _, err = run("analyze", str(EXAMPLES / "wai-sr.csv"), "-i", "wai-sr",
+                       "--outcome", str(EXAMPLES / "phq-9.csv"), "--outcome-instrument", "phq-9",
+                       "-o", str(out))  # fmt: skip
+    assert code == 0, err
+    assert "not fitted" not in err
+    models = pd.read_csv(out / "models.csv")
+    assert set(models["model"]) == {"lagged", "detrended", "unlagged"}
+    assert (models["n_clients"] == 6).all() and (models["n_obs"] >= 20).all()
+
+
 # -- a file with bad rows is analysed whole, less those rows, which are reported ---------------
 
 

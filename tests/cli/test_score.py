@@ -47,7 +47,7 @@ def test_wai_sr_sums(tmp_path: Path) -> None:
         scores["total"], items.sum(axis=1, min_count=12), check_names=False, check_dtype=False
     )
     assert scores["total"].isna().sum() == 1  # the example has one unanswered goal item
-    assert "Scored 24 rows of wai-sr 1.0" in err
+    assert "Scored 36 rows of wai-sr 1.0" in err
 
 
 def test_phq9_and_gad7_sums_and_bands(tmp_path: Path) -> None:

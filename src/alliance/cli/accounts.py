@@ -21,8 +21,10 @@ from alliance.services.context import Actor
 from alliance.services.errors import ServiceError
 from alliance.store.models import User
 
-org_app = typer.Typer(help="Organizations (clinics or services).", no_args_is_help=True)
-user_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+org_app = typer.Typer(
+    add_completion=False, help="Organizations (clinics or services).", no_args_is_help=True
+)
+user_app = typer.Typer(add_completion=False, help="User accounts.", no_args_is_help=True)
 
 PasswordFileOption = Annotated[
     Path | None,
@@ -32,11 +34,6 @@ PasswordFileOption = Annotated[
         dir_okay=False,
     ),
 ]
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(org_app, name="org")
-    app.add_typer(user_app, name="user")
 
 
 def _failure(exc: ServiceError) -> None:

@@ -9,7 +9,9 @@ import typer
 from alliance.cli.clinic import DatabaseOption, _settings, database_session
 from alliance.cli.common import out
 
-app = typer.Typer(help="Risk alerts sent out of the app.", no_args_is_help=True)
+app = typer.Typer(
+    add_completion=False, help="Risk alerts sent out of the app.", no_args_is_help=True
+)
 
 
 @app.command("dispatch")

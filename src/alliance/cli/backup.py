@@ -23,11 +23,6 @@ PassphraseOption = Annotated[
 ]
 
 
-def register(app: typer.Typer) -> None:
-    app.command("backup")(backup_command)
-    app.command("restore")(restore_command)
-
-
 def _passphrase(path: Path | None) -> str | None:
     if path is None:
         return None

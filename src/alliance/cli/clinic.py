@@ -24,7 +24,7 @@ from alliance.services import audit
 from alliance.store import migrate
 from alliance.store.engine import make_engine, session_factory
 
-audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
+audit_app = typer.Typer(add_completion=False, help="The audit trail.", no_args_is_help=True)
 
 DatabaseOption = Annotated[
     str | None,

@@ -25,7 +25,9 @@ from alliance.services.records import clients
 from alliance.store.models import Study
 
 export_app = typer.Typer(
-    help="Exports from the clinic's database (FHIR, tables, research).", no_args_is_help=True
+    add_completion=False,
+    help="Exports from the clinic's database (FHIR, tables, research).",
+    no_args_is_help=True,
 )
 
 OrgOption = Annotated[str, typer.Option("--org", help="The organization's name.")]
@@ -38,13 +40,6 @@ BaseUrlOption = Annotated[
         help="The service's public address; FHIR canonical URLs are <base-url>/api/v1/fhir/….",
     ),
 ]
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``alliance export …`` and ``alliance import`` to the ``alliance`` app."""
-    app.add_typer(export_app, name="export")
-    app.add_typer(study_app, name="study")
-    app.command("import")(import_command)
 
 
 def _base(base_url: str | None) -> str:
@@ -165,7 +160,9 @@ def export_research(
 
 
 study_app = typer.Typer(
-    help="Research studies (their exports' settings and secret).", no_args_is_help=True
+    add_completion=False,
+    help="Research studies (their exports' settings and secret).",
+    no_args_is_help=True,
 )
 
 

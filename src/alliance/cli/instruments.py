@@ -9,6 +9,7 @@ import typer
 from rich import box
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from alliance.analytics.change import recovery_cutoff
 from alliance.cli.common import DefinitionsOption, fail, load_registry, out
@@ -17,7 +18,9 @@ from alliance.instruments.registry import DefinitionError, load_definition
 from alliance.instruments.wording import load_pack, template
 
 app = typer.Typer(
-    help="The instrument library: definitions, sources and wording packs.", no_args_is_help=True
+    add_completion=False,
+    help="The instrument library: definitions, sources and wording packs.",
+    no_args_is_help=True,
 )
 
 
@@ -35,22 +38,34 @@ def _cite(fact: Sourced) -> str:
 def list_command(definitions: DefinitionsOption = None) -> None:
     """List every instrument with its version, form, scales and licence."""
     registry = load_registry(definitions)
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    for column in ("id", "version", "kind", "items", "perspectives", "scales", "licence"):
-        table.add_column(column, overflow="fold")
-    table.add_column("title", overflow="fold", min_width=20)
-    for inst in registry:
-        scales = ", ".join(s.id if s.verified else f"[yellow]{s.id}?[/]" for s in inst.scales)
-        table.add_row(
+    rows = [
+        (
             inst.id + (" [dim](site)[/]" if inst.origin == "site" else ""),
             inst.version,
             inst.kind,
             str(len(inst.items)),
             ", ".join(inst.perspectives),
-            scales,
+            ", ".join(s.id if s.verified else f"[yellow]{s.id}?[/]" for s in inst.scales),
             inst.licence.status.replace("_", " "),
             escape(inst.title),
         )
+        for inst in registry
+    ]
+    headers = ("id", "version", "kind", "items", "rated by", "scales", "licence", "title")
+    # Under 100 columns the version column goes (`instruments show` gives it). Every column
+    # wraps between words only: none is narrower than its longest word, and all but the title
+    # are no wider, so that the title has the rest of the line.
+    shown = [i for i, h in enumerate(headers) if not (h == "version" and out.width < 100)]
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for index in shown:
+        cells = (headers[index], *(row[index] for row in rows))
+        longest = max(len(word) for cell in cells for word in Text.from_markup(cell).plain.split())
+        if index == 7:
+            table.add_column(headers[index], min_width=longest, ratio=1)
+        else:
+            table.add_column(headers[index], min_width=longest, max_width=longest)
+    for row in rows:
+        table.add_row(*(row[index] for index in shown))
     out.print(table)
     out.print(
         "[yellow]?[/] scoring key not confirmed: the scale is not computed "

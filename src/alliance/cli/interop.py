@@ -36,9 +36,13 @@ from alliance.interop.tidy import scores_long
 from alliance.interop.wide import check_wide, from_wide, to_wide
 
 fhir_app = typer.Typer(
-    help="FHIR R4 resources: Questionnaires, Bundles, imports.", no_args_is_help=True
+    add_completion=False,
+    help="FHIR R4 resources: Questionnaires, Bundles, imports.",
+    no_args_is_help=True,
 )
-redcap_app = typer.Typer(help="REDCap data dictionaries and records imports.", no_args_is_help=True)
+redcap_app = typer.Typer(
+    add_completion=False, help="REDCap data dictionaries and records imports.", no_args_is_help=True
+)
 
 InstrumentArg = Annotated[str, typer.Argument(metavar="ID", help="Instrument id, e.g. wai-sr.")]
 VersionOption = Annotated[str | None, typer.Option(help="Version (default: newest).")]
@@ -48,13 +52,6 @@ OutputOption = Annotated[
 BaseUrlOption = Annotated[
     str, typer.Option("--base-url", help="Base of the canonical URLs and code systems.")
 ]
-
-
-def register(app: typer.Typer) -> None:
-    """Add the interoperability commands to the ``alliance`` app."""
-    app.add_typer(fhir_app, name="fhir")
-    app.add_typer(redcap_app, name="redcap")
-    app.command("deidentify")(deidentify_command)
 
 
 def _instrument(registry: Registry, instrument_id: str, version: str | None) -> Instrument:

@@ -32,7 +32,9 @@ from alliance.services.errors import ServiceError
 from alliance.services.monitoring import learning
 
 app = typer.Typer(
-    help="Clinician learning: a self-check on establishing the alliance.", no_args_is_help=True
+    add_completion=False,
+    help="Clinician learning: a self-check on establishing the alliance.",
+    no_args_is_help=True,
 )
 
 DERIVED_NOTE = "This answer is the project's reading of the evidence, not a published finding."

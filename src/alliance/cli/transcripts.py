@@ -35,6 +35,7 @@ from alliance.transcripts.embedding import CachedEmbedder, Embedder
 from alliance.transcripts.statements import LATEST
 
 app = typer.Typer(
+    add_completion=False,
     help=f"Alliance-relevant language signals from session transcripts ({DISCLAIMER}).",
     no_args_is_help=True,
 )

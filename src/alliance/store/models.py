@@ -53,6 +53,8 @@ class Organization(Base):
     supervisors_see_calibration: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false()
     )
+    # how many goals an episode may hold at once (goal-based outcomes agree up to three)
+    max_goals: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -243,6 +245,90 @@ Index(
     unique=True,
     sqlite_where=Administration.superseded_at.is_(None),
     postgresql_where=Administration.superseded_at.is_(None),
+)
+
+
+GOAL_PROPOSERS = ("client", "clinician", "together")
+GOAL_STATES = ("active", "achieved", "no_longer_wanted", "changed")
+GOAL_CHANGES = ("agreed", "revised", "closed")
+GOAL_RATERS = ("client", "clinician")
+
+
+class Goal(Base):
+    """One version of a goal agreed in an episode, in the client's own words.
+
+    A goal is never overwritten: a revision or a closure adds a version with the same
+    ``goal_id`` (the id of its first version) and the next ``version``, and marks the one
+    before ``superseded_at``; one version per goal is current (``uq_goals_current``). A goal
+    that replaces another names it in ``replaces_goal_id`` (the other is closed ``changed``).
+    """
+
+    __tablename__ = "goals"
+    __table_args__ = (
+        UniqueConstraint("goal_id", "version"),
+        _in("proposed_by", GOAL_PROPOSERS),
+        _in("status", GOAL_STATES),
+        _in("change", GOAL_CHANGES),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    episode_id: Mapped[str] = mapped_column(ForeignKey("episodes.id"), index=True)
+    goal_id: Mapped[str] = mapped_column(String(36), index=True)  # the first version's id
+    version: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(Text)  # the client's words: free text
+    target: Mapped[str | None] = mapped_column(Text)  # what 10 would look like
+    proposed_by: Mapped[str] = mapped_column(String(20))
+    agreed_on: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    change: Mapped[str] = mapped_column(String(20))  # what this version did
+    reason: Mapped[str | None] = mapped_column(Text)  # why it was revised or closed
+    replaces_goal_id: Mapped[str | None] = mapped_column(String(36))
+    recorded_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    superseded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+Index(
+    "uq_goals_current",
+    Goal.goal_id,
+    unique=True,
+    sqlite_where=Goal.superseded_at.is_(None),
+    postgresql_where=Goal.superseded_at.is_(None),
+)
+
+
+class GoalRating(Base):
+    """Progress towards a goal in a session, 0–10, by the client or the clinician. A new
+    rating of the same goal, session and rater supersedes the one before (kept)."""
+
+    __tablename__ = "goal_ratings"
+    __table_args__ = (
+        _in("rater", GOAL_RATERS),
+        _in("source", SOURCES),
+        CheckConstraint("value BETWEEN 0 AND 10", name="value_range"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    goal_id: Mapped[str] = mapped_column(ForeignKey("goals.id"), index=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), index=True)
+    rater: Mapped[str] = mapped_column(String(20))
+    value: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(20))
+    entered_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    entered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    superseded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+Index(
+    "uq_goal_ratings_current",
+    GoalRating.goal_id,
+    GoalRating.session_id,
+    GoalRating.rater,
+    unique=True,
+    sqlite_where=GoalRating.superseded_at.is_(None),
+    postgresql_where=GoalRating.superseded_at.is_(None),
 )
 
 

@@ -25,7 +25,17 @@ from alliance.config import Settings
 from alliance.services.errors import Conflict, RateLimited, ServiceError
 from alliance.services.monitoring.dispatch import owed
 from alliance.store.engine import READ_ONLY
-from alliance.web.api import alerts, auth, clinical, exchange, learning, links, meta, people
+from alliance.web.api import (
+    alerts,
+    auth,
+    clinical,
+    exchange,
+    goals,
+    learning,
+    links,
+    meta,
+    people,
+)
 from alliance.web.clinic import Clinic, catch_up
 from alliance.web.inputs import InputCheck
 from alliance.web.limits import BodyLimit
@@ -37,6 +47,7 @@ from alliance.web.pages import auth as page_auth
 from alliance.web.pages import clinic as page_clinic
 from alliance.web.pages import corrections as page_corrections
 from alliance.web.pages import forms as page_forms
+from alliance.web.pages import goals as page_goals
 from alliance.web.pages import learn as page_learn
 from alliance.web.pages import reports as page_reports
 from alliance.web.pages import research as page_research
@@ -103,12 +114,13 @@ def create_app(
         redoc_url=None,
     )
     app.state.clinic = clinic
-    for module in (auth, people, clinical, alerts, links, learning, meta, exchange):
+    for module in (auth, people, clinical, goals, alerts, links, learning, meta, exchange):
         app.include_router(module.router, prefix=API_PREFIX)
     for page_module in (
         page_auth,
         page_clinic,
         page_corrections,
+        page_goals,
         page_alerts,
         page_forms,
         page_admin,

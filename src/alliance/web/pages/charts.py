@@ -73,9 +73,11 @@ def client_charts(
     view: Overview,
     signals: pd.DataFrame | None = None,
     trajectories: ExpectedTrajectory | None = None,
+    renegotiated: dict[int, list[str]] | None = None,
 ) -> list[Chart]:
     """A chart per instrument (total scores), with signals of the client's own ratings, then
-    one of the client's subscales per instrument that has them."""
+    one of the client's subscales per instrument that has them. ``renegotiated`` (session ->
+    goals renegotiated in it) marks those sessions as repair events on alliance charts."""
     charts, subscales = [], []  # every measure's total first: those are what a glance needs
     for instrument, series_list in view.by_instrument().items():
         totals = [s for s in series_list if s.scale == "total"]
@@ -91,6 +93,8 @@ def client_charts(
                 )
             )
         markers, marked_at = _markers(totals, signals, instrument)
+        if renegotiated and totals[0].kind == "alliance":
+            _mark_renegotiated(totals, renegotiated, markers, marked_at)
         bands = [b for b in (_band(s, trajectories) for s in totals) if b is not None]
         first = totals[0]
         title = (
@@ -191,6 +195,25 @@ def _markers(
     return markers, marked
 
 
+def _mark_renegotiated(
+    totals: list[Series],
+    renegotiated: dict[int, list[str]],
+    markers: list[Marker],
+    marked: dict[int, list[str]],
+) -> None:
+    """A goal agreed anew is a repair event: a diamond where it happened."""
+    own = next((s for s in totals if s.rater == "client"), totals[0])
+    values = {p.session: p.value for p in own.points}
+    for session, names in sorted(renegotiated.items()):
+        label = f"{' and '.join(names)} renegotiated"
+        y = values.get(session)
+        marked.setdefault(session, []).append(label)
+        markers.append(
+            Marker(float(session), float(own.low if y is None else y),
+                   f"{label} (session {session})", color="#15803d", shape="diamond")
+        )  # fmt: skip
+
+
 def _caption(bands: list[Any], markers: list[Marker]) -> str:
     parts = ["Solid: the client's own rating; dashed: the clinician's prediction of it."]
     if bands:
@@ -200,6 +223,6 @@ def _caption(bands: list[Any], markers: list[Marker]) -> str:
     if markers:
         parts.append(
             "Marks: triangles for ruptures and off-track signals, diamonds for "
-            "repairs, circles for ruptures a rater noticed."
+            "repairs (goals renegotiated among them), circles for ruptures a rater noticed."
         )
     return " ".join(parts)

@@ -22,7 +22,7 @@ from alliance.services.monitoring.caseload_status import SHOW, caseload_with_sta
 from alliance.services.monitoring.overview import overview
 from alliance.services.monitoring.risk_history import risk_history
 from alliance.services.monitoring.status import measure_statuses
-from alliance.services.records import care, clients, links, timeline
+from alliance.services.records import care, clients, goals, links, timeline
 from alliance.services.records.administrations import submit_administration
 from alliance.services.records.current_ratings import rater_of, ratings_by
 from alliance.web.api.deps import SESSION_COOKIE, ClinicDep, DbDep
@@ -35,6 +35,7 @@ from alliance.web.pages.common import (
     redirect,
     render,
 )
+from alliance.web.pages.goal_charts import goal_charts, renegotiated_sessions
 
 router = APIRouter(include_in_schema=False)
 
@@ -118,9 +119,13 @@ def client_page(
     contact = clients.get_contact(db, page.actor, client_id) if _owns(page, t) else None
     signals = analysis.client_signals(db, clinic.registry, t.client)
     reference = analysis.reference(db, clinic.registry, t.client.organization_id)
+    latest = t.episodes[-1] if t.episodes else None
+    goal_views = goals.shown_goals(db, page.actor, latest.episode.id) if latest else []
     db.commit()
+    held = [(sv.session.number, sv.session.date) for sv in latest.sessions] if latest else []
     view = overview(t, clinic.registry)
-    charts = client_charts(view, signals, reference.trajectories)
+    repairs = renegotiated_sessions(goal_views, held)
+    charts = client_charts(view, signals, reference.trajectories, repairs)
     risk_answers = risk_history(t, clinic.registry)
     sessions = {sv.session.id: sv.session.number for ev in t.episodes for sv in ev.sessions}
     last = t.episodes[-1].sessions[-1] if t.episodes and t.episodes[-1].sessions else None
@@ -161,6 +166,7 @@ def client_page(
             ],
             rated_last=rated_last,
             today=dt.date.today(),
+            goals=goal_charts(goal_views, held),
         ),
     )
 

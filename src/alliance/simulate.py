@@ -25,6 +25,10 @@ How the data are generated (shapes from the literature; every number is a parame
 - **Dropout**: after each session, a client leaves with a probability that rises as their
   early alliance (mean of the first three ratings) falls below average (alliance predicts
   dropout, d ≈ .55, Sharf et al. 2010) and while a rupture is unrepaired.
+- **Goals** (:mod:`alliance.simulate_goals`): one to three per client, progressing or
+  stalled, rated by the client and the clinician, some with the clinician seeing quite
+  different progress; their truth is in ``goals``, the ratings in ``goal_ratings``
+  (``tidy(goals=True)``), from a generator of their own.
 - **Clinicians** predict the client's rating: the client's expected level, part of any
   rupture (their ``sensitivity``), plus their own ``prediction_bias`` (overestimation) and
   noise; they report a rupture at its first session with probability ``notice_rate`` and
@@ -46,6 +50,7 @@ import pandas as pd
 
 from alliance.analytics.tidy import tidy_scores
 from alliance.instruments.registry import builtin_registry
+from alliance.simulate_goals import simulate_goals
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -66,14 +71,19 @@ class SimulatedClinic:
     sessions: pd.DataFrame
     ruptures: pd.DataFrame
     parameters: dict[str, Any] = field(default_factory=dict)
+    goals: pd.DataFrame = field(default_factory=pd.DataFrame)  # truth per goal
+    goal_ratings: pd.DataFrame = field(default_factory=pd.DataFrame)  # progress, tidy rows
 
-    def tidy(self) -> pd.DataFrame:
-        """Every administration scored, as one tidy long table."""
+    def tidy(self, *, goals: bool = False) -> pd.DataFrame:
+        """Every administration scored, as one tidy long table; with ``goals``, the goal
+        progress ratings too (``instrument = goals``, :mod:`alliance.simulate_goals`)."""
         registry = builtin_registry()
         parts = [
             tidy_scores(frame, registry.get(instrument_id))
             for instrument_id, frame in self.administrations.items()
         ]
+        if goals and len(self.goal_ratings):
+            parts.append(self.goal_ratings)
         return pd.concat(parts, ignore_index=True)
 
 
@@ -266,6 +276,7 @@ def simulate_clinic(
     rupture_table["observed"] = [
         bool(rated.get((r.client, r.session), False)) for r in rupture_table.itertuples()
     ]
+    goals, goal_ratings = simulate_goals(truth, seed=seed)
     return SimulatedClinic(
         administrations=admins,
         teams=pd.DataFrame({"team": sorted(set(team_of))}),
@@ -311,6 +322,8 @@ def simulate_clinic(
             ]
         ],
         ruptures=rupture_table,
+        goals=goals,
+        goal_ratings=goal_ratings,
         parameters={
             "seed": seed,
             "within_effect": within_effect,

@@ -16,7 +16,7 @@ from alliance.simulate import simulate_clinic
 
 @pytest.fixture(scope="module")
 def tidy() -> pd.DataFrame:
-    data = simulate_clinic(seed=11, n_clients=60).tidy()
+    data = simulate_clinic(seed=11, n_clients=60).tidy(goals=True)
     predictions = data[(data["stance"] == "prediction") & (data["scale"] != "rupture_reported")]
     # one PHQ-9 whose risk item was left empty (the simulator answers every item)
     risk = data[(data["scale"] == "risk") & (data["score"] == 0)].head(1)
@@ -47,6 +47,9 @@ LABELS = {
     "outcome_deterioration": "published",  # reliable deterioration with a published value
     "discrepancy": "derived",
     "calibration_gap": "derived",  # Tryon et al. 2007 studied agreement, not noticing
+    "low_goal_agreement": "derived",  # Bordin's goals are published, no cut-off is
+    "goal_disagreement": "derived",  # goals rated together (Law & Jacob); the gap is ours
+    "goal_stall": "derived",  # stuck goals are discussed (Law & Jacob); window and slope ours
     "risk_item": "derived",  # the same-day urgent rule is the project's
     "risk_unanswered": "derived",  # "an empty answer is not a no" is the project's
 }

@@ -156,3 +156,26 @@ def test_goals_over_the_api_by_role(api: TestClient, world: World) -> None:
     )
     assert too_many.status_code == 422
     assert api.get(f"{API}/organization/goals", headers=c1).json() == {"max_goals": 5}
+
+
+def test_goal_ratings_far_apart_open_a_disagreement_alert(api: TestClient, world: World) -> None:
+    c1 = world["c1"].headers
+    episode = world.episodes["c1"]
+    goal = api.post(
+        f"{API}/episodes/{episode}/goals", headers=c1, json={"description": "Sleep"}
+    ).json()["goal_id"]
+    second = api.post(
+        f"{API}/episodes/{episode}/sessions", headers=c1, json={"date": "2026-09-15"}
+    ).json()["id"]
+    for session, client, mine in ((world.sessions["c1"], 2, 6), (second, 3, 7)):
+        for rater, value in (("client", client), ("clinician", mine)):
+            response = api.post(
+                f"{API}/sessions/{session}/goal-ratings", headers=c1,
+                json={"goal_id": goal, "value": value, "rater": rater},
+            )  # fmt: skip
+            assert response.status_code == 201
+    alerts = api.get(f"{API}/alerts", headers=c1).json()
+    found = [a for a in alerts if a["rule"] == "goal_disagreement"]
+    assert len(found) == 1, alerts
+    assert "progress on goal 1" in found[0]["reason"] and "4 points apart" in found[0]["reason"]
+    assert found[0]["next_steps"]

@@ -20,6 +20,7 @@ from alliance.analytics.change import (
 )
 from alliance.analytics.detector import SEVERITIES, Detector, empty_signals
 from alliance.analytics.expected import OffTrack
+from alliance.analytics.goal_signals import GoalDisagreement, GoalStall, LowGoalAgreement
 from alliance.analytics.repair import Repair
 from alliance.analytics.ruptures import (
     BelowCutoff,
@@ -50,6 +51,9 @@ DETECTOR_CLASSES: tuple[type[Detector], ...] = (
     OutcomeDeterioration,
     Discrepancy,
     CalibrationGap,
+    LowGoalAgreement,
+    GoalDisagreement,
+    GoalStall,
     RiskItem,
     RiskUnanswered,
 )

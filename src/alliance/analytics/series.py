@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from alliance.analytics.goal_scale import PROGRESS, goal_progress_definition, is_goal_scale
 from alliance.analytics.tidy import REPORTED_RUPTURE_SCALE, RISK_SCALES, check_tidy
 from alliance.instruments.model import Instrument, Scale
 from alliance.instruments.registry import Registry, builtin_registry
@@ -367,6 +368,10 @@ def _series_key(row: tuple[object, ...], registry: Registry, has_version: bool) 
     else:
         instrument_id, scale_id, perspective, stance = (str(v) for v in row)
         version = None
+    if is_goal_scale(instrument_id, scale_id):  # a goal's progress (analytics/goal_scale.py)
+        definition = goal_progress_definition()
+        return SeriesKey(instrument_id, scale_id, perspective, stance, definition,
+                         definition.scale(PROGRESS))  # fmt: skip
     try:
         definition = registry.get(instrument_id, version)
     except KeyError as exc:

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from alliance.analytics.detector import SEVERITIES, Severity
+from alliance.analytics.goal_scale import GOAL_INSTRUMENT
 from alliance.analytics.signals import RiskItem, RiskUnanswered
 from alliance.feedback.config import ALWAYS_ON, FeedbackConfig
 from alliance.feedback.guidance import GUIDANCE, NextStep
@@ -58,6 +59,8 @@ def _g(value: Any, digits: int = 1) -> str:
 
 
 def _what(s: pd.Series) -> str:
+    if str(s["instrument"]) == GOAL_INSTRUMENT:  # goal_2 -> "progress on goal 2"
+        return f"progress on {str(s['scale']).replace('_', ' ')}"
     return f"{str(s['instrument']).upper()} {s['scale']}"
 
 
@@ -116,6 +119,20 @@ REASONS: dict[str, Callable[[pd.Series], str]] = {
         f"In session {s['session']} you predicted the client would rate {_what(s)} "
         f"{_g(s['value'])}; they rated {_g(s['reference'])} ({_g(s['change'])} points; "
         f"flagged from {_g(s['threshold'])})."
+    ),
+    "low_goal_agreement": lambda s: (
+        f"{_what(s)} was {_g(s['value'])} in session {s['session']}, at or below "
+        f"{_g(s['threshold'])}: the client may not share the goals of the work."
+    ),
+    "goal_disagreement": lambda s: (
+        f"In session {s['session']} you rated {_what(s)} {_g(s['value'])} and the client "
+        f"{_g(s['reference'])}; over the last sessions your ratings were "
+        f"{_g(abs(s['spread']))} points apart on average (flagged from {_g(s['threshold'])})."
+    ),
+    "goal_stall": lambda s: (
+        f"{_what(s)} went from {_g(s['reference'])} in session {_since(s)} to "
+        f"{_g(s['value'])} in session {s['session']} ({_g(s['spread'], 2)} points a session, "
+        f"under {_g(s['threshold'], 2)}) while the alliance ratings held up."
     ),
     "risk_item": lambda s: (
         f"The risk item of {str(s['instrument']).upper()} was answered above its lowest "

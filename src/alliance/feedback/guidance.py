@@ -88,6 +88,12 @@ SOURCES = {
         "supervisor or duty clinician, and emergency services when danger is immediate. A "
         "clinic's own risk policy comes first."
     ),
+    "lawjacob2015": (
+        "Law, D., & Jacob, J. (2015). Goals and Goal Based Outcomes (GBOs): Some Useful "
+        "Information (3rd ed.). CAMHS Press (up to three goals agreed collaboratively, in the "
+        "client's words, progress rated 0–10; stuck goals and goals that change are "
+        "discussed and renegotiated)."
+    ),
     "dunsterpage2017": (
         "Dunster-Page et al. (2017), Journal of Affective Disorders, 223, 165–174 (alliance "
         "and suicidality)."
@@ -197,6 +203,42 @@ GUIDANCE: dict[str, tuple[NextStep, ...]] = {
         NextStep(
             "Bring the case to supervision or consultation.",
             ("rom2023",),
+        ),
+    ),
+    "low_goal_agreement": (
+        NextStep(
+            "Ask the client whether the goals you are working on are still the ones they "
+            "want, in their own words, and agree them again where they are not.",
+            ("bordin1979", "lawjacob2015"),
+        ),
+        NextStep(
+            "Check how the way you work connects to each goal for the client; a weak sense "
+            "of shared goals often shows before the whole alliance falls.",
+            ("bordin1979", "eubanks3rs"),
+        ),
+    ),
+    "goal_disagreement": (
+        NextStep(
+            "Show the client both ratings of the goal and ask what progress looks like to "
+            "them; agree what 10 would look like if you picture it differently.",
+            ("lawjacob2015", "tryon2007"),
+        ),
+        NextStep(
+            "Treat the gap as a question about the goal, not about who is right: revise the "
+            "goal's words or target together if they no longer fit.",
+            ("lawjacob2015", "bordin1979"),
+        ),
+    ),
+    "goal_stall": (
+        NextStep(
+            "Review the stuck goal with the client: is it still wanted, is it too big, and "
+            "what small step would move it? Renegotiate or replace it if needed.",
+            ("lawjacob2015",),
+        ),
+        NextStep(
+            "A good alliance rating can hide a goal that is not moving: ask openly whether "
+            "the sessions are helping with it, and adjust the way you work.",
+            ("blanchard_farber", "whipple2003"),
         ),
     ),
     "discrepancy": (

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from alliance.analytics.goal_scale import GOAL_INSTRUMENT
 from alliance.services.monitoring.alerting import RISK_RULES
 from alliance.store.alerts import PRIORITIES, Alert
 
@@ -25,6 +26,9 @@ RULE_TITLES = {
     "discrepancy": "Your rating and the client's far apart",
     "calibration_gap": "Your prediction far from the client's rating",
     "below_cutoff": "Below the cut-off",
+    "low_goal_agreement": "Low agreement on goals",
+    "goal_disagreement": "You and the client see a goal's progress differently",
+    "goal_stall": "A goal not moving while the alliance holds",
 }
 
 
@@ -73,6 +77,8 @@ class AlertGroup:
     def measure(self) -> str | None:
         numbers = self.latest.numbers or {}
         instrument, scale = numbers.get("instrument"), numbers.get("scale")
+        if instrument == GOAL_INSTRUMENT and scale:
+            return str(scale).replace("_", " ")
         return f"{str(instrument).upper()} {scale}" if instrument and scale else None
 
     def span(self) -> str:

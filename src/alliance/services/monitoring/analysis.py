@@ -40,6 +40,7 @@ from alliance.services import audit
 from alliance.services.context import Actor
 from alliance.services.monitoring.alerting import raise_alert
 from alliance.services.monitoring.corrected import close_unsupported
+from alliance.services.monitoring.goal_rows import goal_marker, goal_progress_rows
 from alliance.store.alerts import Alert as AlertRow
 from alliance.store.engine import READ_ONLY, serialize
 from alliance.store.models import (
@@ -106,6 +107,7 @@ def scores_frame(
     ).all()
     frame = pd.DataFrame(rows, columns=COLUMNS)
     extra = _risk_rows(db, registry, where) + _reported_rows(db, where)
+    extra += goal_progress_rows(db, where)
     if extra:
         frame = pd.concat([frame, pd.DataFrame(extra, columns=COLUMNS)], ignore_index=True)
     # The analytics take one rating per session and series: when a session holds two (two
@@ -290,7 +292,7 @@ def _data_marker(db: Session, client_id: str) -> tuple[Any, ...]:
         .join(Episode, Episode.id == SessionRow.episode_id)
         .where(Episode.client_id == client_id)
     )
-    return (admins[0], admins[1], reports)
+    return (admins[0], admins[1], reports, *goal_marker(db, client_id))
 
 
 def client_signals(db: Session, registry: Registry, client: Client) -> pd.DataFrame:
@@ -340,6 +342,9 @@ STATE_RULES = frozenset(
         "below_cutoff",
         "calibration_gap",
         "discrepancy",
+        "low_goal_agreement",
+        "goal_disagreement",
+        "goal_stall",
     }
 )
 

@@ -360,6 +360,18 @@ def rate_goal(
     return rating
 
 
+def client_of_session(db: Session, session_id: str) -> str:
+    """The client id of a session the caller has just written to."""
+    return (
+        db.scalar(
+            select(Episode.client_id)
+            .join(SessionRow, SessionRow.episode_id == Episode.id)
+            .where(SessionRow.id == session_id)
+        )
+        or ""
+    )
+
+
 def episode_organization(actor: Actor) -> str:
     if actor.organization_id is None:
         raise NotFound("no organization")

@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, BackgroundTasks
 from pydantic import BaseModel, ConfigDict, Field
 
 from alliance.services.accounts.organization import organization
 from alliance.services.records import goals
 from alliance.store.models import Goal, GoalRating
-from alliance.web.api.deps import ActorDep, DbDep
+from alliance.web.api.deps import ActorDep, ClinicDep, DbDep
+from alliance.web.clinic import analyse
 
 router = APIRouter(tags=["goals"])
 
@@ -165,8 +166,16 @@ def close_goal(goal_id: str, body: GoalClosure, db: DbDep, actor: ActorDep) -> G
 @router.post(
     "/sessions/{session_id}/goal-ratings", response_model=GoalRatingPublic, status_code=201
 )
-def rate_goal(session_id: str, body: GoalRatingIn, db: DbDep, actor: ActorDep) -> GoalRating:
-    """Progress towards a goal in this session, 0–10, by the client or the clinician."""
+def rate_goal(
+    session_id: str,
+    body: GoalRatingIn,
+    db: DbDep,
+    actor: ActorDep,
+    clinic: ClinicDep,
+    background: BackgroundTasks,
+) -> GoalRating:
+    """Progress towards a goal in this session, 0–10, by the client or the clinician; the
+    client's ratings are then analysed (goal signals)."""
     rating = goals.rate_goal(
         db,
         actor,
@@ -176,7 +185,9 @@ def rate_goal(session_id: str, body: GoalRatingIn, db: DbDep, actor: ActorDep) -
         rater=body.rater,
         source="api" if actor.kind == "token" else "clinician",
     )
+    client_id = goals.client_of_session(db, session_id)
     db.commit()
+    background.add_task(analyse, clinic, client_id)
     return rating
 
 

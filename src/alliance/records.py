@@ -85,3 +85,41 @@ class Administration:
     clinician: str | None = None
     id: str | None = None
     extras: Mapping[str, str] = field(default_factory=dict)
+
+
+GoalStatus = Literal["active", "achieved", "no_longer_wanted", "changed"]
+GoalRater = Literal["client", "clinician"]
+
+
+@dataclass(frozen=True, slots=True)
+class GoalProgress:
+    """A progress rating of a goal, 0 (none) to 10 (reached), in a session."""
+
+    session: int
+    date: dt.date
+    rater: GoalRater
+    value: int
+    clinician: str | None = None  # the clinician's username, for a clinician's rating
+
+
+@dataclass(frozen=True, slots=True)
+class Goal:
+    """A goal as it stands (its current version), in the client's words, with its progress.
+
+    ``goal`` is its stable id; ``number`` its place in the episode (goal 1, 2 …);
+    ``replaces`` the id of the goal it replaced, if any."""
+
+    client: str
+    episode: str
+    goal: str
+    number: int
+    description: str
+    proposed_by: str
+    agreed_on: dt.date
+    status: GoalStatus
+    version: int = 1
+    target: str | None = None
+    reason: str | None = None
+    replaces: str | None = None
+    changed_on: dt.date | None = None  # when the current version was recorded
+    progress: tuple[GoalProgress, ...] = ()

@@ -300,6 +300,14 @@ def test_pdf_report_has_the_code_on_every_page(
                 "answers": {f"item_{i}": n % 3 for i in range(1, 10)},
             },
         )
+    goal = api.post(
+        f"/api/v1/episodes/{world.episodes['c1']}/goals", headers=world["c1"].headers,
+        json={"description": "Sleep through", "target": "Five nights", "agreed_on": "2026-09-08"},
+    ).json()["goal_id"]  # fmt: skip
+    api.post(
+        f"/api/v1/sessions/{world.sessions['c1']}/goal-ratings", headers=world["c1"].headers,
+        json={"goal_id": goal, "value": 4},
+    )  # fmt: skip
     response = clinician.get(f"/clients/{world.clients['c1']}/report.pdf")
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/pdf"
@@ -307,6 +315,8 @@ def test_pdf_report_has_the_code_on_every_page(
     reader = PdfReader(io.BytesIO(response.content))
     pages = [p.extract_text() for p in reader.pages]
     assert len(pages) >= 2
+    text = " ".join(pages)
+    assert "Goal 1: “Sleep through” (active)" in text and "Five nights" in text
     for number, text in enumerate(pages, start=1):
         assert "Client C1-01" in text
         assert f"Page {number} of {len(pages)}" in text

@@ -135,19 +135,26 @@ def scores_codebook(frame: pd.DataFrame, registry: Registry) -> pd.DataFrame:
 _EVENTS = {
     "event": (
         "what happened: rupture_reported (a rater reported a rupture in the session), "
-        "episode_ended (the episode of care ended) or risk_follow_up (what was done about "
-        "a risk answer given in the session)",
+        "episode_ended (the episode of care ended), risk_follow_up (what was done about "
+        "a risk answer given in the session), goal_agreed, goal_revised, goal_closed (a "
+        "goal agreed with the client, renegotiated, or closed) or goal_progress (a rating "
+        "of progress towards a goal, 0–10)",
         "text",
     ),
     "detail": (
         "rupture_reported: who reported it (client, clinician, observer); episode_ended: "
         "the end reason; risk_follow_up: the outcome (no_current_risk, safety_plan, referred, "
-        "emergency_services, not_reached)",
+        "emergency_services, not_reached); goal_agreed: goal <n>; proposed by <client, "
+        "clinician or together> (; replaces goal <m>); goal_revised: goal <n>; version <v>; "
+        "goal_closed: goal <n>; <achieved, no_longer_wanted or changed>; goal_progress: "
+        "goal <n>; <client or clinician>; <0–10>",
         "text",
     ),
     "note": (
         "the rater's note on the rupture, as written; for risk_follow_up the attempts, when "
-        "the client was reached and the clinician's note (identified exports only)",
+        "the client was reached and the clinician's note; for goal events the goal in the "
+        "client's words, what 10 would look like and the reason for a change (identified "
+        "exports only)",
         "text",
     ),
 }

@@ -33,6 +33,7 @@ from alliance.instruments.wording import Wording
 from alliance.interop import fhir
 from alliance.interop.deidentify import DateMode, ResearchExport, deidentify
 from alliance.interop.fhir_follow_up import FollowUp, follow_up_observation
+from alliance.interop.fhir_goals import goal_resources
 from alliance.interop.tabular import (
     write_administrations,
     write_events,
@@ -48,8 +49,9 @@ from alliance.services.accounts.access import (
 )
 from alliance.services.context import Actor
 from alliance.services.errors import Invalid
+from alliance.services.exchange.goal_records import client_goal_records
 from alliance.services.exchange.studies import study_for
-from alliance.services.exchange.tables import Holdings, fhir_base, holdings
+from alliance.services.exchange.tables import Holdings, episode_labels, fhir_base, holdings
 from alliance.store.alerts import Alert, RiskFollowUp
 from alliance.store.models import Administration, Client, ClientContact, Episode, Team, User
 from alliance.store.models import Session as SessionRow
@@ -96,6 +98,16 @@ def client_bundle(
     follow_ups = _follow_ups(db, client.id, client.code, {r.id for r in held.records})
     if resource.entry is None:  # a Bundle always holds the Patient
         raise RuntimeError("a client's Bundle has no entries")
+    labels = episode_labels(db, scope, {})
+    for goal in goal_resources(
+        client_goal_records(db, client, labels, client.code), base_url=fhir_base(base_url)
+    ):
+        resource.entry.append(
+            BundleEntry(
+                fullUrl=f"{fhir_base(base_url)}/{goal.get_resource_type()}/{goal.id}",
+                resource=goal,
+            )
+        )
     for record in follow_ups:
         observation = follow_up_observation(
             record, patient=fhir.patient_id(client.code), base_url=fhir_base(base_url)

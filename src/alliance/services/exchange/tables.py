@@ -38,6 +38,7 @@ from alliance.interop.tidy import SCORE_COLUMNS
 from alliance.interop.wide import to_wide
 from alliance.records import Administration as Record
 from alliance.services.errors import Invalid
+from alliance.services.exchange.goal_records import goal_events
 from alliance.store.alerts import Alert, RiskFollowUp
 from alliance.store.models import Administration, Client, Episode, RuptureReport, Score, User
 from alliance.store.models import Session as SessionRow
@@ -237,7 +238,9 @@ def care_events(
     (``episode_ended``, detail = the end reason, session = its last session) and each
     follow-up of a risk alert (``risk_follow_up``, session = the one whose answer raised the
     alert, date = the day the client was reached or, if not reached, the day of the record,
-    detail = the outcome, note = attempts, time reached and the clinician's note)."""
+    detail = the outcome, note = attempts, time reached and the clinician's note), and the
+    goals agreed, revised and closed and their progress ratings
+    (:mod:`~alliance.services.exchange.goal_records`)."""
     ruptures = db.execute(
         select(
             Client.id,
@@ -297,6 +300,9 @@ def care_events(
             )
             for client, ep, number, f in follow_ups
         ]
+        + goal_events(
+            db, labels, names, organization_id=organization_id, scope=scope, params=params
+        )
     )
     frame = pd.DataFrame(rows, columns=list(EVENT_COLUMNS))
     frame["session"] = frame["session"].astype("Int64")

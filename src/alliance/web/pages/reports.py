@@ -1,6 +1,6 @@
 """The PDF report of one client, for the clinical record: the risk history first, then the
-same alerts, charts and tables as the before-the-session view, with page numbers and the
-client code on every page."""
+same alerts, charts and tables as the before-the-session view (the goals and their progress
+among them), with page numbers and the client code on every page."""
 
 from __future__ import annotations
 
@@ -17,10 +17,11 @@ from alliance.services.monitoring import analysis
 from alliance.services.monitoring.overview import overview
 from alliance.services.monitoring.risk_history import risk_history
 from alliance.services.monitoring.status import measure_statuses
-from alliance.services.records import timeline
+from alliance.services.records import goals, timeline
 from alliance.web.api.deps import ClinicDep, DbDep
 from alliance.web.pages.charts import client_charts
 from alliance.web.pages.common import TEMPLATES, PageDep
+from alliance.web.pages.goal_charts import goal_charts, renegotiated_sessions
 
 router = APIRouter(include_in_schema=False)
 STATIC = Path(__file__).parent.parent / "static"
@@ -33,6 +34,9 @@ def client_report(
     t = timeline.timeline(db, page.actor, client_id)
     signals = analysis.client_signals(db, clinic.registry, t.client)
     reference = analysis.reference(db, clinic.registry, t.client.organization_id)
+    latest = t.episodes[-1] if t.episodes else None
+    goal_views = goals.shown_goals(db, page.actor, latest.episode.id) if latest else []
+    held = [(sv.session.number, sv.session.date) for sv in latest.sessions] if latest else []
     audit.record(db, page.actor, "export", "client_report", t.client.id, format="pdf")
     db.commit()
     view = overview(t, clinic.registry)
@@ -46,7 +50,10 @@ def client_report(
             risk_answers,
             risk_instruments={i.id for i in clinic.registry if i.risk_items},
         ),
-        charts=client_charts(view, signals, reference.trajectories),
+        charts=client_charts(
+            view, signals, reference.trajectories, renegotiated_sessions(goal_views, held)
+        ),
+        goals=goal_charts(goal_views, held),
         open_alerts=[a for a in t.alerts if a.state != "resolved"],
         risk_answers=risk_answers,
         term=page.terms,

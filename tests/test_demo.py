@@ -1,4 +1,4 @@
-"""The demo clinic shows each clinician the prediction gaps the simulator gave them."""
+"""The demo clinic shows each clinician the prediction gaps the simulator gave them, and goals."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from alliance.cli import app as cli
@@ -20,8 +20,9 @@ from alliance.instruments.registry import Registry
 from alliance.services.context import Actor
 from alliance.services.monitoring.calibration import calibration_for
 from alliance.simulate import simulate_clinic
+from alliance.store.alerts import Alert as AlertRow
 from alliance.store.engine import make_engine, session_factory
-from alliance.store.models import Administration, User
+from alliance.store.models import Administration, Goal, GoalRating, User
 from alliance.store.models import Session as SessionRow
 from alliance.store.security import ClientLink
 from alliance.web.app import create_app
@@ -69,6 +70,12 @@ def test_demo_calibration_shows_the_simulated_prediction_bias(
             covered[j] = c.error.low <= clinician.prediction_bias <= c.error.high
         db.rollback()
     assert covered[1] and covered[2]  # the two clinicians the README shows
+    with database.session() as db:  # issue 17: goals agreed, one renegotiated, goal alerts
+        changes = dict(db.execute(select(Goal.change, func.count()).group_by(Goal.change)).all())
+        assert changes["agreed"] >= 50 and changes["revised"] == 1
+        assert db.scalar(select(func.count()).select_from(GoalRating)) > 500
+        open_rules = set(db.scalars(select(AlertRow.rule).where(AlertRow.state == "open")))
+        assert {"goal_disagreement", "goal_stall"} <= open_rules
 
     app = create_app(settings, engine=database.engine)
     with TestClient(app, follow_redirects=False) as client:

@@ -1,8 +1,8 @@
 """A demo clinic: a synthetic organization filled from :mod:`alliance.simulate` through the
 same use cases the web pages call, so that what the demo shows is what the service does.
 
-Everything in it is invented: clients, ratings, ruptures and risk answers come from the
-simulator (seeded, so every demo looks the same); the dates are moved so that the latest
+Everything in it is invented: clients, ratings, ruptures, risk answers and goals come from
+the simulator (seeded, so every demo looks the same); the dates are moved so that the latest
 sessions are last week.
 """
 
@@ -18,6 +18,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from alliance.demo_goals import add_goals
 from alliance.instruments.registry import Registry
 from alliance.services.accounts import people
 from alliance.services.accounts.auth import actor_for
@@ -162,6 +163,7 @@ def seed(
 
     wai, phq = sim.administrations["wai-sr"], sim.administrations["phq-9"]
     episodes = sim.episodes.set_index("client")
+    renegotiated = False
     total = len(episodes)
     for n, (client_code, ep) in enumerate(episodes.iterrows(), start=1):
         with db_factory() as db:
@@ -206,6 +208,13 @@ def seed(
                             session_id,
                             note="Noticed the client withdraw after a difficult topic.",
                         )
+            if n % 2 == 0:  # every other client has agreed goals
+                renegotiated |= add_goals(
+                    db, actor, episode_id=episode.id, first_day=first, sessions=by_number,
+                    truth=sim.goals[sim.goals["client"] == client_code],
+                    ratings=sim.goal_ratings[sim.goal_ratings["client"] == client_code],
+                    n=n, renegotiate=not renegotiated and ongoing,
+                )  # fmt: skip
             if not ongoing:
                 close_episode(
                     db, actor, episode.id, end_reason=str(ep["end_reason"]), ended_on=last + offset

@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from alliance.languages import parse_list
+
 DEFAULT_DATABASE = "sqlite:///alliance.sqlite3"
 
 
@@ -33,6 +35,11 @@ class Settings(BaseSettings):
     )
     session_hours: float = Field(default=12, gt=0, description="Login session lifetime.")
     link_hours: float = Field(default=72, gt=0, description="Default lifetime of a client link.")
+    languages: str = Field(
+        default="en",
+        description="The languages offered for clients' forms: BCP 47 tags separated by "
+        "commas (en,nl,pt-BR); languages of loaded wording packs are added.",
+    )
     login_attempts: int = Field(
         default=5, ge=1, description="Failed logins allowed per account (and per address) ..."
     )
@@ -131,6 +138,11 @@ class Settings(BaseSettings):
                 raise ValueError(f"smtp_password_file: cannot read it ({exc.strerror})") from None
             self.smtp_password = lines[0] if lines else ""
         return self
+
+    @field_validator("languages")
+    @classmethod
+    def _languages(cls, value: str) -> str:
+        return ",".join(parse_list(value))
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -4,6 +4,7 @@ live server and Debian's Chromium driven by Playwright (never a downloaded brows
 from __future__ import annotations
 
 import gc
+import html
 import os
 import re
 from collections.abc import Iterator
@@ -70,6 +71,13 @@ class PageClient:
                 self.get("/account")
             form["csrf_token"] = self.csrf
         return self.client.post(path, data=form, **kwargs)  # type: ignore[arg-type]
+
+    def notice(self, response: Any) -> str:
+        """The notice the page a form redirected to shows ("" when none)."""
+        assert response.status_code == 303, response.status_code
+        page = self.get(response.headers["location"]).text
+        shown = re.search(r'<p class="notice" role="status">(.*?)</p>', page, re.S)
+        return html.unescape(shown.group(1)) if shown else ""
 
 
 def make_app(settings: Settings, database: Database):  # type: ignore[no-untyped-def]

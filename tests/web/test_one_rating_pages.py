@@ -6,7 +6,6 @@ rule itself is tested on both databases in tests/service/test_one_rating.py."""
 from __future__ import annotations
 
 import re
-from urllib.parse import unquote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -53,7 +52,7 @@ def test_the_session_form_opens_with_the_earlier_rating_and_replaces_it(
     changed = data | {"item_1": "2", "form_key": form_key(again.text)}
     saved = clinician.post(f"/sessions/{session}/rate", changed)
     assert saved.status_code == 303
-    notice = unquote(saved.headers["location"])
+    notice = clinician.notice(saved)
     assert "Saved your prediction (replacing the earlier one)" in notice
     assert "your own rating unchanged" in notice
     kept = current(database)
@@ -89,7 +88,7 @@ def test_a_rated_session_offers_a_correction_not_a_second_link(
         {"instrument": "wai-sr", "how": "show", "client_id": world.clients["c1"]},
     )
     assert refused.status_code == 303
-    assert "already rated session 1" in unquote(refused.headers["location"])
+    assert "already rated session 1" in clinician.notice(refused)
     form = clinician.get(f"/administrations/{rated}/correct")
     assert form.status_code == 200
     assert 'name="item_1" value="2" checked' in form.text

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from alliance.config import Settings
 from alliance.instruments.registry import Registry, default_registry
 from alliance.instruments.wording import WordingPack, load_pack_directory
+from alliance.languages import offered
 from alliance.services import audit
 from alliance.services.mail import Mailer, SmtpMailer
 from alliance.services.monitoring.analysis import changed_since, refresh_alerts
@@ -53,6 +54,11 @@ class Clinic:
         if self.settings.wording_dir is None:
             return []
         return load_pack_directory(self.settings.wording_dir, self.registry)
+
+    @cached_property
+    def languages(self) -> tuple[str, ...]:
+        """The languages offered for clients' forms (:mod:`alliance.languages`)."""
+        return offered(self.settings.languages.split(","), (p.language for p in self.wording_packs))
 
     @cached_property
     def mailer(self) -> Mailer | None:

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from alliance import languages as languages_offered
 from alliance.services import audit
 from alliance.services.accounts.access import (
     access_params,
@@ -81,6 +83,23 @@ def _clinician_for(db: Session, actor: Actor, clinician_id: str | None) -> User:
     return clinician
 
 
+def check_language(language: str, languages: Collection[str]) -> str:
+    """``language`` in its standard form when the site offers it, else :class:`Invalid`."""
+    allowed = ", ".join(languages)
+    try:
+        tag = languages_offered.standard_tag(language)
+    except ValueError as exc:
+        raise Invalid(str(exc), field="language", value=language, allowed=allowed) from None
+    if tag not in languages:
+        raise Invalid(
+            f"{tag} is not one of the languages this site offers for clients' forms",
+            field="language",
+            value=tag,
+            allowed=allowed,
+        )
+    return tag
+
+
 def register_client(
     db: Session,
     actor: Actor,
@@ -88,11 +107,14 @@ def register_client(
     code: str,
     clinician_id: str | None = None,
     language: str = "en",
+    languages: Collection[str] = languages_offered.DEFAULT,
     contact: dict[str, str | None] | None = None,
     started_on: dt.date | None = None,
 ) -> tuple[Client, Episode]:
-    """A new client with their first episode."""
+    """A new client with their first episode; their forms' ``language`` is one of the
+    site's ``languages``."""
     require_role(actor, "clinician", "supervisor")
+    language = check_language(language, languages)
     code = code.strip()
     if not CODE.match(code):
         raise Invalid(

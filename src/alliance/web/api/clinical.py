@@ -44,14 +44,16 @@ router = APIRouter(tags=["clinical"])
 
 
 @router.post("/clients", response_model=ClientCreated, status_code=201)
-def register_client(body: ClientIn, db: DbDep, actor: ActorDep) -> ClientCreated:
-    """Register a client (a pseudonymous code) with a first episode."""
+def register_client(body: ClientIn, db: DbDep, actor: ActorDep, clinic: ClinicDep) -> ClientCreated:
+    """Register a client (a pseudonymous code) with a first episode; ``language`` is one of
+    the site's languages (``ALLIANCE_LANGUAGES``, BCP 47 tags)."""
     client, episode = clients.register_client(
         db,
         actor,
         code=body.code,
         clinician_id=body.clinician_id,
         language=body.language,
+        languages=clinic.languages,
         contact=body.contact.model_dump() if body.contact else None,
         started_on=body.started_on,
     )

@@ -11,7 +11,7 @@ from alliance.services.accounts.access import require_role
 from alliance.services.errors import Forbidden, ServiceError
 from alliance.web.api.deps import ClinicDep, DbDep
 from alliance.web.pages.alert_rules import rule_rows
-from alliance.web.pages.common import FormDep, PageDep, check_csrf, redirect, render
+from alliance.web.pages.common import FormDep, Page, PageDep, check_csrf, redirect, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -51,16 +51,16 @@ def admin_page(
     )
 
 
-def _done(db: DbDep, what: str) -> Response:
+def _done(db: DbDep, what: str, page: Page) -> Response:
     db.commit()
-    return redirect("/admin", notice=what)
+    return redirect("/admin", notice="saved", detail=what, page=page)
 
 
-def _failed(exc: ServiceError) -> Response:
+def _failed(exc: ServiceError, page: Page) -> Response:
     if isinstance(exc, Forbidden):
         raise exc
     field = f"{exc.field}: " if exc.field else ""
-    return redirect("/admin", notice=f"Not saved — {field}{exc.message}")
+    return redirect("/admin", notice="not_saved", detail=f"{field}{exc.message}", page=page)
 
 
 @router.post("/admin/users")
@@ -79,8 +79,8 @@ def add_user(page: PageDep, db: DbDep, form: FormDep) -> Response:
             team_id=form.get("team_id") or None,
         )
     except ServiceError as exc:
-        return _failed(exc)
-    return _done(db, f"Added {user.username}.")
+        return _failed(exc, page)
+    return _done(db, f"Added {user.username}.", page)
 
 
 @router.post("/admin/users/{user_id}")
@@ -99,8 +99,8 @@ def change_user(user_id: str, page: PageDep, db: DbDep, form: FormDep) -> Respon
             password=form.get("password") or None,
         )
     except ServiceError as exc:
-        return _failed(exc)
-    return _done(db, f"Saved {user.username}.")
+        return _failed(exc, page)
+    return _done(db, f"Saved {user.username}.", page)
 
 
 @router.post("/admin/teams")
@@ -110,8 +110,8 @@ def add_team(page: PageDep, db: DbDep, form: FormDep) -> Response:
     try:
         team = people.create_team(db, page.actor, form.get("name", ""))
     except ServiceError as exc:
-        return _failed(exc)
-    return _done(db, f"Added team {team.name}.")
+        return _failed(exc, page)
+    return _done(db, f"Added team {team.name}.", page)
 
 
 @router.post("/admin/terms")
@@ -123,8 +123,8 @@ def set_terms(page: PageDep, db: DbDep, form: FormDep) -> Response:
             db, page.actor, client=form.get("client", ""), clinician=form.get("clinician", "")
         )
     except ServiceError as exc:
-        return _failed(exc)
-    return _done(db, "Saved the words your pages use.")
+        return _failed(exc, page)
+    return _done(db, "Saved the words your pages use.", page)
 
 
 @router.post("/admin/instruments")
@@ -138,5 +138,5 @@ async def set_instruments(
     try:
         organization.set_enabled_instruments(db, page.actor, clinic.registry, chosen)
     except ServiceError as exc:
-        return _failed(exc)
-    return _done(db, "Saved the instruments offered to clinicians.")
+        return _failed(exc, page)
+    return _done(db, "Saved the instruments offered to clinicians.", page)

@@ -90,6 +90,8 @@ def save_rules(page: PageDep, db: DbDep, form: FormDep) -> Response:
     try:
         organization.set_feedback_config(db, page.actor, {"rules": rules})
     except ServiceError as exc:
-        return redirect("/admin#rules", notice=f"Alert rules not saved — {exc.message}")
+        return redirect(
+            "/admin#rules", notice="not_saved", detail=f"the alert rules: {exc.message}", page=page
+        )
     db.commit()
-    return redirect("/admin#rules", notice="Saved the alert rules.")
+    return redirect("/admin#rules", notice="saved", detail="Saved the alert rules.", page=page)

@@ -61,11 +61,11 @@ def record_follow_up(alert_id: str, page: PageDep, db: DbDep, form: FormDep) -> 
     except ServiceError as exc:
         db.rollback()
         field = f" ({exc.field})" if exc.field else ""
-        return redirect(back, notice=f"Not saved{field}: {exc.message}")
+        return redirect(
+            back, notice="follow_up_not_saved", detail=f"{exc.message}{field}", page=page
+        )
     db.commit()
-    return redirect(
-        back, notice="Follow-up saved; alert resolved." if resolve else "Follow-up saved."
-    )
+    return redirect(back, notice="follow_up_resolved" if resolve else "follow_up_saved")
 
 
 @router.post("/alert-groups/{action}")
@@ -78,7 +78,7 @@ def alert_group_action(action: str, page: PageDep, db: DbDep, form: FormDep) -> 
         done = alerting.act_on_alerts(db, page.actor, ids, action, form.get("note"))
     except ServiceError as exc:
         db.rollback()
-        return redirect(back, notice=f"Not done: {exc.message}")
+        return redirect(back, notice="not_done", detail=exc.message, page=page)
     db.commit()
     n = len(done)
     what = f"{n} alert{'s' if n != 1 else ''}"
@@ -87,7 +87,7 @@ def alert_group_action(action: str, page: PageDep, db: DbDep, form: FormDep) -> 
         "resolve": f"Resolved {what}.",
         "note": f"Note added to {what}.",
     }.get(action, "Done.")
-    return redirect(back, notice=message)
+    return redirect(back, notice="done", detail=message, page=page)
 
 
 @router.post("/alerts/{alert_id}/{action}")
@@ -97,11 +97,11 @@ def alert_action(alert_id: str, action: str, page: PageDep, db: DbDep, form: For
     try:
         alerting.act_on_alert(db, page.actor, alert_id, action, form.get("note"))
     except ServiceError as exc:
-        return redirect(back, notice=f"Not done: {exc.message}")
+        return redirect(back, notice="not_done", detail=exc.message, page=page)
     db.commit()
     done = {
         "acknowledge": "Alert acknowledged.",
         "resolve": "Alert resolved.",
         "note": "Note added.",
     }.get(action, "Done.")
-    return redirect(back, notice=done)
+    return redirect(back, notice="done", detail=done, page=page)

@@ -154,8 +154,8 @@ def logout(request: Request, page: PageDep, db: DbDep, form: FormDep) -> Respons
 
 
 @router.get("/account")
-def account(request: Request, page: PageDep, notice: str | None = None) -> HTMLResponse:
-    context = page.context(nav="account", notice=notice)
+def account(request: Request, page: PageDep) -> HTMLResponse:
+    context = page.context(nav="account")
     if page.user.totp_secret is None:
         secret = auth.new_totp_secret()
         uri = auth.totp_uri(
@@ -171,7 +171,7 @@ def second_factor(page: PageDep, db: DbDep, clinic: ClinicDep, form: FormDep) ->
     try:
         if form.get("action") == "disable":
             auth.disable_totp(db, page.actor, str(form.get("code", "")))
-            notice = "One-time codes are off."
+            notice = "codes_off"
         else:
             auth.enable_totp(
                 db,
@@ -182,9 +182,9 @@ def second_factor(page: PageDep, db: DbDep, clinic: ClinicDep, form: FormDep) ->
                 max_attempts=clinic.settings.login_attempts,
                 window_minutes=clinic.settings.login_window_minutes,
             )
-            notice = "One-time codes are on: you will be asked for one at every login."
+            notice = "codes_on"
     except ServiceError as exc:
         db.commit()  # a wrong password counts towards the login limit
-        return redirect("/account", notice=exc.message)
+        return redirect("/account", notice="account_not_saved", detail=exc.message, page=page)
     db.commit()
     return redirect("/account", notice=notice)

@@ -15,6 +15,7 @@ from alliance.analytics.expected import ExpectedTrajectory
 from alliance.analytics.pipeline import RUPTURE_RULES
 from alliance.reports.svg import PALETTE, Band, Line, Marker, line_chart
 from alliance.services.monitoring.overview import Overview, Series
+from alliance.web.pages.common import Terms
 
 RATER_STYLE = {
     "client": (PALETTE[0], False),
@@ -47,7 +48,7 @@ def _g(value: float | None) -> str:
     )
 
 
-def _band(series: Series, trajectories: ExpectedTrajectory | None) -> Band | None:
+def _band(series: Series, trajectories: ExpectedTrajectory | None, terms: Terms) -> Band | None:
     """The expected band for the client's intake level, where the clinic has one."""
     if trajectories is None or not series.points or series.stance != "self":
         return None
@@ -65,7 +66,7 @@ def _band(series: Series, trajectories: ExpectedTrajectory | None) -> Band | Non
         list(table["session"]),
         list(table["lower"]),
         list(table["upper"]),
-        label="expected range for clients who started like this one",
+        label=terms.text("expected range for clients who started like this one"),
     )
 
 
@@ -74,10 +75,14 @@ def client_charts(
     signals: pd.DataFrame | None = None,
     trajectories: ExpectedTrajectory | None = None,
     renegotiated: dict[int, list[str]] | None = None,
+    *,
+    terms: Terms | None = None,
 ) -> list[Chart]:
     """A chart per instrument (total scores), with signals of the client's own ratings, then
     one of the client's subscales per instrument that has them. ``renegotiated`` (session ->
-    goals renegotiated in it) marks those sessions as repair events on alliance charts."""
+    goals renegotiated in it) marks those sessions as repair events on alliance charts.
+    Legends, titles and captions are in the organization's ``terms`` (patient, nurse …)."""
+    terms = terms or Terms()
     charts, subscales = [], []  # every measure's total first: those are what a glance needs
     for instrument, series_list in view.by_instrument().items():
         totals = [s for s in series_list if s.scale == "total"]
@@ -89,13 +94,17 @@ def client_charts(
             values = {p.session: p.value for p in s.points}
             lines.append(
                 Line(
-                    s.rater, sessions, [values.get(n) for n in sessions], color=color, dashed=dashed
+                    terms.text(s.rater),
+                    sessions,
+                    [values.get(n) for n in sessions],
+                    color=color,
+                    dashed=dashed,
                 )
             )
         markers, marked_at = _markers(totals, signals, instrument)
         if renegotiated and totals[0].kind == "alliance":
             _mark_renegotiated(totals, renegotiated, markers, marked_at)
-        bands = [b for b in (_band(s, trajectories) for s in totals) if b is not None]
+        bands = [b for b in (_band(s, trajectories, terms) for s in totals) if b is not None]
         first = totals[0]
         title = (
             f"{instrument.upper()} total ({_g(first.low)}–{_g(first.high)}, "
@@ -113,7 +122,7 @@ def client_charts(
         chart = Chart(
             title,
             svg,
-            _caption(bands, markers),
+            terms.text(_caption(bands, markers)),
             ["Session", *[line.label for line in lines], "Marked"],
         )
         for i, n in enumerate(sessions):
@@ -127,11 +136,11 @@ def client_charts(
         charts.append(chart)
         parts = [s for s in series_list if s.scale != "total" and s.rater == "client"]
         if parts:
-            subscales.append(_subscale_chart(instrument, parts))
+            subscales.append(_subscale_chart(instrument, parts, terms))
     return charts + subscales
 
 
-def _subscale_chart(instrument: str, parts: list[Series]) -> Chart:
+def _subscale_chart(instrument: str, parts: list[Series], terms: Terms) -> Chart:
     """The client's own rating on each subscale (WAI-SR task, goal and bond, say)."""
     sessions = sorted({p.session for s in parts for p in s.points})
     lines = []
@@ -146,7 +155,7 @@ def _subscale_chart(instrument: str, parts: list[Series]) -> Chart:
             )
         )
     low, high = min(s.low for s in parts), max(s.high for s in parts)
-    title = (
+    title = terms.text(
         f"{instrument.upper()} subscales, the client's own rating ({_g(low)}–{_g(high)}, "
         f"higher is {parts[0].higher_is})"
     )

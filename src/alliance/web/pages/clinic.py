@@ -12,6 +12,7 @@ from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from alliance.instruments.model import OptionsFormat
+from alliance.languages import name as language_name
 from alliance.services import audit
 from alliance.services.accounts import auth, organization
 from alliance.services.accounts.access import session_for
@@ -56,7 +57,6 @@ def caseload_page(
     page: PageDep,
     db: DbDep,
     clinic: ClinicDep,
-    notice: str | None = None,
     q: str = "",
     show: str = "all",
 ) -> HTMLResponse:
@@ -74,7 +74,7 @@ def caseload_page(
             q=q,
             show=show,
             filters=SHOW,
-            notice=notice,
+            languages=[(tag, language_name(tag)) for tag in clinic.languages],
             today=dt.date.today(),
             register=True,
         ),
@@ -82,7 +82,7 @@ def caseload_page(
 
 
 @router.post("/clients")
-def register(page: PageDep, db: DbDep, form: FormDep) -> Response:
+def register(page: PageDep, db: DbDep, clinic: ClinicDep, form: FormDep) -> Response:
     check_csrf(page, form)
     contact = {
         "name": form.get("name") or None,
@@ -95,15 +95,16 @@ def register(page: PageDep, db: DbDep, form: FormDep) -> Response:
             db,
             page.actor,
             code=form.get("code", ""),
-            language=form.get("language") or "en",
+            language=form.get("language") or clinic.languages[0],
+            languages=clinic.languages,
             contact=contact,
             started_on=started,
         )
     except (ServiceError, ValueError) as exc:
         message = exc.message if isinstance(exc, ServiceError) else "the start date is not a date"
-        return redirect("/caseload", notice=f"Not registered: {message}")
+        return redirect("/caseload", notice="not_registered", detail=message, page=page)
     db.commit()
-    return redirect(f"/clients/{client.id}", notice=f"Registered {client.code}.")
+    return redirect(f"/clients/{client.id}", notice="registered", detail=client.code, page=page)
 
 
 @router.get("/clients/{client_id}")
@@ -113,7 +114,6 @@ def client_page(
     page: PageDep,
     db: DbDep,
     clinic: ClinicDep,
-    notice: str | None = None,
 ) -> HTMLResponse:
     t = timeline.timeline(db, page.actor, client_id)
     contact = clients.get_contact(db, page.actor, client_id) if _owns(page, t) else None
@@ -125,7 +125,7 @@ def client_page(
     held = [(sv.session.number, sv.session.date) for sv in latest.sessions] if latest else []
     view = overview(t, clinic.registry)
     repairs = renegotiated_sessions(goal_views, held)
-    charts = client_charts(view, signals, reference.trajectories, repairs)
+    charts = client_charts(view, signals, reference.trajectories, repairs, terms=page.terms)
     risk_answers = risk_history(t, clinic.registry)
     sessions = {sv.session.id: sv.session.number for ev in t.episodes for sv in ev.sessions}
     last = t.episodes[-1].sessions[-1] if t.episodes and t.episodes[-1].sessions else None
@@ -150,7 +150,6 @@ def client_page(
                 risk_instruments={i.id for i in clinic.registry if i.risk_items},
             ),
             charts=charts,
-            notice=notice,
             contact=contact,
             can_write=_owns(page, t),
             mail_ready=clinic.mailer is not None,
@@ -192,11 +191,14 @@ def new_session(episode_id: str, page: PageDep, db: DbDep, form: FormDep) -> Res
         )
     except (ServiceError, ValueError) as exc:
         message = exc.message if isinstance(exc, ServiceError) else "the date is not a date"
-        return redirect(f"/clients/{client_id}", notice=f"Session not recorded: {message}")
+        return redirect(
+            f"/clients/{client_id}", notice="session_not_recorded", detail=message, page=page
+        )
     db.commit()
     return redirect(
         f"/sessions/{session.id}/rate",
-        notice=f"Session {session.number} recorded. Add your rating below.",
+        notice="session_recorded",
+        n=session.number,
     )
 
 
@@ -207,7 +209,6 @@ def rate_page(
     page: PageDep,
     db: DbDep,
     clinic: ClinicDep,
-    notice: str | None = None,
     own: str | None = None,
 ) -> HTMLResponse:
     session, _, client = session_for(db, page.actor, session_id, write=True)
@@ -225,7 +226,7 @@ def rate_page(
         own = own_rating.instrument
     values = _shown(prediction) | _shown(own_rating, OWN)
     return _rate_form(
-        request, page, clinic, session, client, own=own, notice=notice, values=values,
+        request, page, clinic, session, client, own=own, values=values,
         saved=[what for what, a in (("prediction", prediction), ("own rating", own_rating)) if a],
     )  # fmt: skip
 
@@ -253,7 +254,6 @@ def _rate_form(
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
     status_code: int = 200,
-    notice: str | None = None,
     saved: list[str] | None = None,
 ) -> HTMLResponse:
     """The session form: the prediction of the client's rating, the clinician's own rating
@@ -281,7 +281,6 @@ def _rate_form(
             own_items=_option_items(own_inst, prefix=OWN) if own_inst else [],
             own_scored=own_inst is not None and any(s.verified for s in own_inst.scales),
             form_key=form_key or uuid.uuid4().hex,
-            notice=notice,
             errors=errors or {},
             values=values or {},
             saved=saved or [],
@@ -394,7 +393,9 @@ def rate(
     db.commit()
     background.add_task(after_submission, clinic, client.id)
     what = " and ".join(saved) if saved else "nothing (the form was empty)"
-    return redirect(f"/clients/{client.id}", notice=f"Saved {what} for session {session.number}.")
+    return redirect(
+        f"/clients/{client.id}", notice="ratings_saved", detail=what, n=session.number, page=page
+    )
 
 
 @router.post("/sessions/{session_id}/links")
@@ -434,7 +435,9 @@ def new_link(
             )
     except ServiceError as exc:
         db.rollback()
-        return redirect(f"/clients/{client_id}", notice=f"No link made: {exc.message}")
+        return redirect(
+            f"/clients/{client_id}", notice="link_not_made", detail=exc.message, page=page
+        )
     db.commit()
     if how == "kiosk":
         # The tablet goes to the client: the clinician's login ends here, so that Back or
@@ -445,9 +448,7 @@ def new_link(
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
     if how == "email":
-        return redirect(
-            f"/clients/{client_id}", notice="The link was sent to the client's e-mail address."
-        )
+        return redirect(f"/clients/{client_id}", notice="link_mailed")
     qr = segno.make(new.url, error="m").svg_inline(scale=5, title="Link to the questions")
     return render(
         request,

@@ -19,6 +19,7 @@ from alliance.services.errors import Forbidden
 from alliance.store.engine import READ_ONLY
 from alliance.store.models import Organization, User
 from alliance.web.api.deps import SESSION_COOKIE, AddressDep, DbDep
+from alliance.web.pages import notices
 from alliance.web.security import same_token
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
@@ -144,15 +145,38 @@ def check_csrf(page: Page, form: dict[str, Any]) -> None:
 
 
 def render(
-    request: Request, template: str, context: dict[str, Any], status_code: int = 200
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    status_code: int = 200,
+    *,
+    said: str | None = None,
 ) -> HTMLResponse:
+    """``template`` with ``context``. The notice shown is ``said`` (a page rendered in answer
+    to a form), else the one the query's key names (:mod:`notices`); either in the
+    organization's words."""
+    shown = said or notices.text(request.query_params, context.get("csrf_token"))
+    term = context.get("term")
+    context["notice"] = term.text(shown) if shown and isinstance(term, Terms) else shown
     return TEMPLATES.TemplateResponse(request, template, context, status_code=status_code)
 
 
-def redirect(path: str, *, notice: str | None = None) -> RedirectResponse:
+def redirect(
+    path: str,
+    *,
+    notice: str | None = None,
+    detail: str | None = None,
+    n: int | None = None,
+    page: Page | None = None,
+) -> RedirectResponse:
+    """A redirect after a form; ``notice`` is a key of :data:`notices.NOTICES`, its
+    ``detail`` signed for ``page``'s login."""
     if notice:
+        path, hash_, fragment = path.partition("#")  # the query goes before a #fragment
         joiner = "&" if "?" in path else "?"
-        path = f"{path}{joiner}notice={quote(notice)}"
+        secret = page.csrf_token if page is not None else ""
+        path = f"{path}{joiner}{notices.query(notice, detail=detail, n=n, secret=secret)}"
+        path += hash_ + fragment
     return RedirectResponse(path, status_code=303)
 
 

@@ -70,8 +70,10 @@ def correct(
             background.add_task(after_submission, clinic, result.client_id)
             return redirect(
                 f"/clients/{found[2].id}",
-                notice=f"Corrected the {inst.id} rating of session {found[1].number}; the "
-                "original stays in the history.",
+                notice="corrected",
+                detail=inst.id,
+                n=found[1].number,
+                page=page,
             )
     status = 409 if problem and "already corrected" in problem else 422
     return _form(

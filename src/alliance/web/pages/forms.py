@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Request
@@ -72,6 +72,23 @@ def form_items(
             )
         )
     return items
+
+
+def in_words(wording: Wording, terms: Terms) -> Wording:
+    """The project's own labels in the organization's words ("Feeling liked by the nurse");
+    a licensed wording is shown as it was loaded."""
+    if wording.licensed:
+        return wording
+    return replace(
+        wording,
+        title=terms.text(wording.title),
+        items={key: terms.text(text) for key, text in wording.items.items()},
+        options={
+            key: {value: terms.text(label) for value, label in labels.items()}
+            for key, labels in wording.options.items()
+        },
+        anchors={key: (terms.text(a), terms.text(b)) for key, (a, b) in wording.anchors.items()},
+    )
 
 
 def parse_answers(
@@ -182,8 +199,15 @@ def _form_page(
     unanswered: list[int] | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    wording = resolve(
-        view.instrument, clinic.wording_packs, language=lang or view.language, perspective="client"
+    terms = Terms.of(view.organization)
+    wording = in_words(
+        resolve(
+            view.instrument,
+            clinic.wording_packs,
+            language=lang or view.language,
+            perspective="client",
+        ),
+        terms,
     )
     items = form_items(view.instrument, wording, values, errors)
     return render(
@@ -199,7 +223,8 @@ def _form_page(
             "form_key": form_key,
             "organization": view.organization,
             "clinician_name": view.clinician_name,
-            "term": Terms.of(view.organization),
+            "term": terms,
+            "recall": terms.text(view.instrument.recall or "your care"),
             "errors": errors,
             "summary": summary,
             "unanswered": unanswered or [],

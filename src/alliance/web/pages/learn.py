@@ -87,9 +87,7 @@ def _calibration_page(
 
 
 @router.get("/learn")
-def learn_page(
-    request: Request, page: PageDep, db: DbDep, notice: str | None = None
-) -> HTMLResponse:
+def learn_page(request: Request, page: PageDep, db: DbDep) -> HTMLResponse:
     bank = builtin_bank()
     topics = learning.topics(page.actor, bank)
     results = learning.my_results(db, page.actor)
@@ -106,7 +104,6 @@ def learn_page(
             default_size=DEFAULT_QUESTIONS,
             results=results,
             members=members,
-            notice=notice,
         ),
     )
 
@@ -137,7 +134,7 @@ def quiz_page(
     try:
         quiz = learning.draw_quiz(page.actor, bank, questions=n, topics=topics, seed=seed)
     except ServiceError as exc:
-        return redirect("/learn", notice=f"No self-check drawn: {exc.message}")
+        return redirect("/learn", notice="no_self_check", detail=exc.message, page=page)
     if seed is None:
         query = "&".join([f"n={n}", f"seed={quiz.seed}", *(f"topic={t}" for t in topics)])
         return RedirectResponse(f"/learn/quiz?{query}", status_code=303)
@@ -164,7 +161,7 @@ async def send_answers(request: Request, page: PageDep, db: DbDep) -> Response:
         questions = int(str(form.get("n", "")))
         seed = int(str(form.get("seed", "")))
     except ValueError:
-        return redirect("/learn", notice="That self-check could not be read; please start again.")
+        return redirect("/learn", notice="self_check_unreadable")
     topics = [str(t) for t in form.getlist("topic")]
     positions: list[int | None] = []
     for number in range(1, questions + 1):
@@ -185,7 +182,7 @@ async def send_answers(request: Request, page: PageDep, db: DbDep) -> Response:
         )
     except ServiceError as exc:
         db.rollback()
-        return redirect("/learn", notice=f"Not saved: {exc.message}")
+        return redirect("/learn", notice="self_check_not_saved", detail=exc.message, page=page)
     db.commit()
     return redirect(f"/learn/quiz/results/{row.id}")
 
@@ -219,4 +216,9 @@ def set_learning(page: PageDep, db: DbDep, form: FormDep) -> Response:
     org = organization(db, page.actor)
     db.commit()
     state = "can now" if org.supervisors_see_calibration else "can no longer"
-    return redirect("/admin", notice=f"Supervisors {state} see their team's calibration.")
+    return redirect(
+        "/admin",
+        notice="saved",
+        detail=f"Supervisors {state} see their team's calibration.",
+        page=page,
+    )

@@ -51,7 +51,11 @@ def client_report(
             risk_instruments={i.id for i in clinic.registry if i.risk_items},
         ),
         charts=client_charts(
-            view, signals, reference.trajectories, renegotiated_sessions(goal_views, held)
+            view,
+            signals,
+            reference.trajectories,
+            renegotiated_sessions(goal_views, held),
+            terms=page.terms,
         ),
         goals=goal_charts(goal_views, held),
         open_alerts=[a for a in t.alerts if a.state != "resolved"],

@@ -47,6 +47,8 @@ def set_risk_routing(page: PageDep, db: DbDep, form: FormDep) -> Response:
             raise
         db.rollback()
         field = f"{exc.field}: " if exc.field else ""
-        return redirect("/admin", notice=f"Not saved — {field}{exc.message}")
+        return redirect("/admin", notice="not_saved", detail=f"{field}{exc.message}", page=page)
     db.commit()
-    return redirect("/admin", notice="Saved who is told about risk alerts.")
+    return redirect(
+        "/admin", notice="saved", detail="Saved who is told about risk alerts.", page=page
+    )

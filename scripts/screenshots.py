@@ -83,6 +83,17 @@ def shoot(base: str) -> None:
             desk.goto(f"{base}{session.group(1)}")
             desk.screenshot(path=str(OUT / "session-form.png"), full_page=True)
         desk.goto(f"{base}{client}")
+        # one link, two measures in order: the alliance form, then the PHQ-9 (or another)
+        first = desk.locator("#instrument").input_value()
+        then = [
+            value
+            for value in desk.locator("#instrument_2 option").evaluate_all(
+                "options => options.map(o => o.value)"
+            )
+            if value and value != first
+        ]
+        if then:
+            desk.select_option("#instrument_2", "phq-9" if "phq-9" in then else then[0])
         desk.get_by_role("button", name="Make the link").click()
         desk.screenshot(path=str(OUT / "link-qr.png"))
         link = desk.locator("a[href*='/f/']").first.get_attribute("href")
@@ -105,6 +116,11 @@ def shoot(base: str) -> None:
         )
         phone.goto(str(link))
         phone.screenshot(path=str(OUT / "client-form-phone.png"), full_page=True)
+        # sent with most questions empty: the summary at the top links to each of them
+        phone.locator("fieldset input[type=radio]").first.tap()
+        phone.locator("button[type=submit]").first.tap()
+        phone.wait_for_selector("#problems")
+        phone.screenshot(path=str(OUT / "client-form-unanswered-phone.png"))
         phone.close()
         phone = browser.new_page(
             viewport={"width": 390, "height": 844},

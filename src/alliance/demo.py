@@ -293,7 +293,7 @@ def _demo_link(
         actor,
         registry,
         session_id=session.id,
-        instrument="wai-sr",
+        instruments=["wai-sr", "phq-9"],  # one link, two measures in order
         base_url=base_url,
         hours=24 * 7,
         sent_to="qr",

@@ -80,7 +80,16 @@ def test_unanswered_questions_are_pointed_out_once(
     partial = {f"item_{i}": "3" for i in range(1, 11)}
     first = pages.post(f"/f/{token}", data={**partial, "form_key": key})
     assert first.status_code == 200
-    assert "You have not answered questions 11, 12" in first.text
+    # a summary at the top, where focus goes, links to each question left empty
+    summary = first.text.split('id="problems"')[1].split("</div>")[0]
+    assert 'role="alert"' in first.text.split('id="problems"')[0][-80:]
+    assert "autofocus" in summary and "2 questions not answered yet" in summary
+    assert re.findall(r'href="#(item_\d+)-first"', summary) == ["item_11", "item_12"]
+    assert "Question 11: Shared understanding of helpful changes" in summary
+    flagged = re.findall(r'<fieldset id="(item_\d+)" class="unanswered"', first.text)
+    assert flagged == ["item_11", "item_12"]
+    assert first.text.count('aria-invalid="true"') == 2 * 5  # their five choices each
+    assert "Send without answering questions 11, 12" in first.text
     assert 'value="3" checked' in first.text  # the answers given are kept
     with database.session() as db:
         assert db.scalar(select(Administration)) is None

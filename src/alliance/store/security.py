@@ -11,7 +11,7 @@ import datetime as dt
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from alliance.store.base import Base, UTCDateTime, new_id, utcnow
+from alliance.store.base import Base, JSONType, UTCDateTime, new_id, utcnow
 
 
 class LoginSession(Base):
@@ -56,7 +56,10 @@ Index("ix_login_attempts_address_at", LoginAttempt.address, LoginAttempt.at)
 
 
 class ClientLink(Base):
-    """A single-use, expiring link for a client to fill one instrument for one session."""
+    """A single-use, expiring link for a client to fill one or more measures, in order, for
+    one session. ``measures`` lists them (``[instrument, version]``; empty on links made
+    before: their one ``instrument``); ``answered`` counts those sent so far, each stored when
+    sent; ``used_at`` is set when the last is sent, ``administration_id`` is the latest."""
 
     __tablename__ = "client_links"
 
@@ -73,3 +76,16 @@ class ClientLink(Base):
     administration_id: Mapped[str | None] = mapped_column(ForeignKey("administrations.id"))
     sent_to: Mapped[str | None] = mapped_column(String(20))  # "email", "qr", "kiosk"
     reminded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    measures: Mapped[list[list[str]] | None] = mapped_column(JSONType)
+    answered: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    @property
+    def steps(self) -> list[tuple[str, str]]:
+        """The link's measures in order, as (instrument, version)."""
+        if not self.measures:
+            return [(self.instrument, self.version)]
+        return [(m[0], m[1]) for m in self.measures]
+
+    @property
+    def measure_ids(self) -> list[str]:
+        return [instrument for instrument, _ in self.steps]

@@ -1,9 +1,11 @@
-"""Single-use, expiring links with which a client fills one instrument for one session.
+"""Single-use, expiring links with which a client fills one or more measures for one session.
 
-The token is random and stored only as its SHA-256. A link works once: the submission and the
-marking of the link as used happen in one transaction, and only the first of two racing
-submissions can mark it. Unknown tokens are counted per address and rate-limited; a known
-link opens whatever the count.
+A link carries its measures in order (ORS at the start and SRS at the end; WAI-SR then PHQ-9).
+Each measure is stored when it is sent, with its risk alerts, and the link moves on to the
+next; the last one uses the link up. The token is random and stored only as its SHA-256. Each
+step is stored and counted in one transaction, and only the first of two racing submissions of
+a step can count it. Unknown tokens are counted per address and rate-limited; a known link
+opens whatever the count.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import datetime as dt
 import logging
 import secrets
 import smtplib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
@@ -48,6 +50,7 @@ from alliance.store.security import ClientLink, LoginAttempt
 logger = logging.getLogger(__name__)
 LINK_PROBE = "(client link)"
 MAX_BAD_LINKS = 30
+MAX_MEASURES = 5
 BAD_LINK_WINDOW = dt.timedelta(minutes=10)
 
 
@@ -64,43 +67,83 @@ def create_link(
     registry: Registry,
     *,
     session_id: str,
-    instrument: str,
+    instruments: Sequence[str],
     base_url: str,
     hours: float,
     version: str | None = None,
     sent_to: str | None = None,
 ) -> NewLink:
+    """A link for the client to fill ``instruments`` in this order (``version`` only with
+    one instrument)."""
     session, _, client = session_for(db, actor, session_id, write=True)
-    inst = resolve_instrument(registry, instrument, version)
-    if "client" not in inst.perspectives:
-        raise Invalid(f"{inst.id} has no client form", field="instrument")
-    org = db.get(Organization, client.organization_id)
-    offered = offered_instruments(org, registry) if org is not None else []
-    if inst.id not in offered:
-        raise Invalid(
-            "the organization does not offer this instrument to clients (an admin chooses them)",
-            field="instrument",
-            value=inst.id,
-            allowed=", ".join(offered),
-        )
     if not 0 < hours <= 24 * 31:
         raise Invalid("a link lasts between a moment and 31 days", field="hours", value=hours)
-    _not_rated_yet(db, session, inst)
+    org = db.get(Organization, client.organization_id)
+    chosen = _measures(db, registry, org=org, session=session, names=instruments, version=version)
     token = secrets.token_urlsafe(24)
     link = ClientLink(
         token_hash=token_digest(token),
         organization_id=client.organization_id,
         session_id=session.id,
-        instrument=inst.id,
-        version=inst.version,
+        instrument=chosen[0].id,
+        version=chosen[0].version,
+        measures=[[inst.id, inst.version] for inst in chosen],
         created_by=actor.user_id,
         expires_at=utcnow() + dt.timedelta(hours=hours),
         sent_to=sent_to,
     )
     db.add(link)
     db.flush()
-    audit.record(db, actor, "create", "client_link", link.id, session=session.id)
+    audit.record(
+        db,
+        actor,
+        "create",
+        "client_link",
+        link.id,
+        session=session.id,
+        measures=",".join(inst.id for inst in chosen),
+    )
     return NewLink(link, token, f"{base_url.rstrip('/')}/f/{token}")
+
+
+def _measures(
+    db: Session,
+    registry: Registry,
+    *,
+    org: Organization | None,
+    session: SessionRow,
+    names: Sequence[str],
+    version: str | None,
+) -> list[Instrument]:
+    """The link's measures, each a client form the organization offers and the client has
+    not yet rated for this session, none twice."""
+    if not names:
+        raise Invalid("choose at least one measure", field="instrument")
+    if len(names) > MAX_MEASURES:
+        raise Invalid(
+            f"a link carries at most {MAX_MEASURES} measures",
+            field="instrument",
+            value=len(names),
+        )
+    offered = offered_instruments(org, registry) if org is not None else []
+    chosen: list[Instrument] = []
+    for name in names:
+        inst = resolve_instrument(registry, name, version if len(names) == 1 else None)
+        if "client" not in inst.perspectives:
+            raise Invalid(f"{inst.id} has no client form", field="instrument")
+        if inst.id not in offered:
+            raise Invalid(
+                "the organization does not offer this instrument to clients (an admin "
+                "chooses them)",
+                field="instrument",
+                value=inst.id,
+                allowed=", ".join(offered),
+            )
+        if any(inst.id == other.id for other in chosen):
+            raise Invalid("a measure is named twice", field="instrument", value=inst.id)
+        _not_rated_yet(db, session, inst)
+        chosen.append(inst)
+    return chosen
 
 
 def _not_rated_yet(db: Session, session: SessionRow, inst: Instrument) -> None:
@@ -127,12 +170,14 @@ class LinkView:
     """What a client's form needs: no other client's data, nothing identifying."""
 
     link: ClientLink
-    instrument: Instrument
+    instrument: Instrument  # the measure to answer now
     organization: Organization
     session_date: dt.date
     language: str
     actor: Actor
     clinician_name: str
+    measures: list[Instrument]  # all of the link's, in order
+    step: int  # the index of ``instrument`` in ``measures``
 
 
 def _link_actor(link: ClientLink, address: str | None) -> Actor:
@@ -183,9 +228,21 @@ def open_link(
         .join(User, User.id == Episode.clinician_id)
         .where(SessionRow.id == link.session_id)
     ).one()
-    inst = registry.get(link.instrument, link.version)
+    measures = [registry.get(instrument, version) for instrument, version in link.steps]
+    step = min(link.answered, len(measures) - 1)
     audit.record(db, actor, "read", "client_link", link.id)
-    return LinkView(link, inst, row[2], row[0].date, row[1].language, actor, row[3])
+    return LinkView(
+        link, measures[step], row[2], row[0].date, row[1].language, actor, row[3], measures, step
+    )
+
+
+def _step_key(link: ClientLink, step: int, idempotency_key: str) -> str:
+    # the first step keeps the key of one-measure links, so a form sent before stays known
+    return (
+        f"link:{link.id}:{idempotency_key}"
+        if step == 0
+        else (f"link:{link.id}:{step}:{idempotency_key}")
+    )
 
 
 def submit_via_link(
@@ -198,15 +255,39 @@ def submit_via_link(
     address: str,
     language: str | None = None,
     licensed_wording: bool = False,
+    step: int | None = None,
 ) -> Submission:
-    """Store the client's answers and use up the link, in one transaction."""
+    """Store the client's answers to the link's measure ``step`` (by default the one due)
+    and move the link on, in one transaction; the last measure uses the link up.
+
+    A form sent again (same ``idempotency_key``) returns what was stored. A form for a
+    measure already answered is :class:`Conflict` (or :class:`Gone` once the link is used
+    up), one for a measure not yet due :class:`Invalid`."""
     view = open_link(db, registry, token, address=address, for_submission=True)
     link = view.link
+    sent = [_step_key(link, k, idempotency_key) for k in range(link.answered)]
+    done = (
+        db.scalar(
+            select(Administration).where(
+                Administration.organization_id == link.organization_id,
+                Administration.idempotency_key.in_(sent),
+            )
+        )
+        if sent
+        else None
+    )
+    if done is not None:
+        return Submission(done, [], False)  # the same form sent twice: already stored
     if link.used_at is not None:
-        done = db.get(Administration, link.administration_id) if link.administration_id else None
-        if done is not None and done.idempotency_key == f"link:{link.id}:{idempotency_key}":
-            return Submission(done, [], False)  # the same form sent twice: already stored
         raise Gone("this link has already been used")
+    due = link.answered
+    if step is not None and step < due:
+        raise Conflict(
+            f"measure {step + 1} of this link was answered already", field="step", value=step
+        )
+    if step is not None and step != due:
+        raise Invalid(f"measure {due + 1} is the one due", field="step", value=step)
+    inst = view.measures[due]
     session, episode, client = db.execute(
         select(SessionRow, Episode, Client)
         .join(Episode, Episode.id == SessionRow.episode_id)
@@ -218,21 +299,30 @@ def submit_via_link(
         view.actor,
         registry,
         session_id=session.id,
-        instrument=link.instrument,
-        version=link.version,
+        instrument=inst.id,
+        version=inst.version,
         perspective="client",
         stance="self",
         answers=answers,
-        idempotency_key=f"link:{link.id}:{idempotency_key}",
+        idempotency_key=_step_key(link, due, idempotency_key),
         source="client_link",
         language=language,
         licensed_wording=licensed_wording,
         authorized_session=(session, episode, client),
     )
+    last = due + 1 == len(view.measures)
     claimed = db.execute(
         update(ClientLink)
-        .where(ClientLink.id == link.id, ClientLink.used_at.is_(None))
-        .values(used_at=utcnow(), administration_id=submission.administration.id)
+        .where(
+            ClientLink.id == link.id,
+            ClientLink.used_at.is_(None),
+            ClientLink.answered == due,
+        )
+        .values(
+            answered=due + 1,
+            administration_id=submission.administration.id,
+            **({"used_at": utcnow()} if last else {}),
+        )
         .execution_options(synchronize_session=False)
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
@@ -289,7 +379,7 @@ def send_link(
     mailer: Mailer,
     *,
     session_id: str,
-    instrument: str,
+    instruments: Sequence[str],
     base_url: str,
     hours: float,
 ) -> NewLink:
@@ -304,7 +394,7 @@ def send_link(
         actor,
         registry,
         session_id=session_id,
-        instrument=instrument,
+        instruments=instruments,
         base_url=base_url,
         hours=hours,
     )
@@ -321,7 +411,7 @@ def _mail_for_link(
     registry: Registry,
     *,
     session_id: str,
-    instrument: str,
+    instruments: Sequence[str],
     base_url: str,
     hours: float,
     reminder: bool = False,
@@ -335,7 +425,7 @@ def _mail_for_link(
         actor,
         registry,
         session_id=session_id,
-        instrument=instrument,
+        instruments=instruments,
         base_url=base_url,
         hours=hours,
         sent_to="email",
@@ -417,7 +507,8 @@ def send_reminders(
                     actor,  # the system, on behalf of the clinician who made the first link
                     registry,
                     session_id=old.session_id,
-                    instrument=old.instrument,
+                    # what is left of the old link's measures
+                    instruments=[i for i, _ in old.steps[old.answered :]],
                     base_url=base_url,
                     hours=link_hours,
                     reminder=True,

@@ -21,13 +21,14 @@ router = APIRouter(tags=["links"])
 def create_link(
     session_id: str, body: LinkIn, db: DbDep, actor: ActorDep, clinic: ClinicDep
 ) -> LinkCreated:
-    """A single-use link for the client to fill ``instrument`` for this session."""
+    """A single-use link for the client to fill ``instrument``, or several ``instruments``
+    in order (ORS at the start, SRS at the end), for this session."""
     new = links.create_link(
         db,
         actor,
         clinic.registry,
         session_id=session_id,
-        instrument=body.instrument,
+        instruments=body.measures,
         version=body.version,
         base_url=clinic.settings.base_url,
         hours=body.hours or clinic.settings.link_hours,
@@ -47,8 +48,9 @@ def list_links(session_id: str, db: DbDep, actor: ActorDep) -> list[ClientLink]:
 def open_link(
     token: str, db: DbDep, clinic: ClinicDep, address: AddressDep, language: str | None = None
 ) -> dict[str, Any]:
-    """The form behind a link (no account needed): instrument, items and options in the
-    client's language, and whether licensed wording is loaded."""
+    """The form behind a link (no account needed): the measure due (``step`` of
+    ``measures``), its items and options in the client's language, and whether licensed
+    wording is loaded."""
     try:
         view = links.open_link(db, clinic.registry, token, address=address)
     finally:
@@ -63,6 +65,8 @@ def open_link(
     return {
         "instrument": inst.id,
         "version": inst.version,
+        "step": view.step,
+        "measures": [m.id for m in view.measures],
         "title": wording.title,
         "recall": inst.recall,
         "licensed_wording": wording.licensed,
@@ -102,7 +106,8 @@ def submit_link(
     address: AddressDep,
     background: BackgroundTasks,
 ) -> SubmissionOut:
-    """Submit the client's answers; the link then stops working."""
+    """Submit the client's answers to the measure due (or ``step``); each is stored when
+    sent, and the link stops working after its last measure."""
     result = links.submit_via_link(
         db,
         clinic.registry,
@@ -111,6 +116,7 @@ def submit_link(
         idempotency_key=body.idempotency_key,
         address=address,
         language=body.language,
+        step=body.step,
     )
     db.commit()
     if result.created:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from alliance.records import LAST_SESSION
 
@@ -202,9 +202,25 @@ class RupturePublic(_Out):
 
 
 class LinkIn(_In):
-    instrument: str
-    version: str | None = None
+    instrument: str | None = Field(default=None, description="One measure (or use instruments).")
+    instruments: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=5,
+        description="Several measures, answered in this order on one link (ORS then SRS).",
+    )
+    version: str | None = Field(default=None, description="Only with a single instrument.")
     hours: float | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> LinkIn:
+        if (self.instrument is None) == (self.instruments is None):
+            raise ValueError("give instrument (one measure) or instruments (a list), not both")
+        return self
+
+    @property
+    def measures(self) -> list[str]:
+        return self.instruments if self.instruments is not None else [str(self.instrument)]
 
 
 class LinkCreated(BaseModel):
@@ -216,8 +232,10 @@ class LinkCreated(BaseModel):
 
 class LinkPublic(_Out):
     id: str
-    instrument: str
+    instrument: str  # the first measure
     version: str
+    measures: list[str] = Field(validation_alias="measure_ids")  # every measure, in order
+    answered: int  # how many of them were sent
     created_at: dt.datetime
     expires_at: dt.datetime
     used_at: dt.datetime | None
@@ -227,6 +245,11 @@ class LinkSubmitIn(_In):
     answers: dict[str, Any]
     idempotency_key: str = Field(min_length=1, max_length=200)
     language: str | None = None
+    step: int | None = Field(
+        default=None,
+        ge=0,
+        description="The measure these answers are for (0 = the first); by default the one due.",
+    )
 
 
 class AlertPublic(_Out):

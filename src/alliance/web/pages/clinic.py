@@ -41,6 +41,7 @@ from alliance.web.pages.goal_charts import goal_charts, renegotiated_sessions
 router = APIRouter(include_in_schema=False)
 
 PREDICTED_INSTRUMENT = "wai-sr"  # the client's alliance form the clinician predicts
+MEASURE_CHOICES = 3  # how many measures the client page lets a link carry, in order
 
 
 @router.get("/")
@@ -164,6 +165,7 @@ def client_page(
                 if i not in rated_last
             ],
             rated_last=rated_last,
+            measure_choices=MEASURE_CHOICES,
             today=dt.date.today(),
             goals=goal_charts(goal_views, held),
         ),
@@ -402,10 +404,13 @@ def rate(
 def new_link(
     request: Request, session_id: str, page: PageDep, db: DbDep, clinic: ClinicDep, form: FormDep
 ) -> Response:
-    """A link for the client: shown with a QR code, sent by e-mail, or opened on a tablet."""
+    """A link for the client: shown with a QR code, sent by e-mail, or opened on a tablet.
+    It carries the measures chosen in ``instrument``, ``instrument_2`` … in that order."""
     check_csrf(page, form)
     how = form.get("how", "show")
-    instrument = form.get("instrument", PREDICTED_INSTRUMENT)
+    measures = [form.get("instrument") or PREDICTED_INSTRUMENT] + [
+        chosen for n in range(2, MEASURE_CHOICES + 1) if (chosen := form.get(f"instrument_{n}"))
+    ]
     client_id = form.get("client_id", "")
     hours = clinic.settings.link_hours
     try:
@@ -418,7 +423,7 @@ def new_link(
                 clinic.registry,
                 clinic.mailer,
                 session_id=session_id,
-                instrument=instrument,
+                instruments=measures,
                 base_url=clinic.settings.base_url,
                 hours=hours,
             )
@@ -428,7 +433,7 @@ def new_link(
                 page.actor,
                 clinic.registry,
                 session_id=session_id,
-                instrument=instrument,
+                instruments=measures,
                 base_url=clinic.settings.base_url,
                 hours=hours,
                 sent_to="kiosk" if how == "kiosk" else "qr",
@@ -453,5 +458,12 @@ def new_link(
     return render(
         request,
         "link.html",
-        page.context(nav="caseload", url=new.url, qr=qr, link=new.link, client_id=client_id),
+        page.context(
+            nav="caseload",
+            url=new.url,
+            qr=qr,
+            link=new.link,
+            client_id=client_id,
+            measures=[clinic.registry.get(i, v) for i, v in new.link.steps],
+        ),
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import uuid
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Request
@@ -41,10 +42,15 @@ class FormItem:
     high_label: str
     value: str
     error: str | None
+    missing: bool = False  # left unanswered when the form was sent
 
 
 def form_items(
-    inst: Instrument, wording: Wording, values: dict[str, str], errors: dict[str, str]
+    inst: Instrument,
+    wording: Wording,
+    values: dict[str, str],
+    errors: dict[str, str],
+    missing: set[str] | frozenset[str] = frozenset(),
 ) -> list[FormItem]:
     items = []
     for number, item in enumerate(inst.items, start=1):
@@ -69,6 +75,7 @@ def form_items(
                 ends[1],
                 values.get(item.id, ""),
                 errors.get(item.id),
+                item.id in missing,
             )
         )
     return items
@@ -196,20 +203,13 @@ def _form_page(
     errors: dict[str, str],
     form_key: str,
     summary: str | None = None,
-    unanswered: list[int] | None = None,
+    missing: set[str] | None = None,
+    receipt: dict[str, Any] | None = None,
     status: int = 200,
 ) -> HTMLResponse:
     terms = Terms.of(view.organization)
-    wording = in_words(
-        resolve(
-            view.instrument,
-            clinic.wording_packs,
-            language=lang or view.language,
-            perspective="client",
-        ),
-        terms,
-    )
-    items = form_items(view.instrument, wording, values, errors)
+    wording = _wording(clinic, view.instrument, lang or view.language, terms)
+    items = form_items(view.instrument, wording, values, errors, missing or set())
     return render(
         request,
         "form.html",
@@ -227,11 +227,25 @@ def _form_page(
             "recall": terms.text(view.instrument.recall or "your care"),
             "errors": errors,
             "summary": summary,
-            "unanswered": unanswered or [],
+            "unanswered": [item for item in items if item.missing],
             "session_date": view.session_date,
+            "step": view.step,
+            "measures": view.measures,
+            "receipt": receipt,
         },
         status_code=status,
     )
+
+
+def _wording(clinic: Any, inst: Instrument, language: str, terms: Terms) -> Wording:
+    return in_words(
+        resolve(inst, clinic.wording_packs, language=language, perspective="client"), terms
+    )
+
+
+def _posted_step(form: dict[str, str], view: links.LinkView) -> int:
+    raw = form.get("step", "")
+    return int(raw) if raw.isdigit() and int(raw) < len(view.measures) else view.step
 
 
 @router.post("/f/{token}")
@@ -244,6 +258,8 @@ def submit_form(
     form: FormDep,
     background: BackgroundTasks,
 ) -> HTMLResponse:
+    """One measure of the link sent: stored at once (with its risk alerts), then the next
+    measure's form, or the receipt after the last."""
     kiosk = form.get("kiosk") == "1"
     lang = form.get("lang") or None
     form_key = form.get("form_key") or uuid.uuid4().hex
@@ -252,45 +268,29 @@ def submit_form(
     except (Gone, NotFound, RateLimited) as exc:
         db.commit()
         return _closed(request, exc, kiosk)
-    inst = view.instrument
+    step = _posted_step(form, view)
+    page = partial(_form_page, request, clinic, view, token, lang, kiosk)
+    if view.link.used_at is None and step != view.step:
+        db.rollback()  # a page of an earlier measure, sent again: the one due is shown
+        return page(values={}, errors={}, form_key=uuid.uuid4().hex)
+    inst = view.measures[step]
     answers, errors = parse_answers(inst, form)
     values = {item.id: form.get(item.id, "") for item in inst.items}
     if errors:
         db.rollback()
-        return _form_page(
-            request,
-            clinic,
-            view,
-            token,
-            lang,
-            kiosk,
+        return page(
             values=values,
             errors=errors,
             form_key=form_key,
             status=422,
             summary="Some answers could not be read.",
         )
-    unanswered = [
-        n for n, item in enumerate(inst.items, start=1) if answers[item.id] is None and item.scales
-    ]
-    if unanswered and form.get("send_anyway") != "1" and len(unanswered) < len(inst.items):
+    missing = {item.id for item in inst.items if answers[item.id] is None and item.scales}
+    if missing and form.get("send_anyway") != "1" and len(missing) < len(inst.items):
         db.rollback()
-        return _form_page(
-            request,
-            clinic,
-            view,
-            token,
-            lang,
-            kiosk,
-            values=values,
-            errors={},
-            form_key=form_key,
-            unanswered=unanswered,
-            status=200,
-        )
-    wording = resolve(
-        inst, clinic.wording_packs, language=lang or view.language, perspective="client"
-    )
+        return page(values=values, errors={}, form_key=form_key, missing=missing)
+    terms = Terms.of(view.organization)
+    wording = _wording(clinic, inst, lang or view.language, terms)
     try:
         result = links.submit_via_link(
             db,
@@ -301,6 +301,7 @@ def submit_form(
             address=address,
             language=wording.language,
             licensed_wording=wording.licensed,
+            step=step,
         )
     except Invalid as exc:
         db.rollback()
@@ -310,13 +311,7 @@ def submit_form(
             if exc.field == "answers"
             else "This answer is not one of the choices."
         )
-        return _form_page(
-            request,
-            clinic,
-            view,
-            token,
-            lang,
-            kiosk,
+        return page(
             values=values,
             errors={item_id: message} if item_id in values else {},
             form_key=form_key,
@@ -330,9 +325,6 @@ def submit_form(
     if result.created:
         background.add_task(after_submission, clinic, result.client_id)
     risk = bool(result.risk_items)
-    skipped = not risk and any(
-        answers.get(item.id) is None for item in inst.risk_items
-    )  # a risk question left empty
     told = reach(
         db,
         view.organization.id,
@@ -340,18 +332,37 @@ def submit_form(
         mail_ready=clinic.mailer is not None,
     )
     db.commit()
+    receipt = {
+        "risk": risk,
+        # a risk question left empty
+        "risk_skipped": not risk and any(answers.get(i.id) is None for i in inst.risk_items),
+        "told": told.told,
+        "crisis_contacts": told.crisis_contacts,
+        "answered": terms.text(wording.title),
+    }
+    if step + 1 < len(view.measures):  # the next measure, on the same link
+        following = replace(view, instrument=view.measures[step + 1], step=step + 1)
+        return _form_page(
+            request,
+            clinic,
+            following,
+            token,
+            lang,
+            kiosk,
+            values={},
+            errors={},
+            form_key=uuid.uuid4().hex,
+            receipt=receipt,
+        )
     return render(
         request,
         "form_done.html",
         {
             "kiosk": kiosk,
             "organization": view.organization,
-            "term": Terms.of(view.organization),
+            "term": terms,
             "clinician_name": view.clinician_name,
-            "risk": risk,
-            "risk_skipped": skipped,
-            "told": told.told,
-            "crisis_contacts": told.crisis_contacts,
             "lang": wording.language,
+            **receipt,
         },
     )

@@ -32,9 +32,21 @@ def notice_on(page: PageClient, path: str) -> str:
 
 
 @SQLITE
-def test_a_notice_is_shown_only_from_its_key(clinician: PageClient, admin: PageClient) -> None:
+def test_a_notice_is_shown_only_from_its_key(
+    clinician: PageClient, admin: PageClient, world: World
+) -> None:
     forged = quote("Your account is suspended. Call IT on 0100 000 000.")
-    assert notice_on(clinician, f"/caseload?notice={forged}") == ""
+    for who, path in (
+        (clinician, "/caseload"),
+        (clinician, f"/clients/{world.clients['c1']}"),
+        (clinician, f"/sessions/{world.sessions['c1']}/rate"),
+        (clinician, "/account"),
+        (clinician, "/learn"),
+        (admin, "/admin"),
+    ):
+        shown = who.get(f"{path}?notice={forged}")
+        assert shown.status_code == 200, path
+        assert "suspended" not in shown.text, path
     assert notice_on(clinician, "/caseload?notice=suspended") == ""
     assert notice_on(clinician, "/caseload?notice=link_mailed") == (
         "The link was sent to the client's e-mail address."

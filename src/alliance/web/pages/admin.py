@@ -17,9 +17,7 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/admin")
-def admin_page(
-    request: Request, page: PageDep, db: DbDep, clinic: ClinicDep, notice: str | None = None
-) -> HTMLResponse:
+def admin_page(request: Request, page: PageDep, db: DbDep, clinic: ClinicDep) -> HTMLResponse:
     require_role(page.actor, "admin")
     users = people.list_users(db, page.actor).users
     teams = people.list_teams(db, page.actor)
@@ -38,7 +36,6 @@ def admin_page(
             users=users,
             teams={t.id: t.name for t in teams},
             team_list=teams,
-            notice=notice,
             instruments=[i for i in clinic.registry if "client" in i.perspectives],
             offered=offered,
             packs=packs,

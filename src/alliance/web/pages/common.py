@@ -149,13 +149,11 @@ def render(
     template: str,
     context: dict[str, Any],
     status_code: int = 200,
-    *,
-    said: str | None = None,
 ) -> HTMLResponse:
-    """``template`` with ``context``. The notice shown is ``said`` (a page rendered in answer
-    to a form), else the one the query's key names (:mod:`notices`); either in the
-    organization's words."""
-    shown = said or notices.text(request.query_params, context.get("csrf_token"))
+    """``template`` with ``context``. The notice shown is the context's own ``notice`` (text
+    the handler wrote, never the query's), else the one the query's key names
+    (:mod:`notices`); either in the organization's words."""
+    shown = context.get("notice") or notices.text(request.query_params, context.get("csrf_token"))
     term = context.get("term")
     context["notice"] = term.text(shown) if shown and isinstance(term, Terms) else shown
     return TEMPLATES.TemplateResponse(request, template, context, status_code=status_code)

@@ -13,7 +13,7 @@ from alliance.services.errors import ServiceError
 from alliance.services.records import goals
 from alliance.web.api.deps import ClinicDep, DbDep
 from alliance.web.clinic import analyse
-from alliance.web.pages.common import FormDep, PageDep, check_csrf, redirect
+from alliance.web.pages.common import FormDep, Page, PageDep, check_csrf, redirect
 
 router = APIRouter(include_in_schema=False)
 
@@ -23,13 +23,18 @@ def _date(form: dict[str, str]) -> dt.date | None:
     return dt.date.fromisoformat(raw) if raw else None
 
 
-def _done(form: dict[str, str], what: str) -> Response:
-    return redirect(f"/clients/{form.get('client_id', '')}", notice=what)
+def _done(page: Page, form: dict[str, str], what: str) -> Response:
+    return redirect(f"/clients/{form.get('client_id', '')}", notice="saved", detail=what, page=page)
 
 
-def _failed(form: dict[str, str], exc: Exception, what: str) -> Response:
+def _failed(page: Page, form: dict[str, str], exc: Exception, what: str) -> Response:
     message = exc.message if isinstance(exc, ServiceError) else "the date is not a date"
-    return redirect(f"/clients/{form.get('client_id', '')}", notice=f"{what}: {message}")
+    return redirect(
+        f"/clients/{form.get('client_id', '')}",
+        notice="refused",
+        detail=f"{what}: {message}",
+        page=page,
+    )
 
 
 @router.post("/episodes/{episode_id}/goals")
@@ -47,9 +52,9 @@ def agree(episode_id: str, page: PageDep, db: DbDep, form: FormDep) -> Response:
         )
     except (ServiceError, ValueError) as exc:
         db.rollback()
-        return _failed(form, exc, "Goal not recorded")
+        return _failed(page, form, exc, "Goal not recorded")
     db.commit()
-    return _done(form, "Goal agreed.")
+    return _done(page, form, "Goal agreed.")
 
 
 @router.post("/goals/{goal_id}/change")
@@ -85,10 +90,10 @@ def change(
             what = "Goal closed."
     except (ServiceError, ValueError) as exc:
         db.rollback()
-        return _failed(form, exc, "Goal not changed")
+        return _failed(page, form, exc, "Goal not changed")
     db.commit()
     background.add_task(analyse, clinic, form.get("client_id", ""))
-    return _done(form, what)
+    return _done(page, form, what)
 
 
 @router.post("/sessions/{session_id}/goal-ratings")
@@ -116,7 +121,7 @@ def rate(
             saved += 1
     except ServiceError as exc:
         db.rollback()
-        return _failed(form, exc, "Progress not saved")
+        return _failed(page, form, exc, "Progress not saved")
     db.commit()
     background.add_task(analyse, clinic, form.get("client_id", ""))
-    return _done(form, f"Progress saved on {saved} goal{'s' if saved != 1 else ''}.")
+    return _done(page, form, f"Progress saved on {saved} goal{'s' if saved != 1 else ''}.")

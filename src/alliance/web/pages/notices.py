@@ -40,6 +40,7 @@ NOTICES: dict[str, str] = {
     "self_check_unreadable": "That self-check could not be read; please start again.",
     "self_check_not_saved": "Not saved: {detail}",
     "saved": "{detail}",
+    "refused": "{detail}",  # what was refused, and why ("Goal not recorded: …")
     "not_saved": "Not saved — {detail}",
 }
 _WHOLE = re.compile(r"\d{1,6}")

@@ -271,8 +271,7 @@ def test_alert_workflow_on_the_page(
         {"back": back, "outcome": "safety_plan", "contacted_at": "2026-09-08T15:30",
          "attempts": "1", "note": "", "resolve": "1"},
     )  # fmt: skip
-    assert clinician.notice(no_note).startswith("Not saved: ")
-    assert clinician.notice(no_note).endswith("(note)")
+    assert clinician.notice(no_note).startswith("Not saved (note): ")
     assert "Open alerts (1)" in clinician.get(back).text
     done = clinician.post(
         f"/alerts/{alert_id}/follow-up",

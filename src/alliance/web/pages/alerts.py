@@ -62,7 +62,7 @@ def record_follow_up(alert_id: str, page: PageDep, db: DbDep, form: FormDep) -> 
         db.rollback()
         field = f" ({exc.field})" if exc.field else ""
         return redirect(
-            back, notice="follow_up_not_saved", detail=f"{exc.message}{field}", page=page
+            back, notice="follow_up_not_saved", detail=f"{field}: {exc.message}", page=page
         )
     db.commit()
     return redirect(back, notice="follow_up_resolved" if resolve else "follow_up_saved")

@@ -29,7 +29,7 @@ NOTICES: dict[str, str] = {
     # alerts
     "follow_up_saved": "Follow-up saved.",
     "follow_up_resolved": "Follow-up saved; alert resolved.",
-    "follow_up_not_saved": "Not saved: {detail}",
+    "follow_up_not_saved": "Not saved{detail}",  # " (note): a note is required …"
     "not_done": "Not done: {detail}",
     "done": "{detail}",
     # the account, learning and administration

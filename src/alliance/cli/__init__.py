@@ -39,6 +39,10 @@ COMMANDS: dict[str, Entry] = {
     "serve": Entry("clinic:serve_command", "Serve the web app and API.", START),
     "org": Entry("accounts:org_app", "Organizations (clinics or services).", CLINIC),
     "user": Entry("accounts:user_app", "User accounts.", CLINIC),
+    "client": Entry("retention:client_app", "Clients: erasure on request.", CLINIC),
+    "retention": Entry(
+        "retention:retention_app", "Records past the retention period: list, purge.", CLINIC
+    ),
     "remind": Entry("clinic:remind_command", "Mail reminders for unused client links.", CLINIC),
     "alerts": Entry("alerts:app", "Risk alerts sent out of the app.", CLINIC),
     "audit": Entry("clinic:audit_app", "The audit trail.", CLINIC),

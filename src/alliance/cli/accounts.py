@@ -1,4 +1,4 @@
-"""Organizations and user accounts: ``org add``, ``user add | passwd | list | disable |
+"""Organizations and user accounts: ``org add | retention``, ``user add | passwd | list | disable |
 enable``. The operator at the command line acts as the system within the account's
 organization; every change is audited like an admin's."""
 
@@ -53,6 +53,44 @@ def org_add(
         except ServiceError as exc:
             _failure(exc)
     out.print(f"Added organization {name!r} ({org.id}).")
+
+
+@org_app.command("retention")
+def org_retention(
+    organization: Annotated[str, typer.Argument(help="The organization's name.")],
+    years: Annotated[
+        int | None, typer.Option(help="Keep records this many years after the last episode.")
+    ] = None,
+    forever: Annotated[
+        bool, typer.Option("--forever", help="Keep records until someone erases them.")
+    ] = False,
+    keep_scores: Annotated[
+        bool,
+        typer.Option(
+            "--keep-scores/--delete-scores",
+            help="Whether an erasure keeps answers and scores, de-identified, for statistics.",
+        ),
+    ] = False,
+    database: DatabaseOption = None,
+) -> None:
+    """Set how long an organization keeps records, and what an erasure keeps."""
+    if (years is None) == (not forever):
+        fail("give either --years N or --forever")
+    from alliance.services.operations import retention  # noqa: PLC0415 - loaded when run
+
+    with database_session(database) as db:
+        try:
+            actor = Actor.system(people.organization_named(db, organization).id)
+            retention.set_policy(db, actor, retention_years=years, erasure_keeps_scores=keep_scores)
+            db.commit()
+        except ServiceError as exc:
+            fail(exc.message)
+    span = f"{years} year{'s' if years != 1 else ''}"
+    kept = f"{span} after a client's last episode ended" if years else "until erased"
+    scores = (
+        "keeps answers and scores, de-identified" if keep_scores else "deletes answers and scores"
+    )
+    out.print(f"{organization!r} keeps records {kept}; an erasure {scores}.", soft_wrap=True)
 
 
 def _read_password(password_file: Path | None, *, optional: bool) -> str | None:

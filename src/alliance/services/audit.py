@@ -14,6 +14,14 @@ digest of the events at those lengths, signed with HMAC-SHA256 under a key kept 
 database (or unsigned, for the operator to keep where the database's users cannot write);
 :func:`verify` with ``checkpoints`` then also requires each chain to still reach every
 checkpoint's length with the same events.
+
+An erasure (``services/redaction.py``) rewrites the events that named the erased client: the
+client's ids become ``"erased"`` and a client's own address is dropped. Such an event's hash
+no longer fits its content, so it is marked ``redacted_by`` the erasure event, which lists it
+with the hash its present content would have; :func:`verify` checks every other event as
+before, the links of all, and each redacted event against that list (the erasure event being
+itself verified in its chain). What was removed is in no row; the chain heads do not change,
+so checkpoints taken before the erasure still hold.
 """
 
 from __future__ import annotations
@@ -48,19 +56,44 @@ def record(
     """Queue an audit event; it is written when ``db`` commits. ``detail`` must hold no
     client data (ids and counts only). A record id or address longer than its column (an id
     someone made up) is cut to fit, marked with ``…``: a refused request is still recorded."""
-    db.info.setdefault(_PENDING, []).append(
-        {
-            "at": utcnow(),
-            "organization_id": actor.organization_id,
-            "actor_kind": actor.kind,
-            "actor_id": actor.user_id,
-            "action": action,
-            "record_type": record_type,
-            "record_id": _fit(record_id),
-            "address": _fit(actor.address),
-            "detail": detail,
-        }
-    )
+    db.info.setdefault(_PENDING, []).append(_event(actor, action, record_type, record_id, detail))
+
+
+def queued(db: Session) -> list[dict[str, Any]]:
+    """The events waiting for ``db``'s commit (to redact them before they are written)."""
+    events: list[dict[str, Any]] = db.info.setdefault(_PENDING, [])
+    return events
+
+
+def _event(
+    actor: Actor, action: str, record_type: str, record_id: str | None, detail: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "at": utcnow(),
+        "organization_id": actor.organization_id,
+        "actor_kind": actor.kind,
+        "actor_id": actor.user_id,
+        "action": action,
+        "record_type": record_type,
+        "record_id": _fit(record_id),
+        "address": _fit(actor.address),
+        "detail": detail,
+    }
+
+
+def record_now(
+    db: Session,
+    actor: Actor,
+    action: str,
+    record_type: str,
+    record_id: str | None = None,
+    **detail: Any,
+) -> str:
+    """Append one event at once (in ``db``'s transaction, which holds its chain's head until
+    it ends) and return where it is, ``chain/seq``: for an event other rows must name. Events
+    queued before it go first, to the same chain (a transaction holds one chain's head)."""
+    queued: list[dict[str, Any]] = db.info.pop(_PENDING, [])
+    return _append(db, [*queued, _event(actor, action, record_type, record_id, detail)])
 
 
 FIELD_LENGTH = 64  # audit_events.record_id and .address
@@ -87,8 +120,12 @@ def _flush_events(db: Session) -> None:
     if db.in_nested_transaction():
         return  # a savepoint ends, not the transaction: the events wait for the real commit
     pending: list[dict[str, Any]] = db.info.pop(_PENDING, [])
-    if not pending:
-        return
+    if pending:
+        _append(db, pending)
+
+
+def _append(db: Session, pending: list[dict[str, Any]]) -> str:
+    """Append ``pending`` to a chain chosen at random; where the last of them is."""
     chain = random.randrange(CHAINS)
     head = db.execute(select(AuditHead).where(AuditHead.id == chain).with_for_update()).scalar_one()
     seq, prev = head.last_seq, head.last_hash
@@ -102,6 +139,7 @@ def _flush_events(db: Session) -> None:
     db.execute(insert(AuditEvent), rows)  # one batched statement (an import writes thousands)
     db.execute(update(AuditHead).where(AuditHead.id == chain).values(last_seq=seq, last_hash=prev))
     db.flush()
+    return f"{chain}/{seq}"
 
 
 def _canonical(fields: dict[str, Any]) -> bytes:
@@ -154,7 +192,7 @@ class Verification:
         return f"audit trail BROKEN{where}: {self.problem} ({self.checked:,} events checked)"
 
 
-_FIELDS = (
+FIELDS = (
     "chain",
     "seq",
     "at",
@@ -221,6 +259,7 @@ def verify(
 def _verify(db: Session, *, batch: int, organization_id: str | None) -> Verification:
     heads = {h.id: h for h in db.scalars(select(AuditHead))}
     checked = 0
+    redacted: list[tuple[str, str, str]] = []  # (event, its erasure event, digest now)
 
     def counts(row: AuditEvent) -> int:
         return 1 if organization_id is None or row.organization_id == organization_id else 0
@@ -253,7 +292,10 @@ def _verify(db: Session, *, batch: int, organization_id: str | None) -> Verifica
                     return Verification(
                         False, checked, where, "its link to the previous event does not match"
                     )
-                if event_hash({c: getattr(row, c) for c in _FIELDS}) != row.hash:
+                fields = {c: getattr(row, c) for c in FIELDS}
+                if row.redacted_by is not None:
+                    redacted.append((where, row.redacted_by, event_hash(fields)))
+                elif event_hash(fields) != row.hash:
                     return Verification(
                         False, checked, where, "its content does not match its hash (edited)"
                     )
@@ -268,7 +310,29 @@ def _verify(db: Session, *, batch: int, organization_id: str | None) -> Verifica
                 f"the chain's head records {head.last_seq} events but {expected - 1} were found "
                 "(events were deleted from the end)",
             )
+    for where, by, digest in redacted:
+        if not _listed(db, by, where, digest):
+            return Verification(
+                False,
+                checked,
+                where,
+                f"it is marked redacted by {by}, but that event does not list it with its "
+                "present content (edited)",
+            )
     return Verification(True, checked)
+
+
+def _listed(db: Session, by: str, where: str, digest: str) -> bool:
+    """Whether the event at ``by`` (verified with its chain) lists the event at ``where``
+    with ``digest``, the hash its present content would have (see services/redaction.py)."""
+    chain, _, seq = by.partition("/")
+    if not (chain.isdigit() and seq.isdigit()):
+        return False
+    detail = db.scalar(
+        select(AuditEvent.detail).where(AuditEvent.chain == int(chain), AuditEvent.seq == int(seq))
+    )
+    listed = detail.get("redacted") if isinstance(detail, dict) else None
+    return isinstance(listed, dict) and listed.get(where) == digest
 
 
 CHECKPOINT_FORMAT = "alliance-audit-checkpoint/1"

@@ -39,6 +39,9 @@ class AuditEvent(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # "chain/seq" of the erasure event that redacted this one's client references (and lists
+    # the digest of what it holds now); outside the hash, checked by verify against that list
+    redacted_by: Mapped[str | None] = mapped_column(String(32))
 
 
 class AuditHead(Base):

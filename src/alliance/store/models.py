@@ -55,6 +55,12 @@ class Organization(Base):
     )
     # how many goals an episode may hold at once (goal-based outcomes agree up to three)
     max_goals: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
+    # records are kept this many years after a client's last episode ended; None: until erased
+    retention_years: Mapped[int | None] = mapped_column(Integer)
+    # whether an erasure keeps the client's answers and scores, de-identified, for statistics
+    erasure_keeps_scores: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -85,7 +85,9 @@ def init_command(database: DatabaseOption = None) -> None:
     try:
         try:
             before = migrate.current_revision(engine)
-            if before is not None and before not in migrate.known_revisions():
+            if before is not None and before not in migrate.known_revisions() | set(
+                migrate.RENUMBERED
+            ):
                 fail(
                     f"the database {where} is at schema {before}, newer than this version of "
                     f"alliance knows (its newest is {migrate.head_revision()}); nothing was "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sqlite3
@@ -87,6 +88,7 @@ class _QueuedWriter(sqlite3.Connection):
     """
 
     def __init__(self, database: str, *args: Any, **kwargs: Any) -> None:
+        private_file(database)
         super().__init__(database, *args, **kwargs)
         path = os.path.abspath(database)
         with _PROCESS_LOCKS_GUARD:
@@ -137,6 +139,14 @@ class _QueuedWriter(sqlite3.Connection):
         if self._lock_file is not None:
             fcntl.flock(self._lock_file, fcntl.LOCK_UN)
         self._process_lock.release()
+
+
+def private_file(path: str | os.PathLike[str]) -> None:
+    """Create ``path`` empty and readable by its owner only (0600, less under the umask) if
+    it does not exist: SQLite would create a database world-readable (0644 under the usual
+    umask), and it gives its -wal and -shm files the database file's mode."""
+    with contextlib.suppress(OSError):  # it exists, or SQLite will say why it cannot be opened
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 BUSY_SECONDS = 60

@@ -16,6 +16,9 @@ from sqlalchemy import Engine
 from alliance.store.engine import READ_ONLY
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+RENUMBERED: dict[str, str] = {"0007": "0014"}
+"""Revision ids main once held that now have another number, with the same migration: the
+one-current-rating migration was "0007" (after 0013) for one commit (fae9978) and then 0014."""
 
 
 def alembic_config(engine: Engine | None = None) -> Config:
@@ -30,8 +33,13 @@ def upgrade(engine: Engine, revision: str = "head") -> list[str]:
     """Migrate to ``revision``; returns what the migrations report having done to the data
     (e.g. 0014's duplicate ratings resolved), one line each."""
     config = alembic_config(engine)
+    reports = []
+    old = current_revision(engine)
+    if old in RENUMBERED:
+        command.stamp(config, RENUMBERED[old], purge=True)
+        reports.append(f"schema {old} is the same as {RENUMBERED[old]} (renumbered); relabelled")
     command.upgrade(config, revision)
-    return list(config.attributes.get("reports", []))
+    return reports + list(config.attributes.get("reports", []))
 
 
 def downgrade(engine: Engine, revision: str) -> None:

@@ -25,7 +25,7 @@ from sqlalchemy.engine import URL, make_url
 
 from alliance.services.operations.archive import BackupError
 from alliance.services.operations.inventory import Inventory, take
-from alliance.store.engine import make_engine
+from alliance.store.engine import make_engine, private_file
 
 
 def sqlite_path(url: URL) -> Path:
@@ -38,6 +38,7 @@ def copy_sqlite(url: URL, target: Path) -> tuple[Inventory, str]:
     """Copy the live database at ``url`` to ``target`` with the online backup API; the
     inventory is read from the copy, so it is of exactly what was copied."""
     source = sqlite3.connect(sqlite_path(url), timeout=60)
+    private_file(target)
     copy = sqlite3.connect(target)
     try:
         source.backup(copy)  # all pages in one step: one consistent snapshot
@@ -58,6 +59,7 @@ def restore_sqlite(data: Path, url: URL) -> None:
         finally:
             engine.dispose()
     source = sqlite3.connect(data)
+    private_file(path)
     target = sqlite3.connect(path)
     try:
         source.backup(target)

@@ -279,8 +279,12 @@ def test_an_open_risk_alert_blocks_the_erasure(
 
 def _age(database: Database, episode_id: str, ended: dt.date | None) -> None:
     with database.session() as db:
-        db.execute(update(Episode).where(Episode.id == episode_id).values(ended_on=ended))
+        _age_in(db, episode_id, ended)
         db.commit()
+
+
+def _age_in(db: Any, episode_id: str, ended: dt.date | None) -> None:
+    db.execute(update(Episode).where(Episode.id == episode_id).values(ended_on=ended))
 
 
 def test_retention_lists_and_purges_only_what_has_passed_it(
@@ -304,6 +308,13 @@ def test_retention_lists_and_purges_only_what_has_passed_it(
         assert left == {"C2-01", "C3-01", "B1-01"}
         event = db.scalar(select(AuditEvent).where(AuditEvent.action == "erase"))
         assert event is not None and event.detail["reason"] == "retention"
+        # what an erasure keeps de-identified is not purged again and again
+        retention.set_policy(db, admin, retention_years=7, erasure_keeps_scores=True)
+        _age_in(db, world.episodes["c2"], dt.date(2028, 1, 1))
+        [kept] = retention.purge(db, admin, today=today).erased
+        db.commit()
+        assert kept[0].code == "C2-01" and kept[1].kept_scores
+        assert retention.expired_clients(db, admin, today=today) == []
         with pytest.raises(Exception, match="1 to 100"):
             retention.set_policy(db, admin, retention_years=0, erasure_keeps_scores=False)
     _verifies(database)

@@ -2,7 +2,8 @@
 last episode ended, then they are erased (``erasure.py``, reason ``retention``).
 
 A client is past retention when no episode of theirs is open and the last one ended before
-the day that many years ago (a client without episodes: registered before it). Listing is a
+the day that many years ago (a client without episodes: registered before it); the records an
+erasure kept de-identified (code ``erased-…``) are not listed again. Listing is a
 read of client records and is audited; a purge erases each listed client, skipping (and
 reporting) any whose risk alert is still open.
 """
@@ -20,7 +21,7 @@ from alliance.services.accounts.access import require_role
 from alliance.services.accounts.organization import organization
 from alliance.services.context import Actor
 from alliance.services.errors import Conflict, Invalid
-from alliance.services.operations.erasure import Erasure, erase_client
+from alliance.services.operations.erasure import ERASED_CODE, Erasure, erase_client
 from alliance.store.models import Client, Episode, User
 
 MAX_YEARS = 100
@@ -103,6 +104,8 @@ def expired_clients(db: Session, actor: Actor, *, today: dt.date | None = None) 
         .outerjoin(episodes, episodes.c.client_id == Client.id)
         .where(
             Client.organization_id == org.id,
+            # what an erasure kept, de-identified, for statistics is not a client's record
+            Client.code.not_like(f"{ERASED_CODE}%"),
             or_(
                 and_(episodes.c.held == episodes.c.ended, episodes.c.last < cutoff),
                 episodes.c.client_id.is_(None),  # registered before the cut-off: below

@@ -69,7 +69,13 @@ def _client_with_everything(
         first = record_session(db, c1.actor, episode.id, date=dt.date(2026, 9, 8))
         second = record_session(db, c1.actor, episode.id, date=dt.date(2026, 9, 15))
         made = links.create_link(
-            db, c1.actor, reg, session_id=second.id, instrument="srs", base_url="http://t", hours=24
+            db,
+            c1.actor,
+            reg,
+            session_id=second.id,
+            instruments=["srs"],
+            base_url="http://t",
+            hours=24,
         )
         db.commit()
         client_id, first_id, token = client.id, first.id, made.token

@@ -8,8 +8,8 @@ whether an erasure may keep a client's answers and scores, de-identified, for st
 ``chain/seq`` of the erasure event that lists the event and its redacted content's digest
 (``services/redaction.py``). Nothing is rewritten: every existing row keeps its values.
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-07
 """
 
@@ -18,8 +18,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0017"
-down_revision = "0016"
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

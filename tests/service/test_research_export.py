@@ -107,13 +107,18 @@ def test_no_code_name_contact_or_exact_date_survives(
     worker = Deidentifier(study_key=secret_of(database, study)).fit(source)
     for code, real in source.groupby("client"):
         pseudonym = worker.pseudonym("client", str(code))
-        real_dates = set(real["date"].dt.strftime("%Y-%m-%d"))
+        # Every date moves by the client's one offset, never 0 (a shifted date may equal another
+        # session's real date: weekly sessions and an offset of whole weeks).
+        offset = worker.offset(str(code))
+        assert offset != 0
+        shifted = sorted((real["date"] + pd.Timedelta(days=offset)).dt.strftime("%Y-%m-%d"))
         assert (table["client"] == pseudonym).sum() == len(real)
         for frame in (table, scores):
             mine = frame[frame["client"] == pseudonym]
             assert len(mine) > 0
-            assert real_dates.isdisjoint(mine["date"])
+            assert set(mine["date"]) <= set(shifted)
             assert set(mine["episode"]) <= {"E1", "E2"}
+        assert sorted(table.loc[table["client"] == pseudonym, "date"]) == shifted
     assert len(table) == len(source) == 9  # the whole organization's current administrations
     events = pd.read_csv(io.BytesIO(files["research.events.csv"]), dtype=str, keep_default_na=False)
     assert sorted(events["event"]) == ["episode_ended", "rupture_reported"]

@@ -92,7 +92,7 @@ def test_every_parameter_is_described() -> None:
             assert (cls.rule, "rupture" if p.kind == "detector" else p.name) in names
     assert all(d["meaning"] and d["allowed"] and d["provenance"] for d in described)
     k = next(d for d in described if (d["rule"], d["parameter"]) == ("drop_from_baseline", "k"))
-    assert (k["default"], k["allowed"]) == (2.0, "a number from 0.5 to 5")
+    assert (k["default"], k["allowed"]) == (2.0, "a number from 0.5 to 5 spreads")
 
 
 def test_load_config_reads_yaml_and_names_the_file(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from alliance.config import Settings
-from alliance.store.models import User
+from alliance.store.models import Organization, User
 from alliance.web.app import create_app
 from tests.fixtures.database import (
     PASSWORD,
@@ -105,6 +105,15 @@ def login(client: TestClient, username: str, password: str = PASSWORD) -> PageCl
     page = PageClient(client)
     page.get("/account")
     return page
+
+
+def offer(database: Database, world: World, *instruments: str, org: str = "A") -> None:
+    """The organization offers exactly these instruments (as its admin would choose)."""
+    with database.session() as db:
+        found = db.get(Organization, world.orgs[org])
+        assert found is not None
+        found.enabled_instruments = sorted(instruments)
+        db.commit()
 
 
 @pytest.fixture

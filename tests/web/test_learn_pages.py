@@ -128,8 +128,11 @@ def test_supervisor_sees_the_team_only_when_allowed(
     assert s1.get(f"/learn/calibration/{world['c1'].id}").status_code == 403
 
     switched = admin.post("/admin/learning", {"supervisors_see_calibration": "true"})
-    assert "Supervisors can now" in admin.notice(switched)
-    assert 'name="supervisors_see_calibration" value="true" checked' in admin.get("/admin").text
+    assert "supervisors can now" in admin.notice(switched)
+    assert (
+        'name="supervisors_see_calibration" value="true" checked'
+        in admin.get("/admin/learning").text
+    )
     hub = s1.get("/learn").text
     team = re.findall(r'<li><a href="/learn/calibration/([^"]+)">([^<]+)</a></li>', hub)
     assert team == [(world["c1"].id, "c1"), (world["c2"].id, "c2")]  # by name; not c3, not s1

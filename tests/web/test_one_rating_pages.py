@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from alliance.store.models import Administration
 from tests.fixtures.database import Database, World
-from tests.web.conftest import PageClient
+from tests.web.conftest import PageClient, offer
 
 
 def form_key(html: str) -> str:
@@ -37,6 +37,7 @@ def current(database: Database) -> list[Administration]:
 def test_the_session_form_opens_with_the_earlier_rating_and_replaces_it(
     clinician: PageClient, world: World, database: Database
 ) -> None:
+    offer(database, world, "wai-sr", "wai-s")  # a clinician form, turned on by the admin
     session = world.sessions["c1"]
     first = clinician.get(f"/sessions/{session}/rate")
     data = (

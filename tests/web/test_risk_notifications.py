@@ -486,7 +486,7 @@ def test_a_served_worker_sends_what_is_owed_on_its_own(
 
 
 def test_the_admin_sets_who_is_told_on_the_admin_page(admin: Any, world: World) -> None:
-    page = admin.get("/admin").text
+    page = admin.get("/admin/risk-routing").text
     assert "No mail server is set up" in page  # said plainly: nobody outside is told
     saved = admin.post(
         "/admin/risk-routing",
@@ -498,12 +498,22 @@ def test_the_admin_sets_who_is_told_on_the_admin_page(admin: Any, world: World) 
             "crisis_contacts": "Crisis line: 0100 111 111 (example)",
         },
     )
-    assert "Saved who is told" in admin.notice(saved)
-    page = admin.get("/admin").text
+    assert saved.headers["location"].startswith("/admin/risk-routing?notice=saved")
+    assert admin.notice(saved) == (
+        "Saved who is told about risk alerts: duty address duty@clinic.example; escalation "
+        "after 45 minutes; webhook https://pager.example/hook (new secret); crisis contacts: "
+        "1 line."
+    )
+    page = admin.get("/admin/risk-routing").text
     assert 'value="duty@clinic.example"' in page and 'value="45"' in page
     assert "one is set: leave empty to keep it" in page and SECRET not in page
     assert "Crisis line: 0100 111 111 (example)" in page
     refused = admin.post(
         "/admin/risk-routing", {"escalate_after_minutes": "soon", "duty_email": ""}
     )
-    assert "Not saved — escalate_after_minutes" in admin.notice(refused)
+    assert refused.status_code == 422  # the section again, with the refusal at its field
+    assert (
+        '<a href="#escalate-after">Not saved — escalate_after_minutes: not a whole number of '
+        "minutes; allowed: 5 … 1440</a>" in refused.text
+    )
+    assert 'value="soon"' in refused.text  # what was sent stays in the form

@@ -86,7 +86,7 @@ class _Comparison(Detector):
 
 _MIN_DIFFERENCE = Param(
     "min_difference", "smallest difference flagged, as a share of the scale's range", "number",
-    low=0.01, high=1,
+    low=0.01, high=1, unit="of the scale's range",
 )  # fmt: skip
 
 

@@ -67,12 +67,15 @@ class Param:
     choices: tuple[str, ...] = ()
     optional: bool = False  # None is allowed (and means what ``meaning`` says)
     of: type | None = None  # for kind "data": the class a value must be
+    unit: str = ""  # what a number counts ("scale points", "sessions"), shown with its range
 
     def allowed(self) -> str:
         match self.kind:
             case "number" | "integer":
                 what = "a whole number" if self.kind == "integer" else "a number"
                 text = f"{what} from {self.low:g} to {self.high:g}"
+                if self.unit:
+                    text += f" {self.unit}"
             case "choice":
                 text = "one of " + ", ".join(self.choices)
             case "text":

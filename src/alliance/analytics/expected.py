@@ -211,7 +211,7 @@ class OffTrack(Detector):
               "from the data given (the clinic's own history)", "data", optional=True,
               of=ExpectedTrajectory),
         Param("n_bands", "intake bands when estimating from the data", "integer", low=1,
-              high=10),
+              high=10, unit="bands"),
         Param("coverage", "share of on-track ratings inside the tolerance band", "number",
               low=0.5, high=0.99),
         Param("max_session", "last session with an expected score", "integer", low=2, high=60),

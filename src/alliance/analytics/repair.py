@@ -39,9 +39,9 @@ class Repair(Detector):
         Param("rupture", "the rupture rule whose ruptures are followed; empty uses a drop "
               "from the client's baseline (k = 2)", "detector", optional=True),
         Param("within", "sessions after the rupture in which the rating must recover",
-              "integer", low=1, high=20),
+              "integer", low=1, high=20, unit="sessions"),
         Param("tolerance", "how far below the pre-rupture level still counts, in the "
-              "client's spreads", "number", low=0, high=3),
+              "client's spreads", "number", low=0, high=3, unit="spreads"),
         SEVERITY_PARAM,
     )  # fmt: skip
 

@@ -73,8 +73,8 @@ class BelowCutoff(RuptureDetector):
         PERSPECTIVE_PARAM,
         Param(
             "cutoff", "flag ratings worse than this; empty uses the instrument's published "
-            "cut-off (instruments without one are not checked)", "number", low=-1e6, high=1e6,
-            optional=True,
+            "cut-off (instruments without one are not checked)", "number", low=-1000, high=1000,
+            optional=True, unit="scale points",
         ),
         SEVERITY_PARAM,
     )  # fmt: skip
@@ -155,7 +155,7 @@ class DropFromPrevious(RuptureDetector):
         PERSPECTIVE_PARAM,
         Param("min_drop", "smallest drop in scale points that is flagged; empty uses the "
               "instrument's published value (only the SRS has one)", "number",
-              low=0.01, high=1000, optional=True),
+              low=0.01, high=1000, optional=True, unit="scale points"),
         SEVERITY_PARAM,
     )  # fmt: skip
 
@@ -236,14 +236,15 @@ class DropFromBaseline(RuptureDetector):
         SCALE_PARAM,
         PERSPECTIVE_PARAM,
         Param("k", "how many spreads below the baseline mean a rating must fall", "number",
-              low=0.5, high=5),
+              low=0.5, high=5, unit="spreads"),
         Param("min_baseline", "earlier ratings needed before the rule applies", "integer",
-              low=2, high=50),
+              low=2, high=50, unit="ratings"),
         Param("window", "use only this many most recent earlier ratings; empty uses all",
-              "integer", low=2, high=100, optional=True),
+              "integer", low=2, high=100, optional=True, unit="ratings"),
         Param("floor", "smallest spread in scale points; empty uses the typical client "
               "spread of the sample analysed (the clinic's history, or the file), which "
-              "depends on who is in it", "number", low=0, high=1000, optional=True),
+              "depends on who is in it", "number", low=0, high=1000, optional=True,
+              unit="scale points"),
         SEVERITY_PARAM,
     )  # fmt: skip
 
@@ -308,7 +309,8 @@ class ReliableDrop(RuptureDetector):
         SCALE_PARAM,
         PERSPECTIVE_PARAM,
         Param("reliable_change", "smallest reliable change in scale points; empty uses the "
-              "instrument's published value", "number", low=0.01, high=1000, optional=True),
+              "instrument's published value", "number", low=0.01, high=1000, optional=True,
+              unit="scale points"),
         Param("reliability", "scale reliability for computing reliable change when no value "
               "is published (for example Cronbach's alpha)", "number", low=0, high=0.99,
               optional=True),

@@ -51,12 +51,13 @@ class LowEarlyAlliance(Detector):
         INSTRUMENT_PARAM,
         SCALE_PARAM,
         PERSPECTIVE_PARAM,
-        Param("sessions", "how many first sessions count as early", "integer", low=1, high=10),
+        Param("sessions", "how many first sessions count as early", "integer", low=1, high=10,
+              unit="sessions"),
         Param("cutoff", "flag early ratings worse than this; empty uses the instrument's "
-              "published cut-off, or else the percentile", "number", low=-1e6, high=1e6,
-              optional=True),
+              "published cut-off, or else the percentile", "number", low=-1000, high=1000,
+              optional=True, unit="scale points"),
         Param("percentile", "without a cut-off, flag early ratings among the lowest this many "
-              "percent of early ratings in the data", "number", low=1, high=50),
+              "percent of early ratings in the data", "number", low=1, high=50, unit="percent"),
         SEVERITY_PARAM,
     )  # fmt: skip
 
@@ -137,7 +138,8 @@ class OutcomeDeterioration(Detector):
         INSTRUMENT_PARAM,
         SCALE_PARAM,
         Param("reliable_change", "smallest reliable change in scale points; empty uses the "
-              "instrument's published value", "number", low=0.01, high=1000, optional=True),
+              "instrument's published value", "number", low=0.01, high=1000, optional=True,
+              unit="scale points"),
         SEVERITY_PARAM,
     )  # fmt: skip
 

@@ -150,9 +150,27 @@ class FeedbackConfig:
         return [built[r] for r in RULES if r in ALWAYS_ON or self.enabled.get(r, True)]
 
 
+def _control(
+    kind: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    choices: tuple[str, ...] = (),
+    unit: str = "",
+    optional: bool = False,
+) -> dict[str, Any]:
+    """How a form asks for a value: its kind (``boolean``, ``number``, ``integer``, ``choice``
+    or ``text``), range, choices and unit, and whether it may be left empty."""
+    return {
+        "kind": kind, "low": low, "high": high, "choices": list(choices), "unit": unit,
+        "optional": optional,
+    }  # fmt: skip
+
+
 def describe_parameters() -> list[dict[str, Any]]:
-    """Every configurable parameter: rule, name, meaning, allowed values, default and the
-    rule's provenance — for an admin page or documentation."""
+    """Every configurable parameter: rule, name, meaning, allowed values, default, the rule's
+    provenance and ``control`` (kind, range, choices, unit) — for an admin page or
+    documentation."""
     out: list[dict[str, Any]] = []
     for rule, cls in RULES.items():
         defaults = cls.defaults()
@@ -165,6 +183,7 @@ def describe_parameters() -> list[dict[str, Any]]:
                 "allowed": "true" if rule in ALWAYS_ON else "true or false",
                 "default": True,
                 "provenance": cls.provenance,
+                "control": _control("boolean"),
             }
         )
         for p in cls.params:
@@ -177,6 +196,7 @@ def describe_parameters() -> list[dict[str, Any]]:
                         "meaning": "the rupture rule whose ruptures are followed for repair",
                         "allowed": "one of " + ", ".join(RUPTURE_RULES),
                         "default": "drop_from_baseline", "provenance": cls.provenance,
+                        "control": _control("choice", choices=RUPTURE_RULES),
                     }
                 )  # fmt: skip
                 continue
@@ -185,6 +205,10 @@ def describe_parameters() -> list[dict[str, Any]]:
                     "rule": rule, "parameter": p.name, "meaning": p.meaning,
                     "allowed": p.allowed(), "default": defaults[p.name],
                     "provenance": cls.provenance,
+                    "control": _control(
+                        p.kind, low=p.low, high=p.high, choices=p.choices, unit=p.unit,
+                        optional=p.optional,
+                    ),
                 }
             )  # fmt: skip
     return out

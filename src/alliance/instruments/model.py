@@ -377,6 +377,12 @@ class Instrument(_Frozen):
         return (self.id, self.version)
 
     @property
+    def scored(self) -> bool:
+        """Whether any of its scales has a confirmed scoring key (else answers are kept but
+        not scored)."""
+        return any(scale.verified for scale in self.scales)
+
+    @property
     def item_ids(self) -> tuple[str, ...]:
         return tuple(item.id for item in self.items)
 

@@ -50,36 +50,50 @@ def set_terms(db: Session, actor: Actor, *, client: str, clinician: str) -> Orga
 
 def set_enabled_instruments(
     db: Session, actor: Actor, registry: Registry, instrument_ids: list[str]
-) -> Organization:
+) -> tuple[list[str], list[str]]:
+    """Offer exactly ``instrument_ids``; returns the ids turned on and those turned off."""
     require_role(actor, "admin")
     unknown = [i for i in instrument_ids if i not in registry]
     if unknown:
         raise Invalid(
-            "unknown instrument",
+            f"unknown instrument {unknown[0]!r}",
             field="instruments",
             value=unknown[0],
             allowed=", ".join(registry.ids()),
         )
+    if not instrument_ids:
+        raise Invalid(
+            "choose at least one instrument: with none, nothing could be sent or rated",
+            field="instruments",
+        )
     org = organization(db, actor)
+    before = set(enabled_instruments(org, registry))
     org.enabled_instruments = sorted(set(instrument_ids))
     audit.record(db, actor, "update", "organization", org.id, changed=["instruments"])
-    return org
+    after = set(org.enabled_instruments)
+    return sorted(after - before), sorted(before - after)
+
+
+def enabled_instruments(org: Organization, registry: Registry) -> list[str]:
+    """The instruments the organization uses: those its admin chose or, until one chooses,
+    every instrument whose scoring key is confirmed. One whose key is not confirmed is off
+    until an admin turns it on: its answers would be kept but never scored."""
+    chosen = [i for i in (org.enabled_instruments or []) if i in registry]
+    return chosen or sorted(i.id for i in registry if i.scored)
 
 
 def offered_instruments(org: Organization, registry: Registry) -> list[str]:
-    """Instrument ids clinicians may send to clients: the enabled ones, or every one with a
-    client form when none are chosen."""
-    with_client_form = [i.id for i in registry if "client" in i.perspectives]
-    chosen = [i for i in (org.enabled_instruments or []) if i in with_client_form]
-    return chosen or sorted(set(with_client_form))
+    """Instrument ids clinicians may send to clients: the enabled ones with a client form."""
+    enabled = enabled_instruments(org, registry)
+    return [i for i in enabled if "client" in registry.get(i).perspectives]
 
 
 def clinician_instruments(org: Organization, registry: Registry) -> list[str]:
     """Instrument ids a clinician may rate a session on themselves: the enabled ones with a
-    clinician form, or every one with a clinician form when none are chosen."""
-    with_form = [i.id for i in registry if "clinician" in i.perspectives]
-    chosen = [i for i in (org.enabled_instruments or []) if i in with_form]
-    return chosen or sorted(set(with_form))
+    clinician form (none, unless the admin turned one on: every clinician form shipped has an
+    unconfirmed key)."""
+    enabled = enabled_instruments(org, registry)
+    return [i for i in enabled if "clinician" in registry.get(i).perspectives]
 
 
 def set_feedback_config(db: Session, actor: Actor, data: dict[str, Any]) -> Organization:

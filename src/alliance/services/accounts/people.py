@@ -126,7 +126,7 @@ def create_user(
             value=username,
         )
     if role not in ROLES:
-        raise Invalid("unknown role", field="role", value=role, allowed=", ".join(ROLES))
+        raise _unknown_role(role)
     if team_id is not None:
         team_for(db, actor, team_id)
     if role == "supervisor" and team_id is None:
@@ -156,6 +156,12 @@ def create_user(
     return user
 
 
+def _unknown_role(role: str) -> Invalid:
+    allowed = ", ".join(ROLES)
+    return Invalid(f"unknown role {role!r}; the roles are {allowed}", field="role", value=role,
+                   allowed=allowed)  # fmt: skip
+
+
 def user_for(db: Session, actor: Actor, user_id: str) -> User:
     user = db.scalar(
         select(User).where(User.id == user_id, User.organization_id == actor.organization_id)
@@ -182,7 +188,7 @@ def update_user(
     changed: list[str] = []
     if role is not None:
         if role not in ROLES:
-            raise Invalid("unknown role", field="role", value=role, allowed=", ".join(ROLES))
+            raise _unknown_role(role)
         user.role = role
         changed.append("role")
     if team_id is not None:

@@ -217,8 +217,8 @@ def set_learning(page: PageDep, db: DbDep, form: FormDep) -> Response:
     db.commit()
     state = "can now" if org.supervisors_see_calibration else "can no longer"
     return redirect(
-        "/admin",
+        "/admin/learning",
         notice="saved",
-        detail=f"Supervisors {state} see their team's calibration.",
+        detail=f"Saved: supervisors {state} see their team's calibration.",
         page=page,
     )

@@ -175,7 +175,7 @@ def test_a_blank_risk_item_raises_the_same_day_signal(tmp_path: Path) -> None:
     clients = pd.read_csv(out_dir / "clients.csv", dtype={"client": str})
     assert clients.set_index("client")["risk_unanswered"].to_dict() == {"P1": 0, "P2": 1, "P3": 0}
     page = (out_dir / "report.html").read_text(encoding="utf-8")
-    assert "Risk item left unanswered: 1 administration(s) of 1 client(s)" in page
+    assert "Risk item left unanswered: 1 administration of 1 client" in page
 
 
 def test_repeated_and_contradicting_rows_are_reported_and_the_rest_analysed(
@@ -225,7 +225,7 @@ def test_repeats_in_a_tidy_file_are_reported_too(clinic: Path, tmp_path: Path) -
     problems = pd.read_csv(tmp_path / "o" / "problems.csv")
     assert problems["row"].tolist() == [first + 1, len(tidy)]
     assert problems["problem"].str.contains("differ in score").all()
-    assert "1 more" not in err and "2 row(s) reported in problems.csv" in err
+    assert "1 more" not in err and "2 rows reported in problems.csv" in err
 
 
 def test_identical_item_marks_give_no_reliable_change(tmp_path: Path) -> None:

@@ -52,7 +52,7 @@ def test_import_then_export_every_way(run, tmp_path: Path) -> None:  # type: ign
     code, _, err = run("import", str(source), "--org", ORG, "--clinician", "alice")
     assert code == 0, err
     assert "36 of 36 administrations stored" in err
-    assert "4 new client(s), 4 new episode(s), 24 new session(s)" in err
+    assert "4 new clients, 4 new episodes, 24 new sessions" in err
     code, _, err = run("import", str(source), "--org", ORG, "--clinician", "alice")
     assert code == 0, err
     assert "0 of 36 administrations stored; 36 already stored" in err
@@ -128,7 +128,7 @@ def test_a_bad_file_imports_nothing_and_lists_every_problem(run, tmp_path: Path)
     bad.write_text(fixed, encoding="utf-8")
     code, _, err = run("import", str(bad), "--org", ORG, "--clinician", "alice")
     assert code == 1
-    assert "nothing imported; 1 problem(s) in 1 row(s)" in err
+    assert "nothing imported; 1 problem in 1 row" in err
     assert "line 6, column episode: not an episode number 'first'" in err
     code, out, err = run("export", "tables", "--org", ORG, "-o", str(tmp_path / "t.csv"))
     assert "Wrote 0 administrations of 0 clients" in out

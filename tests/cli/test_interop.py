@@ -113,7 +113,7 @@ def test_redcap_import_reports_bad_rows(tmp_path: Path) -> None:
     out = tmp_path / "out.csv"
     code, _, err = run("redcap", "import", str(export), "--mapping", str(mapping), "-o", str(out))
     assert code == 1
-    assert "nothing imported; 12 problem(s) in 1 row(s)" in err
+    assert "nothing imported; 12 problems in 1 row" in err
     assert "line 2, column wai_sr_1: not an allowed value '9'" in err
     assert not out.exists()
 
@@ -154,7 +154,7 @@ def test_deidentify_drops_identifying_columns_and_says_so(tmp_path: Path) -> Non
     message = " ".join(err.split())
     assert code == 0, err
     assert "nothing imported" not in message
-    assert "dropped 4 column(s) of the file: name, email, date_of_birth, note" in message
+    assert "dropped 4 columns of the file: name, email, date_of_birth, note" in message
     text = "".join(p.read_text(encoding="utf-8") for p in tmp_path.glob("research*"))
     for value in ("Name C001", "c001@example.org", "1971-03-14", "rushed"):
         assert value not in text

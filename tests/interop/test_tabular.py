@@ -118,7 +118,7 @@ def test_bad_csv_imports_nothing_and_lists_every_bad_cell(
     back, report = read_administrations(path, registry)
     assert back.empty and report.imported == 0 and not report.ok
     assert [(p.line, p.column) for p in report.problems] == [(2, "perspective"), (5, "date")]
-    assert "nothing imported; 2 problem(s) in 2 row(s) of 6" in report.summary()
+    assert "nothing imported; 2 problems in 2 rows of 6" in report.summary()
 
 
 def test_reimporting_a_file_gives_the_same_keys(

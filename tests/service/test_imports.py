@@ -3,6 +3,7 @@ re-import, through the submit path (scores, risk alerts, audit events)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +128,15 @@ def test_every_bad_row_is_reported_and_nothing_is_stored(
     problems = {p["line"]: p for p in error["problems"]}
     assert problems[6]["allowed"] == "2026-09-08"
     assert problems[5]["allowed"] == "E1"
+    # each problem is a whole sentence on its own (the API gives value and allowed apart)
+    assert problems[6]["problem"] == (
+        "session 1 of E1 is dated 2026-09-08 in the database, not the file's date"
+    )
+    assert problems[5]["problem"] == (
+        "the client has 0 episodes before this one, so this one is E1, not the file's episode"
+    )
+    for p in error["problems"]:
+        assert not re.search(r"(\b(than|be|on|of|to|the|a)|:)$", p["problem"]), p
     assert problems[8]["allowed"] == "1, 2, …"
     assert counts(database) == before
     # with those rows fixed or removed, the submit path checks the answers themselves

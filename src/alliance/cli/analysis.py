@@ -43,6 +43,7 @@ from alliance.instruments.model import ITEM_ID, Instrument
 from alliance.instruments.registry import Registry
 from alliance.instruments.scoring import MISSING_TEXT, AnswerError
 from alliance.reports.html import ReportInput, render_report
+from alliance.text import counted
 
 OUTPUTS = ("signals.csv", "clients.csv", "models.csv", "problems.csv", "report.html")
 
@@ -199,7 +200,7 @@ def _analyse(
     reported = reported[["file", *reported.columns.drop("file")]]
     if len(reported):
         notes.append(
-            f"{len(reported)} row(s) reported in problems.csv (repeated or contradicting "
+            f"{counted(len(reported), 'row')} reported in problems.csv (repeated or contradicting "
             "ratings, session dates out of order); the rest was analysed"
         )
     if tidy.empty:

@@ -15,6 +15,7 @@ from alliance.instruments.registry import default_registry
 from alliance.services.context import Actor
 from alliance.services.errors import ServiceError
 from alliance.services.monitoring import learning
+from alliance.text import counted
 
 UserOption = Annotated[
     str, typer.Option("--user", help="The clinician's username (their calibration is shown).")
@@ -68,7 +69,8 @@ def calibration_command(user: UserOption, database: DatabaseOption = None) -> No
 def _print(r: dict[str, Any], name: str) -> None:
     out.print(
         f"[bold]Calibration of {name}[/], WAI-SR total ({r['scale_range'][0]:g}–"
-        f"{r['scale_range'][1]:g}): {r['sessions']} sessions of {r['clients']} clients"
+        f"{r['scale_range'][1]:g}): {counted(r['sessions'], 'session')} of "
+        f"{counted(r['clients'], 'client')}"
     )
     lower = r["clearly_lower"]
     figures = Table.grid(padding=(0, 3))

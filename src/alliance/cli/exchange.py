@@ -23,6 +23,7 @@ from alliance.services.exchange import exports, imports, studies
 from alliance.services.monitoring.analysis import refresh_alerts
 from alliance.services.records import clients
 from alliance.store.models import Study
+from alliance.text import counted
 
 export_app = typer.Typer(
     add_completion=False,
@@ -121,7 +122,8 @@ def export_tables(
         written = exports.write_tables(held, output, registry)
         db.commit()
     out.print(
-        f"Wrote {len(held.records):,} administrations of {held.clients:,} clients, "
+        f"Wrote {counted(len(held.records), 'administration')} of "
+        f"{counted(held.clients, 'client')}, "
         f"{len(held.scores):,} scores and {len(held.events):,} care events: "
         f"{', '.join(p.name for p in written)}",
         soft_wrap=True,
@@ -152,9 +154,9 @@ def export_research(
         db.commit()
     summary = export.summary
     out.print(
-        f"Wrote {len(export.administrations):,} de-identified administrations of "
-        f"{summary.clients:,} clients to {output}; {len(summary.small_cells)} small cell(s) "
-        "listed in research.summary.json",
+        f"Wrote {counted(len(export.administrations), 'de-identified administration')} of "
+        f"{counted(summary.clients, 'client')} to {output}; "
+        f"{counted(len(summary.small_cells), 'small cell')} listed in research.summary.json",
         soft_wrap=True,
     )
 
@@ -277,4 +279,4 @@ def import_command(
             db.commit()
     err.print(result.summary(), soft_wrap=True)
     if opened:
-        err.print(f"{opened:,} alert(s) opened by the analysis of the imported ratings")
+        err.print(f"{counted(opened, 'alert')} opened by the analysis of the imported ratings")

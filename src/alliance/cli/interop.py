@@ -34,6 +34,7 @@ from alliance.interop.tabular import (
 )
 from alliance.interop.tidy import scores_long
 from alliance.interop.wide import check_wide, from_wide, to_wide
+from alliance.text import counted
 
 fhir_app = typer.Typer(
     add_completion=False,
@@ -305,14 +306,14 @@ def deidentify_command(
     written = write_research(export, output, registry)
     dropped = report.dropped
     err.print(
-        f"Wrote {len(export.administrations):,} de-identified administrations of "
-        f"{export.summary.clients:,} clients to {output}; "
+        f"Wrote {counted(len(export.administrations), 'de-identified administration')} of "
+        f"{counted(export.summary.clients, 'client')} to {output}; "
         + (
-            f"dropped {len(dropped)} column(s) of the file: {', '.join(dropped)}; "
+            f"dropped {counted(len(dropped), 'column')} of the file: {', '.join(dropped)}; "
             if dropped
             else ""
         )
-        + f"k = {k}: {export.summary.protection.get('clients_suppressed', 0)} client(s) "
-        f"suppressed; {len(export.summary.small_cells)} small cell(s) listed in "
+        + f"k = {k}: {counted(export.summary.protection.get('clients_suppressed', 0), 'client')} "
+        f"suppressed; {counted(len(export.summary.small_cells), 'small cell')} listed in "
         f"{written[-1].name}"
     )

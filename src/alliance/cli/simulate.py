@@ -12,6 +12,7 @@ import typer
 from alliance.cli.common import fail, out
 from alliance.files import AtomicTableWriter, TableFileError
 from alliance.simulate import simulate_clinic
+from alliance.text import counted
 
 
 def simulate_command(
@@ -50,7 +51,8 @@ def simulate_command(
     n_ruptures = len(clinic.ruptures)
     dropped = int((clinic.episodes["end_reason"] == "dropped_out").sum())
     out.print(
-        f"Simulated {clients} clients of {clinicians} clinicians (seed {seed}): "
+        f"Simulated {counted(clients, 'client')} of {counted(clinicians, 'clinician')} "
+        f"(seed {seed}): "
         f"{len(clinic.sessions):,} sessions, {n_ruptures} ruptures "
         f"({int(clinic.ruptures['repaired'].sum())} repaired), {dropped} dropouts. "
         f"Wrote {', '.join(files)} to {out_dir}"

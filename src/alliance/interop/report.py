@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from alliance.text import counted
+
 
 @dataclass(frozen=True, slots=True)
 class Problem:
@@ -65,13 +67,12 @@ class ImportReport:
         if self.ok:
             head = f"{self.source}: {self.imported:,} of {self.rows:,} rows read"
             if self.skipped:
-                rows = "row" if self.skipped == 1 else "rows"
-                head += f" ({self.skipped:,} empty {rows} skipped)"
+                head += f" ({counted(self.skipped, 'empty row')} skipped)"
             return "\n".join([head, *self.notes])
         bad_rows = len({p.row for p in self.problems if p.row is not None})
         head = (
-            f"{self.source}: {refused}; {len(self.problems):,} problem(s)"
-            + (f" in {bad_rows:,} row(s)" if bad_rows else "")
+            f"{self.source}: {refused}; {counted(len(self.problems), 'problem')}"
+            + (f" in {counted(bad_rows, 'row')}" if bad_rows else "")
             + f" of {self.rows:,}"
         )
         shown = self.problems if limit is None else self.problems[:limit]

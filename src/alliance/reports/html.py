@@ -15,6 +15,7 @@ from html import escape
 import pandas as pd
 
 from alliance.reports.svg import PALETTE, Line, Marker, interval_plot, line_chart
+from alliance.text import counted
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem;color:#111827}
@@ -116,8 +117,9 @@ def _summary(signals: pd.DataFrame) -> str:
     )  # fmt: skip
     risk = signals[signals["rule"] == "risk_item"]
     urgent = (
-        f"<p class='urgent'>Risk item answered above its lowest option: {len(risk)} "
-        f"administration(s) of {risk['client'].nunique()} client(s). Follow the risk "
+        f"<p class='urgent'>Risk item answered above its lowest option: "
+        f"{counted(len(risk), 'administration')} of {counted(risk['client'].nunique(), 'client')}"
+        ". Follow the risk "
         "protocol.</p>"
         if len(risk)
         else ""
@@ -125,8 +127,9 @@ def _summary(signals: pd.DataFrame) -> str:
     empty = signals[signals["rule"] == "risk_unanswered"]
     if len(empty):
         urgent += (
-            f"<p class='urgent'>Risk item left unanswered: {len(empty)} administration(s) of "
-            f"{empty['client'].nunique()} client(s). An empty answer is not a no: ask the "
+            f"<p class='urgent'>Risk item left unanswered: {counted(len(empty), 'administration')}"
+            f" of {counted(empty['client'].nunique(), 'client')}. An empty answer is not a no: "
+            "ask the "
             "same day.</p>"
         )
     return "<h2>Signals</h2>" + urgent + table_html(counts)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from alliance.interop.report import Problem
 from alliance.interop.sources import Source
 from alliance.services.errors import ImportRejected
+from alliance.text import counted
 
 
 class Problems:
@@ -59,8 +60,8 @@ class Problems:
         report = self.source.report
         bad_rows = len({i for i, _ in self.items if i >= 0})
         message = (
-            f"{report.source}: nothing imported; {len(problems):,} problem(s)"
-            + (f" in {bad_rows:,} row(s)" if bad_rows else "")
+            f"{report.source}: nothing imported; {counted(len(problems), 'problem')}"
+            + (f" in {counted(bad_rows, 'row')}" if bad_rows else "")
             + f" of {len(self.source.table):,}"
         )
         return ImportRejected(message, source=report.source, rows=report.rows, problems=problems)

@@ -29,10 +29,14 @@ from alliance.services.exchange.tables import (
 from alliance.store.base import utcnow
 from alliance.store.models import Client, Episode, User
 from alliance.store.models import Session as SessionRow
+from alliance.text import counted
 
 CLINICAL = ("clinician", "supervisor")
 CLINICIAN_ALLOWED = "the username of an active clinician or supervisor of this organization"
-ASSIGN_RULE = "a new client or episode may go to you or, for a supervisor, to the team; not to"
+ASSIGN_RULE = (
+    "a new client or episode may go to you or, for a supervisor, to the team; not to the "
+    "clinician named"
+)
 
 
 @dataclass
@@ -247,8 +251,8 @@ def place_rows(
                 for i in rows:
                     problems.row(
                         i,
-                        f"the client has {following - 1} episode(s) before this one, so it "
-                        "cannot be",
+                        f"the client has {counted(following - 1, 'episode')} before this one, "
+                        f"so this one is {episode_label(following)}, not the file's episode",
                         "episode",
                         labels[i],
                         allowed=episode_label(following),
@@ -259,7 +263,8 @@ def place_rows(
                 first = min(rows, key=lambda i: dates[i])
                 problems.row(
                     first,
-                    f"episode {episode_label(n)} would start before the episode before it, on",
+                    f"episode {episode_label(n)} would start before the episode before it "
+                    f"({previous.isoformat()}), on the file's date",
                     "date",
                     start.isoformat(),
                     allowed=f"{previous.isoformat()} or later",
@@ -287,7 +292,8 @@ def place_rows(
             if seen.date != dates[i]:
                 problems.row(
                     i,
-                    f"{where} has another date earlier in the file than",
+                    f"{where} is dated {seen.date.isoformat()} on an earlier row of the file, "
+                    "not this row's date",
                     "date",
                     dates[i].isoformat(),
                     allowed=seen.date.isoformat(),
@@ -298,7 +304,8 @@ def place_rows(
             if stored.date != dates[i]:
                 problems.row(
                     i,
-                    f"{where} has another date in the database than",
+                    f"{where} is dated {stored.date.isoformat()} in the database, not the "
+                    "file's date",
                     "date",
                     dates[i].isoformat(),
                     allowed=stored.date.isoformat(),
@@ -316,7 +323,8 @@ def place_rows(
         elif episode.row is not None and dates[i] < episode.row.started_on:
             problems.row(
                 i,
-                "a session cannot be dated before its episode started:",
+                f"the session would be dated before its episode started "
+                f"({episode.row.started_on.isoformat()}), on the file's date",
                 "date",
                 dates[i].isoformat(),
                 allowed=f"{episode.row.started_on.isoformat()} or later",

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from alliance.text import counted
+
 
 @dataclass
 class ImportResult:
@@ -24,24 +26,24 @@ class ImportResult:
     client_ids: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        parts = [f"{self.source}: {self.stored:,} of {self.rows:,} administrations stored"]
+        parts = [f"{self.source}: {self.stored:,} of {counted(self.rows, 'administration')} stored"]
         if self.corrected:
             parts.append(f"{self.corrected:,} of them correcting a rating already stored")
         if self.already_stored:
             parts.append(f"{self.already_stored:,} already stored")
         made = [
-            f"{n:,} new {what}"
+            counted(n, f"new {what}")
             for n, what in (
-                (self.clients_created, "client(s)"),
-                (self.episodes_created, "episode(s)"),
-                (self.sessions_created, "session(s)"),
+                (self.clients_created, "client"),
+                (self.episodes_created, "episode"),
+                (self.sessions_created, "session"),
             )
             if n
         ]
         if made:
             parts.append(", ".join(made))
         if self.risk_alerts:
-            parts.append(f"{self.risk_alerts:,} urgent risk alert(s) raised")
+            parts.append(f"{counted(self.risk_alerts, 'urgent risk alert')} raised")
         if self.skipped:
-            parts.append(f"{self.skipped:,} empty row(s) skipped")
+            parts.append(f"{counted(self.skipped, 'empty row')} skipped")
         return "; ".join(parts)

@@ -1,6 +1,7 @@
-"""In Debian's Chromium: every section of the administration passes axe with no violation
-on a laptop, none scrolls sideways on a 390×844 phone, and the alert rules' controls are
-wide enough for their values (a severity reads "medium", not "mediur")."""
+"""In Debian's Chromium: every section of the administration, and the clinician's import and
+export page, passes axe with no violation on a laptop, none scrolls sideways on a 390×844
+phone, and the alert rules' controls are wide enough for their values (a severity reads
+"medium", not "mediur")."""
 
 from __future__ import annotations
 
@@ -32,4 +33,19 @@ def test_the_admin_sections_on_a_laptop_and_a_phone(chromium, shared_site: Site)
     for path in ("/admin", *(f"/admin/{s}" for s in SECTIONS)):
         page.goto(f"{site.url}{path}")
         assert sideways(page) == 0, path
+    phone.close()
+
+
+def test_the_import_and_export_page_on_a_laptop_and_a_phone(chromium, shared_site: Site) -> None:  # type: ignore[no-untyped-def]
+    site = shared_site
+    laptop = chromium.new_context(**LAPTOP)
+    page = log_in(laptop, site, "c3")  # no other browser test uses c3
+    page.get_by_role("link", name="Import and export").click()
+    page.wait_for_url(f"{site.url}/exchange")
+    assert violations(page) == []
+    laptop.close()
+    phone = chromium.new_context(**PHONE)
+    page = log_in(phone, site, "c3")
+    page.goto(f"{site.url}/exchange")
+    assert sideways(page) == 0
     phone.close()

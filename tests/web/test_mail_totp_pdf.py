@@ -28,6 +28,7 @@ from alliance.store.models import Organization
 from alliance.store.security import ClientLink
 from alliance.web.app import create_app
 from tests.fixtures.database import PASSWORD, Database, World
+from tests.web.busy import busy_client
 from tests.web.conftest import PageClient, login, post_login
 
 
@@ -398,3 +399,23 @@ def test_without_weasyprint_the_report_says_why_and_the_rest_works(
     response = clinician.get(f"/clients/{world.clients['c1']}/report.pdf")
     assert response.status_code == 503
     assert "Pango" in response.text and "apt-get install" in response.text
+
+
+def test_pdf_report_groups_alerts_per_problem_as_the_page_does(
+    clinician: PageClient, api: TestClient, world: World, database: Database
+) -> None:
+    busy_client(api, world, database)  # a drop flagged in sessions 4, 5 and 6, and others
+    response = clinician.get(f"/clients/{world.clients['c1']}/report.pdf")
+    assert response.status_code == 200
+    whole = " ".join(
+        " ".join((p.extract_text() or "").split())
+        for p in PdfReader(io.BytesIO(response.content)).pages
+    )
+    alerts = whole.split("Open alerts")[1].split("Status")[0]
+    title = "Drop from the client's usual level"
+    assert f"high · {title} · WAI-SR total · 3 times, sessions 4–6 (open)" in alerts
+    assert alerts.count(title) == 1  # one group, not three alerts
+    counts = re.search(r"^ \((\d+)\) Grouped by problem: (\d+) groups, one per rule", alerts)
+    assert counts and int(counts.group(2)) < int(counts.group(1))  # fewer entries than alerts
+    earlier = alerts.split("The 2 earlier times:")[1]
+    assert earlier.index("fell in session 5") < earlier.index("was 48 in session 4")

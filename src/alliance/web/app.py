@@ -25,6 +25,7 @@ from alliance.config import Settings
 from alliance.services.errors import Conflict, RateLimited, ServiceError
 from alliance.services.monitoring.dispatch import owed
 from alliance.store.engine import READ_ONLY
+from alliance.web import api_docs
 from alliance.web.api import (
     alerts,
     auth,
@@ -46,6 +47,7 @@ from alliance.web.pages import alerts as page_alerts
 from alliance.web.pages import auth as page_auth
 from alliance.web.pages import clinic as page_clinic
 from alliance.web.pages import corrections as page_corrections
+from alliance.web.pages import exchange as page_exchange
 from alliance.web.pages import forms as page_forms
 from alliance.web.pages import goals as page_goals
 from alliance.web.pages import learn as page_learn
@@ -110,11 +112,12 @@ def create_app(
         summary="Measure, monitor and repair the therapeutic alliance.",
         version="0.1.0",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,  # served by api_docs from local files, under the site's CSP
         redoc_url=None,
     )
     app.state.clinic = clinic
-    for module in (auth, people, clinical, goals, alerts, links, learning, meta, exchange):
+    api_routers = (auth, people, clinical, goals, alerts, links, learning, meta, exchange, api_docs)
+    for module in api_routers:
         app.include_router(module.router, prefix=API_PREFIX)
     for page_module in (
         page_auth,
@@ -130,8 +133,10 @@ def create_app(
         page_reports,
         page_learn,
         page_research,
+        page_exchange,
     ):
         app.include_router(page_module.router)
+    api_docs.mount_assets(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(IntegrityError, _integrity_error)

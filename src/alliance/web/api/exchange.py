@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Body, File, Query, UploadFile
 from fastapi.responses import JSONResponse, Response
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from alliance.interop import fhir
 from alliance.records import LAST_SESSION
@@ -104,7 +105,9 @@ def export_research(
     return _download(content, "application/zip", "alliance-research.zip")
 
 
-def _save(upload: UploadFile, target: Path, field: str, allowed: tuple[str, ...]) -> Path:
+def save_upload(
+    upload: StarletteUpload, target: Path, field: str, allowed: tuple[str, ...]
+) -> Path:
     """Keep an uploaded file under ``target`` with its own suffix (one of ``allowed``)."""
     suffix = Path(upload.filename or "").suffix.lower()
     if suffix not in allowed:
@@ -136,9 +139,9 @@ def import_file(
     column, value and allowed values. Re-importing a file stores nothing twice."""
     shown = re.sub(r"[^\w.\- ]", "_", Path(file.filename or "upload").name)[:200]
     with tempfile.TemporaryDirectory(prefix="alliance-import-") as folder:
-        path = _save(file, Path(folder) / "upload", "file", UPLOAD_SUFFIXES)
+        path = save_upload(file, Path(folder) / "upload", "file", UPLOAD_SUFFIXES)
         rules = (
-            _save(mapping, Path(folder) / "mapping", "mapping", (".yaml", ".yml"))
+            save_upload(mapping, Path(folder) / "mapping", "mapping", (".yaml", ".yml"))
             if mapping is not None
             else None
         )

@@ -14,6 +14,7 @@ from alliance.reports.pdf import PdfUnavailableError, html_to_pdf
 from alliance.services import audit
 from alliance.services.errors import Unavailable
 from alliance.services.monitoring import analysis
+from alliance.services.monitoring.alert_groups import group_alerts
 from alliance.services.monitoring.overview import overview
 from alliance.services.monitoring.risk_history import risk_history
 from alliance.services.monitoring.status import measure_statuses
@@ -41,6 +42,7 @@ def client_report(
     db.commit()
     view = overview(t, clinic.registry)
     risk_answers = risk_history(t, clinic.registry)
+    sessions = {sv.session.id: sv.session.number for ev in t.episodes for sv in ev.sessions}
     html = TEMPLATES.get_template("report.html").render(
         t=t,
         view=view,
@@ -59,6 +61,7 @@ def client_report(
         ),
         goals=goal_charts(goal_views, held),
         open_alerts=[a for a in t.alerts if a.state != "resolved"],
+        groups=group_alerts(t.alerts, sessions),  # one per rule and episode, as on the page
         risk_answers=risk_answers,
         term=page.terms,
         organization=page.organization,

@@ -192,3 +192,27 @@ def test_the_readme_redcap_example_imports(tmp_path: Path) -> None:
     table = pd.read_parquet(out)
     assert table["clinician"].tolist() == ["T01", "T01", "T02"]
     assert pd.isna(table.loc[1, "item_5"])
+
+
+def test_fhir_import_matches_the_ehrs_patient(tmp_path: Path) -> None:
+    source = Path(__file__).parents[1] / "data" / "ehr-phq9-response.json"
+    table = tmp_path / "ehr.csv"
+    where = ("--episode", "E1", "--session", "3", "-o", str(table))
+    code, _, err = run("fhir", "import", str(source), *where)
+    assert code == 1 and "--identifier" in err
+    wrong = "urn:oid:1.2.3.4.5.1|MRN-999"
+    code, _, err = run(
+        "fhir", "import", str(source), "--client", "C9", "--identifier", wrong, *where
+    )
+    assert code == 1 and "another system's identifier" in err
+    right = "urn:oid:1.2.3.4.5.1|MRN-000123"
+    code, _, err = run(
+        "fhir", "import", str(source), "--client", "C9", "--identifier", right, *where
+    )
+    assert code == 0, err
+    got = pd.read_csv(table, dtype=str, keep_default_na=False)
+    assert got[["client", "episode", "session", "instrument"]].values.tolist() == [
+        ["C9", "E1", "3", "phq-9"]
+    ]
+    code, _, err = run("fhir", "import", str(source), "--identifier", right, *where)
+    assert code == 1 and "--client" in err

@@ -65,8 +65,11 @@ def test_every_instrument_is_a_valid_questionnaire(registry: Registry, instrumen
     for item, question in zip(inst.items, q["item"], strict=True):
         fmt = inst.format_of(item)
         if isinstance(fmt, OptionsFormat):
-            codes = [o["valueCoding"]["code"] for o in question["answerOption"]]
-            assert (question["type"], codes) == ("choice", [str(o.value) for o in fmt.options])
+            ordinals = [o["extension"][0]["valueDecimal"] for o in question["answerOption"]]
+            assert (question["type"], ordinals) == ("choice", [o.value for o in fmt.options])
+            if "code" not in question:  # no LOINC question: the project's answer-value codes
+                codes = [o["valueCoding"]["code"] for o in question["answerOption"]]
+                assert codes == [str(o.value) for o in fmt.options]
         else:
             limits = {
                 e["url"].rsplit("/", 1)[1]: e.get("valueDecimal") for e in question["extension"]

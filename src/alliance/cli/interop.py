@@ -147,25 +147,61 @@ def fhir_import_command(
     session: Annotated[
         int | None, typer.Option(help="Session, for a response without one.")
     ] = None,
+    client: Annotated[
+        str | None,
+        typer.Option(
+            help="The client's code: of every response, or with --identifier of the responses "
+            "whose patient has that identifier."
+        ),
+    ] = None,
+    identifier: Annotated[
+        str | None,
+        typer.Option(
+            help="<system>|<value>: the patient's identifier in the sending system (an EHR's "
+            "MRN), matched to --client."
+        ),
+    ] = None,
     base_url: BaseUrlOption = fhir.DEFAULT_BASE_URL,
     definitions: DefinitionsOption = None,
 ) -> None:
-    """Read the QuestionnaireResponses of a FHIR file into an administrations table."""
+    """Read the QuestionnaireResponses of a FHIR file into an administrations table.
+    --episode and --session apply to every response, of a Bundle too."""
     registry = load_registry(definitions)
+    matched: dict[str, str] = {}
+    if identifier is not None:
+        system, sep, value = identifier.partition("|")
+        if not (sep and system.strip() and value.strip()) or not client:
+            fail("--identifier is <system>|<value>, given with --client <code>")
+        matched = {f"{system.strip()}|{value.strip()}": str(client)}
+    every = None if matched else client
     text = file.read_bytes()
     try:
         kind = json.loads(text).get("resourceType")
     except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
         fail(f"{file}: not a FHIR JSON resource")
     if kind == "Bundle":
-        records, report = read_bundle(text, registry, base_url=base_url)
+        records, report = read_bundle(
+            text,
+            registry,
+            base_url=base_url,
+            client=every,
+            episode=episode,
+            session=session,
+            identifiers=matched,
+        )
         if not report.ok:
             _fail_report(report)
     else:
         try:
             records = [
                 parse_questionnaire_response(
-                    text, registry, base_url=base_url, episode=episode, session=session
+                    text,
+                    registry,
+                    base_url=base_url,
+                    client=every,
+                    episode=episode,
+                    session=session,
+                    identifiers=matched,
                 )
             ]
         except RejectedImportError as exc:

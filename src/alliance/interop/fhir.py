@@ -47,6 +47,7 @@ from alliance.instruments.model import Instrument, OptionsFormat, Scale
 from alliance.instruments.registry import Registry
 from alliance.instruments.scoring import SCORING_VERSION, Scores, score
 from alliance.instruments.wording import Wording, project_wording
+from alliance.interop.fhir_loinc import loinc_answer, loinc_question
 from alliance.interop.fhir_raters import (
     named_practitioner,
     observation_category,
@@ -79,6 +80,18 @@ from alliance.records import Administration
 
 def _ext(name: str, base_url: str, **value: Any) -> Extension:
     return Extension(url=extension_url(name, base_url), **value)
+
+
+def _answer_coding(
+    instrument: Instrument, item_id: str, value: float, label: str | None, base_url: str
+) -> Coding:
+    """The LOINC answer code (LA…) where the item has a confirmed LOINC form, else the
+    project's ``answer-value`` code; the ordinal value travels beside it (``ordinalValue``)."""
+    loinc = loinc_answer(instrument.id, item_id, value)
+    if loinc is not None:
+        ordinal = Extension(url=f"{HL7_EXT}ordinalValue", valueDecimal=_number(value))
+        return Coding(system=LOINC, code=loinc, display=label, extension=[ordinal])
+    return Coding(system=code_system("answer-value", base_url), code=str(int(value)), display=label)
 
 
 def _number(value: float) -> float | int:
@@ -141,18 +154,18 @@ def _question(
         )
     if isinstance(fmt, OptionsFormat):
         labels = words.options[item_id]
+        question = loinc_question(instrument.id, item_id)
         return QuestionnaireItem(
             linkId=item_id,
+            code=[question] if question else None,
             text=words.item(item_id),
             type="choice",
             required=False,
             extension=extensions or None,
             answerOption=[
                 QuestionnaireItemAnswerOption(
-                    valueCoding=Coding(
-                        system=code_system("answer-value", base_url),
-                        code=str(o.value),
-                        display=labels[o.value],
+                    valueCoding=_answer_coding(
+                        instrument, item_id, o.value, labels[o.value], base_url
                     ),
                     extension=[Extension(url=f"{HL7_EXT}ordinalValue", valueDecimal=o.value)],
                 )
@@ -257,11 +270,7 @@ def questionnaire_response(
         if isinstance(fmt, OptionsFormat):
             label = words.options[item.id].get(int(value))
             answer = QuestionnaireResponseItemAnswer(
-                valueCoding=Coding(
-                    system=code_system("answer-value", base_url),
-                    code=str(int(value)),
-                    display=label,
-                )
+                valueCoding=_answer_coding(instrument, item.id, value, label, base_url)
             )
         else:
             answer = QuestionnaireResponseItemAnswer(valueDecimal=_number(value))

@@ -18,21 +18,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from fhir.resources.R4B.bundle import Bundle
-from fhir.resources.R4B.questionnaireresponse import (
-    QuestionnaireResponse,
-    QuestionnaireResponseItem,
-)
+from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from pydantic import ValidationError
 
-from alliance.instruments.model import Instrument, OptionsFormat, Perspective
+from alliance.instruments.model import Instrument, Perspective
 from alliance.instruments.registry import Registry
+from alliance.interop.fhir_answers import read_answers
+from alliance.interop.fhir_loinc import FORMS, instrument_of_loinc
 from alliance.interop.fhir_terms import (
     DEFAULT_BASE_URL,
-    code_system,
     extension_url,
     identifier_system,
 )
@@ -72,8 +70,16 @@ def parse_questionnaire_response(
     perspective: Perspective | None = None,
     stance: Stance | None = None,
     clinician: str | None = None,
+    identifiers: Mapping[str, str] | None = None,
+    foreign_subjects: bool = False,
 ) -> Administration:
     """One QuestionnaireResponse (JSON text or a parsed dict) as an administration.
+
+    The client is ``client``, else the subject's client identifier (our system), else the
+    code ``identifiers`` gives for one of the subject's other identifiers
+    (``"<system>|<value>"`` → code: patient matching by an EHR's identifier); with
+    ``foreign_subjects`` the first such identifier itself (``<system>|<value>``), for a caller
+    that matches it in its database.
 
     Raises
     ------
@@ -88,6 +94,7 @@ def parse_questionnaire_response(
             registry,
             where="QuestionnaireResponse",
             base_url=base_url,
+            matching=(identifiers or {}, foreign_subjects),
             overrides={
                 "client": client,
                 "episode": episode,
@@ -109,12 +116,19 @@ def read_bundle(
     registry: Registry,
     *,
     base_url: str = DEFAULT_BASE_URL,
+    client: str | None = None,
+    episode: str | None = None,
+    session: int | None = None,
+    identifiers: Mapping[str, str] | None = None,
+    foreign_subjects: bool = False,
 ) -> tuple[list[Administration], ImportReport]:
     """Every QuestionnaireResponse of a Bundle; none when any of them has a problem.
 
     Clients are the identifiers of the Patients the responses refer to (a Patient entry in
-    the Bundle, or the reference's own identifier). Other resources (Observations of scores,
-    Questionnaires) are not read: scores are recomputed from the answers.
+    the Bundle, or the reference's own identifier), matched as by
+    :func:`parse_questionnaire_response`; ``client``, ``episode`` and ``session`` override
+    every response's own. Other resources (Observations of scores, Questionnaires) are not
+    read: scores are recomputed from the answers.
     """
     data, problems = _load(resource, "Bundle")
     report = ImportReport(source="Bundle", problems=problems)
@@ -138,13 +152,15 @@ def read_bundle(
         where = f"entry[{n}] QuestionnaireResponse/{res.get('id', '?')}"
         reference = ((res.get("subject") or {}).get("reference")) or ""
         full = f"{base_url.rstrip('/')}/{reference}" if reference else ""
-        known = clients.get(reference) or clients.get(full)
+        code, keys = clients.get(reference) or clients.get(full) or (None, [])
         administration, found = _parse(
             res,
             registry,
             where=where,
             base_url=base_url,
-            overrides={"client": known} if known else {},
+            matching=(identifiers or {}, foreign_subjects),
+            patient_keys=keys,
+            overrides={"client": client or code, "episode": episode, "session": session},
         )
         report.problems += found
         if administration is not None:
@@ -155,19 +171,26 @@ def read_bundle(
     return out, report
 
 
-def _patients(entries: list[Any], base_url: str) -> dict[str, str]:
-    """``Patient/<id>`` and full URLs → the client code from the Patient's identifier."""
+def _patients(entries: list[Any], base_url: str) -> dict[str, tuple[str | None, list[str]]]:
+    """``Patient/<id>`` and full URLs → the client code from the Patient's identifier (our
+    system), and its other identifiers as ``<system>|<value>``."""
     system = identifier_system("client", base_url)
-    found: dict[str, str] = {}
+    found: dict[str, tuple[str | None, list[str]]] = {}
     for entry in entries:
         res = entry.get("resource") or {}
         if res.get("resourceType") != "Patient":
             continue
-        codes = [i.get("value") for i in res.get("identifier") or [] if i.get("system") == system]
-        if codes and codes[0]:
-            found[f"Patient/{res.get('id')}"] = str(codes[0])
-            if entry.get("fullUrl"):
-                found[str(entry["fullUrl"])] = str(codes[0])
+        listed = [i for i in res.get("identifier") or [] if isinstance(i, dict)]
+        codes = [i.get("value") for i in listed if i.get("system") == system and i.get("value")]
+        keys = [
+            f"{i['system']}|{i['value']}"
+            for i in listed
+            if i.get("system") not in (None, system) and i.get("value")
+        ]
+        known = (str(codes[0]) if codes else None, keys)
+        found[f"Patient/{res.get('id')}"] = known
+        if entry.get("fullUrl"):
+            found[str(entry["fullUrl"])] = known
     return found
 
 
@@ -178,6 +201,8 @@ def _parse(
     where: str,
     base_url: str,
     overrides: Mapping[str, Any],
+    matching: tuple[Mapping[str, str], bool] = ({}, False),
+    patient_keys: list[str] | None = None,
 ) -> tuple[Administration | None, list[Problem]]:
     if not isinstance(data, dict) or data.get("resourceType") != "QuestionnaireResponse":
         got = data.get("resourceType") if isinstance(data, dict) else type(data).__name__
@@ -205,7 +230,20 @@ def _parse(
     fields = _extensions(response, base_url)
     fields.update({k: v for k, v in overrides.items() if v is not None})
     client = fields.get("client") or _client(response, base_url)
-    if not client:
+    keys = [*(patient_keys or []), *_other_identifiers(response, base_url)]
+    if not client and keys:
+        identifiers, foreign = matching
+        client = next((identifiers[k] for k in keys if k in identifiers), None)
+        if client is None and foreign:
+            client = keys[0]  # the caller matches <system>|<value> in its database
+        elif client is None:
+            bad(
+                "the patient is known only by another system's identifier: name the client "
+                "(client=, --client) or match the identifier to one (--identifier)",
+                "subject.identifier",
+                allowed=", ".join(k.partition("|")[0] for k in keys),
+            )
+    elif not client:
         bad("no client: give the subject a client identifier, or pass client=", "subject")
     date = _date(response.authored)
     if date is None or not plausible_date(date):
@@ -242,7 +280,7 @@ def _parse(
                     perspective,
                     ", ".join(inst.perspectives),
                 )
-        answers = _answers(response, inst, base_url, bad)
+        answers = read_answers(response, inst, base_url, bad)
     if problems or inst is None or date is None:
         return None, problems
     return (
@@ -276,6 +314,9 @@ def _instrument(
         )
         return None
     url, _, version = str(questionnaire).partition("|")
+    by_loinc = instrument_of_loinc(url) if not url.startswith(prefix) else None
+    if by_loinc is not None:
+        return registry.get(by_loinc)  # LOINC's form: the newest version of ours
     if not url.startswith(prefix):
         base, _, inst_id = url.rpartition("/Questionnaire/")
         hint = ""
@@ -292,7 +333,8 @@ def _instrument(
             f"not a questionnaire of this service{hint}",
             "questionnaire",
             questionnaire,
-            f"{prefix}<instrument>|<version>",
+            f"{prefix}<instrument>|<version>, or http://loinc.org/q/<LOINC panel> of "
+            + ", ".join(sorted(FORMS)),
         )
         return None
     inst_id = url[len(prefix) :]
@@ -340,6 +382,16 @@ def _client(response: QuestionnaireResponse, base_url: str) -> str | None:
     return None
 
 
+def _other_identifiers(response: QuestionnaireResponse, base_url: str) -> list[str]:
+    """The subject's identifier in another system, as ``<system>|<value>``."""
+    identifier = response.subject.identifier if response.subject is not None else None
+    if identifier is None or not identifier.system or not identifier.value:
+        return []
+    if identifier.system == identifier_system("client", base_url):
+        return []
+    return [f"{identifier.system}|{identifier.value}"]
+
+
 def _date(authored: object) -> dt.date | None:
     if isinstance(authored, dt.datetime):
         return authored.date()
@@ -355,73 +407,3 @@ def _our_id(response: QuestionnaireResponse, base_url: str) -> str | None:
     ):
         return str(identifier.value) if identifier.value else None
     return None
-
-
-def _flat(items: list[QuestionnaireResponseItem] | None, path: str) -> Iterator[tuple[str, Any]]:
-    for n, item in enumerate(items or []):
-        here = f"{path}[{n}]"
-        yield here, item
-        yield from _flat(item.item, f"{here}.item")
-        for m, answer in enumerate(item.answer or []):
-            yield from _flat(answer.item, f"{here}.answer[{m}].item")
-
-
-def _answers(
-    response: QuestionnaireResponse, inst: Instrument, base_url: str, bad: Any
-) -> dict[str, float | None]:
-    answers: dict[str, float | None] = dict.fromkeys(inst.item_ids)
-    seen: set[str] = set()
-    for path, item in _flat(response.item, "item"):
-        link = str(item.linkId)
-        if not item.answer:
-            continue  # a group, or a question left unanswered
-        if link not in inst.item_ids:
-            bad(
-                f"not an item of {inst.id}",
-                f"{path}.linkId",
-                link,
-                f"item_1 … item_{len(inst.items)}",
-            )
-            continue
-        if link in seen:
-            bad("the item is answered twice", f"{path}.linkId", link)
-            continue
-        seen.add(link)
-        if len(item.answer) > 1:
-            bad("one answer per item", f"{path}.answer", len(item.answer))
-            continue
-        fmt = inst.format_of(inst.items[inst.item_ids.index(link)])
-        answer = item.answer[0]
-        value: float | None = None
-        where = f"{path}.answer[0]"
-        if answer.valueCoding is not None:
-            coding = answer.valueCoding
-            if coding.system not in (None, code_system("answer-value", base_url)):
-                bad(
-                    "unknown answer code system",
-                    f"{where}.valueCoding.system",
-                    coding.system,
-                    code_system("answer-value", base_url),
-                )
-                continue
-            try:
-                value = float(str(coding.code))
-            except ValueError:
-                bad("not an option value", f"{where}.valueCoding.code", coding.code, fmt.describe())
-                continue
-        elif answer.valueInteger is not None:
-            value = float(answer.valueInteger)
-        elif answer.valueDecimal is not None:
-            value = float(answer.valueDecimal)
-        else:
-            bad("answer must be valueCoding, valueInteger or valueDecimal", where)
-            continue
-        if isinstance(fmt, OptionsFormat):
-            if value not in [o.value for o in fmt.options]:
-                bad("not an allowed value", where, f"{value:g}", fmt.describe())
-                continue
-        elif not fmt.min <= value <= fmt.max:
-            bad("out of range", where, f"{value:g}", fmt.describe())
-            continue
-        answers[link] = value
-    return answers

@@ -139,10 +139,14 @@ def _fhir(path: Path, registry: Registry, base_url: str) -> Source:
         return Source("fhir", pd.DataFrame(), report)
     records: list[Administration]
     if kind == "Bundle":
-        records, report = read_bundle(data, registry, base_url=base_url)
+        records, report = read_bundle(data, registry, base_url=base_url, foreign_subjects=True)
     else:
         try:
-            records = [parse_questionnaire_response(data, registry, base_url=base_url)]
+            records = [
+                parse_questionnaire_response(
+                    data, registry, base_url=base_url, foreign_subjects=True
+                )
+            ]
         except RejectedImportError as exc:
             return Source("fhir", pd.DataFrame(), exc.report)
         report = ImportReport(source=str(path), rows=1, imported=1)

@@ -129,6 +129,21 @@ class ClientContact(Base):
     client: Mapped[Client] = relationship(back_populates="contact")
 
 
+class ClientIdentifier(Base):
+    """An identifier another system gives the client (an EHR's MRN: ``system`` + ``value``),
+    identifying data kept apart like the contact details; imports match patients by it."""
+
+    __tablename__ = "client_identifiers"
+    __table_args__ = (UniqueConstraint("organization_id", "system", "value"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), index=True)
+    system: Mapped[str] = mapped_column(String(255))
+    value: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Episode(Base):
     """One course of care of a client with a clinician."""
 

@@ -8,7 +8,9 @@ from). It is stored for the session the caller names, in this order:
 1. ``session_id`` (our session id), or the response's ``encounter`` reference
    ``Encounter/<session id>``: an existing session the caller may change; the
    administration takes the session's date;
-2. otherwise the client — ``client`` (the code) or the response's ``subject.identifier`` —
+2. otherwise the client — ``client`` (the code), ``identifier`` (``<system>|<value>`` of an
+   identifier added to the client: patient matching) or the response's ``subject.identifier``
+   (the client code, or another system's identifier added to the client) —
    and the session number — ``session`` or the ``session`` extension — in the episode
    ``episode`` (``E<n>``), the ``episode`` extension, or else the client's latest episode.
    A session number the episode does not have yet is recorded, dated by ``authored``, as
@@ -60,6 +62,7 @@ from alliance.services.exchange.tables import (
 from alliance.services.records.administrations import Submission, submit_administration
 from alliance.services.records.care import record_session
 from alliance.services.records.clients import one_client
+from alliance.services.records.identifiers import client_by_identifier, split_identifier
 from alliance.store.models import ROLES, Client, Episode
 from alliance.store.models import Session as SessionRow
 
@@ -111,6 +114,7 @@ def receive_response(
     session: int | None = None,
     perspective: Perspective | None = None,
     stance: Stance | None = None,
+    identifier: str | None = None,
 ) -> Submission:
     """Validate, score and store a QuestionnaireResponse for the session it names (see the
     module docstring); :class:`ImportRejected` lists every problem of the resource."""
@@ -133,14 +137,8 @@ def receive_response(
         )
         record = dataclasses.replace(record, date=row.date)
     else:
-        code = client or _subject_code(data, base)
-        if not code:
-            raise Invalid(
-                "say whose response this is: a subject identifier with the client code, "
-                "the client parameter, or a session_id",
-                field="subject",
-            )
-        owner = _writable_client(db, actor, code)
+        owner = _owner(db, actor, data, base, client=client, identifier=identifier)
+        code = owner.code
         episodes = list(
             db.scalars(
                 select(Episode).where(Episode.client_id == owner.id).order_by(*episode_order())
@@ -234,12 +232,33 @@ def _encounter(data: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _subject_code(data: Mapping[str, Any], base: str) -> str | None:
-    identifier = (data.get("subject") or {}).get("identifier") or {}
-    if identifier.get("system") in (None, identifier_system("client", base)):
-        value = identifier.get("value")
-        return str(value) if value else None
-    return None
+def _owner(
+    db: Session,
+    actor: Actor,
+    data: Mapping[str, Any],
+    base: str,
+    *,
+    client: str | None,
+    identifier: str | None,
+) -> Client:
+    """The client: ``client`` (a code), ``identifier`` (``<system>|<value>``), else the
+    subject's identifier — the client code (our system or none) or another system's
+    identifier matched to a client (patient matching, :mod:`...records.identifiers`)."""
+    if client:
+        return _writable_client(db, actor, client)
+    if identifier:
+        return client_by_identifier(db, actor, *split_identifier(identifier))
+    subject = (data.get("subject") or {}).get("identifier") or {}
+    system, value = subject.get("system"), subject.get("value")
+    if value and system in (None, identifier_system("client", base)):
+        return _writable_client(db, actor, str(value))
+    if value and system:
+        return client_by_identifier(db, actor, str(system), str(value))
+    raise Invalid(
+        "say whose response this is: a subject identifier (the client code, or an identifier "
+        "added to the client), the client or identifier parameter, or a session_id",
+        field="subject",
+    )
 
 
 def _has_extension(data: Mapping[str, Any], url: str) -> bool:

@@ -64,12 +64,21 @@ from alliance.services.exchange.results import ImportResult
 from alliance.services.exchange.tables import fhir_base, stored_answer
 from alliance.services.records.clients import CODE, ambiguous, split_name
 from alliance.services.records.current_ratings import Slot
+from alliance.services.records.identifiers import (
+    clients_by_identifiers,
+    is_identifier,
+    split_identifier,
+)
 from alliance.services.records.submissions import Pending, submit_many
 from alliance.store.engine import serialize
 from alliance.store.models import Administration, Client, User
 
 CHUNK = 500  # values per IN (…) list
 CLINICAL = ("clinician", "supervisor")
+NO_IDENTIFIER = (
+    "no client of yours has this identifier (<system>|<value>); add it to the client first "
+    "(POST /api/v1/clients/{client_id}/identifiers)"
+)
 
 
 def import_source(
@@ -209,7 +218,10 @@ def _clients(
     actor may see share, and for names that are not codes. A code held only by clients the
     actor cannot see is a new code (see :mod:`alliance.services.records.clients`)."""
     names = table["client"].astype("str").str.strip().tolist()
-    parts = {name: split_name(name) for name in set(names)}
+    matched = clients_by_identifiers(
+        db, actor, {split_identifier(n, "client") for n in set(names) if is_identifier(n)}
+    )
+    parts = {name: split_name(name) for name in set(names) if not is_identifier(name)}
     found: dict[str, list[tuple[Client, str]]] = defaultdict(list)
     # codes match regardless of case (see alliance.services.records.clients)
     for chunk in _chunks(sorted({code.upper() for code, _ in parts.values()})):
@@ -231,6 +243,11 @@ def _clients(
         )
     out: dict[str, Client | None] = {}
     for i, name in enumerate(names):
+        if is_identifier(name):  # <system>|<value>: the patient another system names
+            out[name] = matched.get(split_identifier(name, "client"))
+            if out[name] is None:
+                problems.row(i, NO_IDENTIFIER, "client", name)
+            continue
         code, owner = parts[name]
         held = [(c, u) for c, u in found.get(code.upper(), []) if owner is None or u == owner]
         known = held[0][0] if len(held) == 1 else None

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Query
 
-from alliance.services.records import care, clients, timeline
+from alliance.services.records import care, clients, identifiers, timeline
 from alliance.services.records.administrations import Submission, submit_administration
 from alliance.services.records.corrections import correct_administration
 from alliance.store.models import Client, ClientContact, Episode, RuptureReport
@@ -26,6 +26,7 @@ from alliance.web.api.schemas import (
     EpisodeClose,
     EpisodeIn,
     EpisodePublic,
+    IdentifierIn,
     RuptureIn,
     RupturePublic,
     ScorePublic,
@@ -122,6 +123,23 @@ def get_contact(client_id: str, db: DbDep, actor: ActorDep) -> ContactIn:
 @router.put("/clients/{client_id}/contact", response_model=ContactIn)
 def set_contact(client_id: str, body: ContactIn, db: DbDep, actor: ActorDep) -> ContactIn:
     clients.set_contact(db, actor, client_id, **body.model_dump())
+    db.commit()
+    return body
+
+
+@router.get("/clients/{client_id}/identifiers", response_model=list[IdentifierIn])
+def list_identifiers(client_id: str, db: DbDep, actor: ActorDep) -> list[IdentifierIn]:
+    """Other systems' identifiers of the client (the client's own clinicians only)."""
+    rows = identifiers.identifiers_of(db, actor, client_id)
+    db.commit()
+    return [IdentifierIn(system=r.system, value=r.value) for r in rows]
+
+
+@router.post("/clients/{client_id}/identifiers", response_model=IdentifierIn, status_code=201)
+def add_identifier(client_id: str, body: IdentifierIn, db: DbDep, actor: ActorDep) -> IdentifierIn:
+    """Give the client an EHR's identifier (system + value, unique in the organization), so
+    imports and the FHIR interface match the EHR's patient to this client."""
+    identifiers.add_identifier(db, actor, client_id, system=body.system, value=body.value)
     db.commit()
     return body
 

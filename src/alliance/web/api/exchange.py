@@ -216,11 +216,15 @@ def questionnaire_response(
     session: Annotated[int | None, Query(ge=0, le=LAST_SESSION)] = None,
     perspective: Literal["client", "clinician", "observer"] | None = None,
     stance: Literal["self", "prediction"] | None = None,
+    identifier: Annotated[
+        str | None, Query(description="<system>|<value>: an EHR identifier of the client.")
+    ] = None,
 ) -> SubmissionOut:
     """Store a QuestionnaireResponse written by another system: matched to the instrument by
     its canonical URL, validated, scored and stored for the session named by ``session_id``
-    (or an ``Encounter/<session id>`` reference), or by the client (``client`` or the
-    subject's identifier) and ``session`` number (docs/fhir.md). Posting the same response
+    (or an ``Encounter/<session id>`` reference), or by the client (``client``,
+    ``identifier`` — an EHR's identifier added to the client — or the subject's identifier)
+    and ``session`` number (docs/fhir.md). Posting the same response
     again returns the stored one (``created: false``)."""
     result = fhir_service.receive_response(
         db,
@@ -234,6 +238,7 @@ def questionnaire_response(
         session=session,
         perspective=perspective,
         stance=stance,
+        identifier=identifier,
     )
     db.commit()
     if result.created:

@@ -90,6 +90,13 @@ class ContactIn(_In):
     phone: str | None = Field(default=None, max_length=40)
 
 
+class IdentifierIn(_In):
+    """Another system's identifier of the client (an EHR's MRN): imports match by it."""
+
+    system: str = Field(min_length=1, max_length=255, pattern=r"^[^|]+$")
+    value: str = Field(min_length=1, max_length=255, pattern=r"^[^|]+$")
+
+
 class ClientIn(_In):
     code: str
     clinician_id: str | None = None

@@ -165,6 +165,12 @@ class Settings(BaseSettings):
         return [e.strip() for e in self.trusted_proxies.split(",") if e.strip()]
 
     @property
+    def base_url_given(self) -> bool:
+        """Whether the site named its public address (ALLIANCE_BASE_URL or an argument): FHIR
+        canonical URLs, identifier systems and resource addresses are made from it."""
+        return "base_url" in self.model_fields_set
+
+    @property
     def cookies_secure(self) -> bool:
         if self.secure_cookies is not None:
             return self.secure_cookies

@@ -125,8 +125,9 @@ def test_exports_are_readable_by_their_owner_only(cli, world: World, tmp_path: P
     umask's 0644."""
     bundle = tmp_path / "c1.json"
     code, output = cli(
-        "export", "fhir", "--client", "C1-01", "--org", "Clinic A", "-o", str(bundle), "--contact"
-    )
+        "export", "fhir", "--client", "C1-01", "--org", "Clinic A", "-o", str(bundle), "--contact",
+        "--base-url", "https://clinic.example",
+    )  # fmt: skip
     assert code == 0, output
     tables = tmp_path / "clinic.csv"
     code, output = cli("export", "tables", "--org", "Clinic A", "-o", str(tables))

@@ -133,3 +133,15 @@ def test_a_bad_file_imports_nothing_and_lists_every_problem(run, tmp_path: Path)
     code, out, err = run("export", "tables", "--org", ORG, "-o", str(tmp_path / "t.csv"))
     assert "Wrote 0 administrations of 0 clients" in out
     assert run("import", str(bad), "--org", "Nowhere")[0] == 1
+
+
+def test_a_fhir_export_needs_the_sites_address(tmp_path: Path) -> None:
+    env = {
+        "ALLIANCE_DATABASE_URL": f"sqlite:///{tmp_path / 'c.sqlite3'}",
+        "ALLIANCE_BASE_URL": None,
+    }
+    args = ["export", "fhir", "--client", "C002", "--org", ORG, "-o", str(tmp_path / "x.json")]
+    result = CliRunner().invoke(app, args, env=env)
+    assert result.exit_code == 1
+    assert "ALLIANCE_BASE_URL=https://" in " ".join(result.stderr.split())
+    assert not (tmp_path / "x.json").exists()

@@ -83,10 +83,16 @@ def test_every_instrument_is_a_valid_questionnaire(registry: Registry, instrumen
         assert marked == bool(item.unscored)
 
 
-def test_base_url_is_a_parameter(registry: Registry) -> None:
+def test_the_site_names_its_resources_the_project_its_extensions(registry: Registry) -> None:
     q = fhir.questionnaire(registry.get("gad-7"), base_url="https://clinic.example/fhir/")
     assert q.url == "https://clinic.example/fhir/Questionnaire/gad-7"
-    assert all(str(e.url).startswith("https://clinic.example/fhir/") for e in q.extension)
+    fixed = "https://alliance.example/fhir/StructureDefinition/"
+    assert all(str(e.url).startswith(fixed) for e in q.extension)
+    answer = q.item[0].answerOption[0].valueCoding  # GAD-7: a LOINC answer
+    assert answer.system == "http://loinc.org"
+    wai = fhir.questionnaire(registry.get("wai-sr"), base_url="https://clinic.example/fhir/")
+    coding = wai.item[0].answerOption[0].valueCoding
+    assert coding.system == "https://alliance.example/fhir/CodeSystem/answer-value"
 
 
 def test_questionnaire_takes_the_wording_packs_text_and_language(registry: Registry) -> None:
@@ -437,13 +443,13 @@ def test_a_raters_own_rating_is_a_survey_with_a_code_of_its_own(registry: Regist
     inst = registry.get("wai-s")
     scale = inst.scale("total")
     for kind, suffix in (("clinician-rated", "clinician"), ("observer-rated", "observer")):
-        [coding] = fhir_raters.scale_codings(inst, scale, kind=kind, base_url=BASE)
+        [coding] = fhir_raters.scale_codings(inst, scale, kind=kind)
         assert coding.system == f"{BASE}/CodeSystem/scale"
         assert coding.code == f"wai-s/total/{suffix}"
-        categories = fhir_raters.observation_category(kind, base_url=BASE)
+        categories = fhir_raters.observation_category(kind)
         assert [c.coding[0].code for c in categories] == ["survey", kind]
     phq = registry.get("phq-9")
-    codes = [c.code for c in fhir_raters.scale_codings(phq, phq.scale("total"), base_url=BASE)]
+    codes = [c.code for c in fhir_raters.scale_codings(phq, phq.scale("total"))]
     assert codes == ["phq-9/total", "44261-6"]
 
 

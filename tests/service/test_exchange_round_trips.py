@@ -52,7 +52,7 @@ def test_fhir_bundle_round_trip(
     kinds = [e.resource.get_resource_type() for e in bundle.entry]
     assert kinds.count("QuestionnaireResponse") == 8  # current ones: the corrected one stands
     # the follow-up of the risk answer, in the project's code system (docs/fhir.md)
-    system = f"{BASE}/api/v1/fhir/CodeSystem/risk-follow-up"
+    system = "https://alliance.example/fhir/CodeSystem/risk-follow-up"  # the fixed base
     [follow] = [
         e.resource for e in bundle.entry
         if e.resource.get_resource_type() == "Observation"

@@ -70,13 +70,13 @@ def test_questionnaire_for_any_logged_in_person(api: TestClient, world: World) -
     assert api.get(f"{API}/fhir/Questionnaire/gad-7").status_code == 401
     missing = api.get(f"{API}/fhir/Questionnaire/gad-8", headers=world["c1"].headers)
     assert missing.status_code == 404
-    assert missing.json()["error"]["code"] == "not_found"
+    assert missing.json()["issue"][0]["code"] == "not-found"
     wrong = api.get(
         f"{API}/fhir/Questionnaire/gad-7",
         params={"perspective": "observer"},
         headers=world["c1"].headers,
     )
-    assert wrong.json()["error"]["allowed"] == "client"
+    assert "client" in wrong.json()["issue"][0]["diagnostics"]
 
 
 @pytest.fixture
@@ -113,13 +113,26 @@ def test_questionnaire_in_the_sites_wording(packed_api: TestClient, world: World
     assert other["item"][0]["text"] == project["item"][0]["text"]  # falls back, and says so
 
 
+def stored(database: Database, response: Any) -> Administration:
+    with database.session() as db:
+        row = db.get(Administration, response.json()["id"])
+        assert row is not None
+        db.expunge(row)
+        return row
+
+
 def test_a_response_for_a_named_session(api: TestClient, world: World, database: Database) -> None:
     session = world.sessions["c1"]
     first = post(api, world, "c1", RESPONSE, session_id=session)
     assert first.status_code == 201, first.text
-    body = first.json()
-    assert body["created"] is True
-    assert body["administration"]["answers"] == {
+    body = first.json()  # the stored response, as the FHIR interface reads it
+    assert body["resourceType"] == "QuestionnaireResponse"
+    base = "http://testserver/api/v1/fhir"
+    assert first.headers["location"] == f"{base}/QuestionnaireResponse/{body['id']}/_history/1"
+    assert first.headers["etag"] == 'W/"1"'
+    assert first.headers["content-type"].startswith("application/fhir+json")
+    row = stored(database, first)
+    assert row.answers == {
         "item_1": 2,
         "item_2": 1,
         "item_3": 3,
@@ -128,18 +141,26 @@ def test_a_response_for_a_named_session(api: TestClient, world: World, database:
         "item_6": 2,
         "item_7": None,
     }
-    given = body["administration"]["answers"].values()
-    assert all(isinstance(v, int) for v in given if v is not None)  # stored as a form sends them
-    total = body["scores"][0]
-    assert (total["scale"], total["value"], total["answered"]) == ("total", None, 6)  # needs all 7
+    assert all(isinstance(v, int) for v in row.answers.values() if v is not None)
     again = post(api, world, "c1", RESPONSE, session_id=session)
-    assert again.json()["created"] is False
-    assert again.json()["administration"]["id"] == body["administration"]["id"]
+    assert (again.status_code, again.json()["id"]) == (200, body["id"])  # stored once
+    assert "location" not in again.headers
     by_encounter = {**copy.deepcopy(RESPONSE), "encounter": {"reference": f"Encounter/{session}"}}
-    assert post(api, world, "c1", by_encounter).json()["created"] is False
+    assert post(api, world, "c1", by_encounter).status_code == 200
+    # conditional create: the identifier of a stored response returns it, creating nothing
+    ours = body["identifier"]
+    other = {**copy.deepcopy(RESPONSE), "authored": "2026-09-20"}
+    condition = f"identifier={ours['system']}|{ours['value']}"
+    found = api.post(
+        f"{API}/fhir/QuestionnaireResponse",
+        headers={**world["c1"].headers, "If-None-Exist": condition},
+        params={"session": 3},
+        json=other,
+    )
+    assert (found.status_code, found.json()["id"]) == (200, body["id"])
     with database.session() as db:
-        stored = db.scalar(select(Administration))
-        assert stored is not None and (stored.source, stored.session_id) == ("api", session)
+        rows = db.scalars(select(Administration)).all()
+        assert [(r.source, r.session_id) for r in rows] == [("api", session)]
 
 
 def test_a_response_for_a_client_and_a_session_number(
@@ -149,7 +170,7 @@ def test_a_response_for_a_client_and_a_session_number(
     created = post(api, world, "c1", later, session=2)
     assert created.status_code == 201, created.text
     with database.session() as db:
-        session = db.get(SessionRow, created.json()["administration"]["session_id"])
+        session = db.get(SessionRow, stored(database, created).session_id)
         assert session is not None
         assert (session.number, session.date.isoformat(), session.episode_id) == (
             2,
@@ -157,9 +178,10 @@ def test_a_response_for_a_client_and_a_session_number(
             world.episodes["c1"],
         )
     existing = post(api, world, "c1", RESPONSE, session=1, episode="E1", client="C1-01")
-    assert existing.json()["administration"]["session_id"] == world.sessions["c1"]
+    assert stored(database, existing).session_id == world.sessions["c1"]
     no_episode = post(api, world, "c1", RESPONSE, session=1, episode="E4")
-    assert (no_episode.status_code, no_episode.json()["error"]["allowed"]) == (404, "E1")
+    assert no_episode.status_code == 404
+    assert no_episode.json()["resourceType"] == "OperationOutcome"
 
 
 def test_a_bad_response_names_every_problem(api: TestClient, world: World) -> None:
@@ -168,19 +190,28 @@ def test_a_bad_response_names_every_problem(api: TestClient, world: World) -> No
     bad["item"][2]["item"][0]["linkId"] = "item_99"
     response = post(api, world, "c1", bad, session_id=world.sessions["c1"])
     assert response.status_code == 422
-    error = response.json()["error"]
-    assert error["code"] == "import_rejected"
-    assert [(p["column"], p.get("value"), p.get("allowed")) for p in error["problems"]] == [
-        ("item[0].answer[0]", "7", "0, 1, 2, 3"),
-        ("item[2].item[0].linkId", "item_99", "item_1 … item_7"),
+    outcome = response.json()  # an OperationOutcome: the error, then one issue per problem
+    assert outcome["resourceType"] == "OperationOutcome"
+    assert outcome["issue"][0]["details"]["text"] == "import_rejected"
+    assert [(i["expression"], i["diagnostics"]) for i in outcome["issue"][1:]] == [
+        (
+            ["item[0].answer[0]"],
+            "QuestionnaireResponse: not an allowed value (allowed: 0, 1, 2, 3)",
+        ),
+        (
+            ["item[2].item[0].linkId"],
+            "QuestionnaireResponse: not an item of gad-7 "
+            "(allowed: item_1 … item_7 or the LOINC question codes of gad-7)",
+        ),
     ]
     foreign = {**copy.deepcopy(RESPONSE), "questionnaire": "https://elsewhere.example/Q/gad-7"}
     problems = post(api, world, "c1", foreign, session_id=world.sessions["c1"]).json()
-    assert problems["error"]["problems"][0]["allowed"] == (
-        "http://testserver/api/v1/fhir/Questionnaire/<instrument>|<version>"
+    assert problems["issue"][1]["diagnostics"].endswith(
+        "(allowed: http://testserver/api/v1/fhir/Questionnaire/<instrument>|<version>, or "
+        "http://loinc.org/q/<LOINC panel> of gad-7, phq-9)"
     )
     nobody = {k: v for k, v in RESPONSE.items() if k != "subject"}
-    assert post(api, world, "c1", nobody).json()["error"]["field"] == "subject"
+    assert post(api, world, "c1", nobody).json()["issue"][0]["expression"] == ["subject"]
 
 
 def test_only_the_clients_clinicians_post_responses(api: TestClient, world: World) -> None:

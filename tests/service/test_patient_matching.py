@@ -63,15 +63,14 @@ def test_an_ehr_response_by_mrn_through_the_api(
 
     unknown = post("c1")
     assert unknown.status_code == 404
-    assert "identifier" in unknown.json()["error"]["message"]
+    assert "identifier" in unknown.json()["issue"][0]["diagnostics"]
     assert add_mrn(api, world).status_code == 201
     assert post("c2").status_code == 404  # not c2's client, whatever the MRN
     stored = post("c1")
     assert stored.status_code == 201, stored.text
     body = stored.json()
-    assert body["created"] is True
     with database.session() as db:
-        row = db.get(Administration, body["administration"]["id"])
+        row = db.get(Administration, body["id"])
         assert row is not None and row.instrument == "phq-9"
         client = db.scalar(select(Client).where(Client.id == world.clients["c1"]))
         assert client is not None
@@ -89,7 +88,7 @@ def test_an_ehr_response_by_mrn_through_the_api(
         params={"session": 1, "identifier": TOKEN},
         json=by_parameter,
     )
-    assert (again.status_code, again.json()["created"]) == (201, False)
+    assert (again.status_code, again.json()["id"]) == (200, body["id"])
 
 
 def test_files_and_tables_match_by_identifier(

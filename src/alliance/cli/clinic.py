@@ -169,6 +169,14 @@ def serve_command(
         pass
     if database:
         os.environ["ALLIANCE_DATABASE_URL"] = database
+    if not os.environ.get("ALLIANCE_BASE_URL"):
+        err.print(
+            f"WARNING: ALLIANCE_BASE_URL is not set, so this service names its FHIR resources, "
+            f"canonical URLs and identifier systems (and the links sent to clients) by "
+            f"{public_address(host, port)}; they change when the address does. Set "
+            "ALLIANCE_BASE_URL=https://<the public address> before serving.",
+            soft_wrap=True,
+        )
     os.environ.setdefault("ALLIANCE_BASE_URL", public_address(host, port))
     err.print(
         f"alliance on http://{host}:{port}/ (API: /api/v1/docs), "

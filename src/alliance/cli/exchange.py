@@ -43,8 +43,26 @@ BaseUrlOption = Annotated[
 ]
 
 
+NO_BASE = (
+    "the site's public address is not set: FHIR canonical URLs, identifier systems and "
+    "resource addresses are made from it and must stay the same for good. Set "
+    "ALLIANCE_BASE_URL=https://<the service's public address> (as the service has it), or "
+    "pass --base-url"
+)
+
+
 def _base(base_url: str | None) -> str:
     return base_url or Settings().base_url
+
+
+def _export_base(base_url: str | None) -> str:
+    """The base a FHIR export names its resources by: required, never a guess."""
+    if base_url:
+        return base_url
+    settings = Settings()
+    if not settings.base_url_given:
+        fail(NO_BASE)
+    return settings.base_url
 
 
 def _free(*paths: Path) -> None:
@@ -69,7 +87,9 @@ def export_fhir(
     database: DatabaseOption = None,
     definitions: DefinitionsOption = None,
 ) -> None:
-    """Write a client's whole record as a FHIR R4 Bundle (JSON)."""
+    """Write a client's whole record as a FHIR R4 Bundle (JSON). Needs the site's public
+    address (ALLIANCE_BASE_URL or --base-url): the resources are named by it."""
+    base = _export_base(base_url)
     registry = load_registry(definitions)
     _free(output)
     with database_session(database) as db:
@@ -78,7 +98,7 @@ def export_fhir(
             actor = Actor.system(org.id)
             found = clients.find_client(db, actor, client)
             bundle = exports.client_bundle(
-                db, actor, registry, found.id, base_url=_base(base_url), contact=contact
+                db, actor, registry, found.id, base_url=base, contact=contact
             )
         except ServiceError as exc:
             _service_failure(exc)

@@ -78,20 +78,18 @@ from alliance.interop.wide import to_wide
 from alliance.records import Administration
 
 
-def _ext(name: str, base_url: str, **value: Any) -> Extension:
-    return Extension(url=extension_url(name, base_url), **value)
+def _ext(name: str, **value: Any) -> Extension:
+    return Extension(url=extension_url(name), **value)
 
 
-def _answer_coding(
-    instrument: Instrument, item_id: str, value: float, label: str | None, base_url: str
-) -> Coding:
+def _answer_coding(instrument: Instrument, item_id: str, value: float, label: str | None) -> Coding:
     """The LOINC answer code (LA…) where the item has a confirmed LOINC form, else the
     project's ``answer-value`` code; the ordinal value travels beside it (``ordinalValue``)."""
     loinc = loinc_answer(instrument.id, item_id, value)
     if loinc is not None:
         ordinal = Extension(url=f"{HL7_EXT}ordinalValue", valueDecimal=_number(value))
         return Coding(system=LOINC, code=loinc, display=label, extension=[ordinal])
-    return Coding(system=code_system("answer-value", base_url), code=str(int(value)), display=label)
+    return Coding(system=code_system("answer-value"), code=str(int(value)), display=label)
 
 
 def _number(value: float) -> float | int:
@@ -114,13 +112,13 @@ def questionnaire(
     notice = f"{licence.holder + '. ' if licence.holder else ''}{licence.terms}"
     panel = LOINC_PANELS.get(instrument.id)
     extensions = [
-        _ext("licence-status", base_url, valueCode=licence.status),
-        _ext("wording-source", base_url, valueString=words.source),
-        _ext("licensed-wording", base_url, valueBoolean=words.licensed),
+        _ext("licence-status", valueCode=licence.status),
+        _ext("wording-source", valueString=words.source),
+        _ext("licensed-wording", valueBoolean=words.licensed),
     ]
     if instrument.recall:
-        extensions.append(_ext("recall", base_url, valueString=instrument.recall))
-    extensions += [_scale_extension(instrument, s, base_url) for s in instrument.scales]
+        extensions.append(_ext("recall", valueString=instrument.recall))
+    extensions += [_scale_extension(instrument, s) for s in instrument.scales]
     return Questionnaire(
         id=fhir_id(instrument.id, "q"),
         language=words.language,
@@ -134,24 +132,20 @@ def questionnaire(
         copyright=f"{notice} (licence status: {licence.status.replace('_', ' ')})",
         code=[Coding(system=LOINC, code=panel[0], display=panel[1])] if panel else None,
         extension=extensions,
-        item=[_question(instrument, item_id, words, base_url) for item_id in instrument.item_ids],
+        item=[_question(instrument, item_id, words) for item_id in instrument.item_ids],
     )
 
 
-def _question(
-    instrument: Instrument, item_id: str, words: Wording, base_url: str
-) -> QuestionnaireItem:
+def _question(instrument: Instrument, item_id: str, words: Wording) -> QuestionnaireItem:
     item = instrument.items[instrument.item_ids.index(item_id)]
     fmt = instrument.format_of(item)
-    extensions = [_ext("scale-membership", base_url, valueCode=s) for s in item.scales]
+    extensions = [_ext("scale-membership", valueCode=s) for s in item.scales]
     if item.reverse:
-        extensions.append(_ext("reverse-keyed", base_url, valueBoolean=True))
+        extensions.append(_ext("reverse-keyed", valueBoolean=True))
     if item.unscored:
-        extensions.append(_ext("unscored", base_url, valueString=item.unscored))
+        extensions.append(_ext("unscored", valueString=item.unscored))
     if item.risk:
-        extensions.append(
-            _ext("risk-threshold", base_url, valueDecimal=_number(item.risk.at_or_above))
-        )
+        extensions.append(_ext("risk-threshold", valueDecimal=_number(item.risk.at_or_above)))
     if isinstance(fmt, OptionsFormat):
         labels = words.options[item_id]
         question = loinc_question(instrument.id, item_id)
@@ -164,9 +158,7 @@ def _question(
             extension=extensions or None,
             answerOption=[
                 QuestionnaireItemAnswerOption(
-                    valueCoding=_answer_coding(
-                        instrument, item_id, o.value, labels[o.value], base_url
-                    ),
+                    valueCoding=_answer_coding(instrument, item_id, o.value, labels[o.value]),
                     extension=[Extension(url=f"{HL7_EXT}ordinalValue", valueDecimal=o.value)],
                 )
                 for o in fmt.options
@@ -182,9 +174,9 @@ def _question(
                 coding=[Coding(system=ITEM_CONTROL, code="slider")]
             ),
         ),
-        _ext("min-label", base_url, valueString=low_label),
-        _ext("max-label", base_url, valueString=high_label),
-        _ext("resolution", base_url, valueDecimal=_number(fmt.resolution)),
+        _ext("min-label", valueString=low_label),
+        _ext("max-label", valueString=high_label),
+        _ext("resolution", valueDecimal=_number(fmt.resolution)),
     ]
     return QuestionnaireItem(
         linkId=item_id,
@@ -195,7 +187,7 @@ def _question(
     )
 
 
-def _scale_extension(instrument: Instrument, scale: Scale, base_url: str) -> Extension:
+def _scale_extension(instrument: Instrument, scale: Scale) -> Extension:
     op = scale.operation
     parts = [
         Extension(url="id", valueCode=scale.id),
@@ -207,12 +199,9 @@ def _scale_extension(instrument: Instrument, scale: Scale, base_url: str) -> Ext
         Extension(url="higherIs", valueCode=scale.higher_is),
         Extension(url="confirmed", valueBoolean=scale.verified),
         *(Extension(url="item", valueString=i.id) for i in instrument.items_of(scale.id)),
-        *(
-            Extension(url="code", valueCoding=c)
-            for c in scale_codings(instrument, scale, base_url=base_url)
-        ),
+        *(Extension(url="code", valueCoding=c) for c in scale_codings(instrument, scale)),
     ]
-    return _ext("scale", base_url, extension=parts)
+    return _ext("scale", extension=parts)
 
 
 def response_id(administration: Administration, instrument: Instrument) -> str:
@@ -241,17 +230,16 @@ def questionnaire_response(
     words = wording or project_wording(instrument)
     a = administration
     extensions = [
-        _ext("episode", base_url, valueString=a.episode),
-        _ext("session", base_url, valueInteger=a.session),
-        _ext("perspective", base_url, valueCode=a.perspective),
-        _ext("stance", base_url, valueCode=a.stance),
+        _ext("episode", valueString=a.episode),
+        _ext("session", valueInteger=a.session),
+        _ext("perspective", valueCode=a.perspective),
+        _ext("stance", valueCode=a.stance),
     ]
     if a.clinician is not None:
-        extensions.append(_ext("clinician", base_url, valueString=a.clinician))
+        extensions.append(_ext("clinician", valueString=a.clinician))
     extensions += [
         _ext(
             "extra",
-            base_url,
             extension=[Extension(url="key", valueString=k), Extension(url="value", valueString=v)],
         )
         for k, v in sorted(a.extras.items())
@@ -270,7 +258,7 @@ def questionnaire_response(
         if isinstance(fmt, OptionsFormat):
             label = words.options[item.id].get(int(value))
             answer = QuestionnaireResponseItemAnswer(
-                valueCoding=_answer_coding(instrument, item.id, value, label, base_url)
+                valueCoding=_answer_coding(instrument, item.id, value, label)
             )
         else:
             answer = QuestionnaireResponseItemAnswer(valueDecimal=_number(value))
@@ -324,7 +312,7 @@ def observations(
         if np.isnan(value):
             continue
         scale = instrument.scale(scale_id)
-        codings = scale_codings(instrument, scale, kind=kind, base_url=base_url)
+        codings = scale_codings(instrument, scale, kind=kind)
         band = values.band_ids()[row]
         interpretation = None
         if band is not None and scale.bands is not None:
@@ -333,7 +321,7 @@ def observations(
                 CodeableConcept(
                     coding=[
                         Coding(
-                            system=code_system("band", base_url),
+                            system=code_system("band"),
                             code=f"{instrument.id}/{scale_id}/{band}",
                             display=label,
                         )
@@ -345,7 +333,7 @@ def observations(
             Observation(
                 id=fhir_id(f"{response}-{scale_id}", "obs"),
                 status="final",
-                category=observation_category(kind, base_url=base_url),
+                category=observation_category(kind),
                 code=CodeableConcept(coding=codings, text=codings[0].display),
                 subject=Reference(reference=f"Patient/{patient_id(administration.client)}"),
                 performer=[performer],
@@ -355,7 +343,7 @@ def observations(
                 ),
                 interpretation=interpretation,
                 derivedFrom=[Reference(reference=f"QuestionnaireResponse/{response}")],
-                extension=[_ext("scoring-version", base_url, valueString=SCORING_VERSION)],
+                extension=[_ext("scoring-version", valueString=SCORING_VERSION)],
             )
         )
     return out

@@ -20,7 +20,7 @@ from fhir.resources.R4B.questionnaireresponse import (
 
 from alliance.instruments.model import Instrument, OptionsFormat
 from alliance.interop.fhir_loinc import form
-from alliance.interop.fhir_terms import LOINC, code_system
+from alliance.interop.fhir_terms import LOINC, code_system, site_urls
 
 Bad = Callable[..., None]
 
@@ -75,8 +75,8 @@ def read_answers(
                         coding.code, allowed)  # fmt: skip
                     continue
                 value = float(found)
-            elif coding.system not in (None, code_system("answer-value", base_url)):
-                allowed = code_system("answer-value", base_url)
+            elif coding.system not in (None, *site_urls("CodeSystem", "answer-value", base_url)):
+                allowed = code_system("answer-value")
                 if loinc is not None:
                     allowed += f" or {LOINC}"
                 bad("unknown answer code system", f"{where}.valueCoding.system", coding.system,

@@ -1,7 +1,7 @@
 """The follow-up of a risk answer as a FHIR R4 Observation (export).
 
 One Observation per follow-up record, coded in the project's code system
-``<base>/CodeSystem/risk-follow-up`` (docs/fhir.md): ``code`` = ``follow-up``, the value =
+``<project base>/CodeSystem/risk-follow-up`` (docs/fhir.md): ``code`` = ``follow-up``, the value =
 the outcome (``no-current-risk``, ``safety-plan``, ``referred``, ``emergency-services``,
 ``not-reached``), a component ``attempts`` (how many times the client was tried), the time
 the client was reached as ``effectiveDateTime`` (the time of the record when not reached),
@@ -21,7 +21,7 @@ from fhir.resources.R4B.coding import Coding
 from fhir.resources.R4B.observation import Observation, ObservationComponent
 from fhir.resources.R4B.reference import Reference
 
-from alliance.interop.fhir_terms import DEFAULT_BASE_URL, code_system, fhir_id
+from alliance.interop.fhir_terms import code_system, fhir_id
 
 SYSTEM = "risk-follow-up"
 OUTCOME_CODES = {
@@ -47,13 +47,11 @@ class FollowUp:
     response_id: str | None = None  # the QuestionnaireResponse with the risk answer
 
 
-def _coding(code: str, display: str, base_url: str) -> Coding:
-    return Coding(system=code_system(SYSTEM, base_url), code=code, display=display)
+def _coding(code: str, display: str) -> Coding:
+    return Coding(system=code_system(SYSTEM), code=code, display=display)
 
 
-def follow_up_observation(
-    follow_up: FollowUp, *, patient: str, base_url: str = DEFAULT_BASE_URL
-) -> Observation:
+def follow_up_observation(follow_up: FollowUp, *, patient: str) -> Observation:
     """``patient`` is the Patient resource id of the client in the Bundle."""
     if follow_up.outcome not in OUTCOME_CODES:
         raise ValueError(
@@ -65,20 +63,16 @@ def follow_up_observation(
         id=fhir_id(f"follow-up-{follow_up.id}", "follow-up"),
         status="final",
         code=CodeableConcept(
-            coding=[_coding("follow-up", "Follow-up of a risk answer", base_url)],
+            coding=[_coding("follow-up", "Follow-up of a risk answer")],
             text="Follow-up of a risk answer",
         ),
         subject=Reference(reference=f"Patient/{patient}"),
         effectiveDateTime=effective.isoformat(),
         issued=follow_up.recorded_at.isoformat(),
-        valueCodeableConcept=CodeableConcept(
-            coding=[_coding(code, display, base_url)], text=display
-        ),
+        valueCodeableConcept=CodeableConcept(coding=[_coding(code, display)], text=display),
         component=[
             ObservationComponent(
-                code=CodeableConcept(
-                    coding=[_coding("attempts", "Attempts to reach the client", base_url)]
-                ),
+                code=CodeableConcept(coding=[_coding("attempts", "Attempts to reach the client")]),
                 valueInteger=follow_up.attempts,
             )
         ],

@@ -31,8 +31,8 @@ from alliance.interop.fhir_answers import read_answers
 from alliance.interop.fhir_loinc import FORMS, instrument_of_loinc
 from alliance.interop.fhir_terms import (
     DEFAULT_BASE_URL,
-    extension_url,
     identifier_system,
+    site_urls,
 )
 from alliance.interop.report import ImportReport, Problem, RejectedImportError
 from alliance.records import DATE_TEXT, STANCES, Administration, Stance, plausible_date
@@ -349,8 +349,9 @@ def _extensions(response: QuestionnaireResponse, base_url: str) -> dict[str, Any
     fields: dict[str, Any] = {}
     extras: dict[str, str] = {}
     names = {
-        extension_url(n, base_url): n
+        url: n
         for n in ("episode", "session", "perspective", "stance", "clinician", "extra")
+        for url in site_urls("StructureDefinition", n, base_url)
     }
     for ext in response.extension or []:
         name = names.get(str(ext.url))

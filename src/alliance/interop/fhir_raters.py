@@ -9,7 +9,7 @@ gave. So every administration gets a **kind of report** (:data:`REPORT_KINDS`), 
   client's own rating, a Practitioner of the Bundle (identified by the clinician's username,
   system ``<base>/identifier/clinician``) for a clinician's rating or prediction;
 - each score Observation names the rater as ``performer`` and carries the kind in its
-  ``category`` (the project's ``<base>/CodeSystem/report``); only the patient's and raters'
+  ``category`` (the project's ``<project>/CodeSystem/report``); only the patient's and raters'
   own ratings of an instrument are ``survey`` observations — a prediction is not;
 - a score Observation's ``code`` is the scale's code (``<instrument>/<scale>``, and LOINC where
   confirmed) only for the patient's report; anyone else's rating of the same scale has its own
@@ -52,9 +52,9 @@ REPORT_KINDS: dict[ReportKind, str] = {
     "observer-rated": "Rated by an observer",
     "clinician-prediction": "The clinician's prediction of the patient's report",
 }
-"""The codes of ``<base>/CodeSystem/report`` and their displays."""
+"""The codes of ``<project>/CodeSystem/report`` and their displays."""
 
-_SUFFIX: dict[ReportKind, str] = {
+REPORT_SUFFIXES: dict[ReportKind, str] = {
     "clinician-rated": "clinician",
     "observer-rated": "observer",
     "clinician-prediction": "prediction",
@@ -122,10 +122,9 @@ def scale_codings(
     scale: Scale,
     *,
     kind: ReportKind = "patient-reported",
-    base_url: str = DEFAULT_BASE_URL,
 ) -> list[Coding]:
     """The code of a scale score of this kind of report (see the module docstring)."""
-    system = code_system("scale", base_url)
+    system = code_system("scale")
     name = f"{instrument.title}: {scale.label}"
     if kind != "patient-reported":
         display = (
@@ -133,7 +132,7 @@ def scale_codings(
             if kind == "clinician-prediction"
             else f"{name} ({REPORT_KINDS[kind].lower()})"
         )
-        code = f"{instrument.id}/{scale.id}/{_SUFFIX[kind]}"
+        code = f"{instrument.id}/{scale.id}/{REPORT_SUFFIXES[kind]}"
         return [Coding(system=system, code=code, display=display)]
     codings = [Coding(system=system, code=f"{instrument.id}/{scale.id}", display=name)]
     loinc = LOINC_SCALES.get((instrument.id, scale.id))
@@ -142,13 +141,11 @@ def scale_codings(
     return codings
 
 
-def observation_category(
-    kind: ReportKind, *, base_url: str = DEFAULT_BASE_URL
-) -> list[CodeableConcept]:
+def observation_category(kind: ReportKind) -> list[CodeableConcept]:
     """``survey`` for a rating of the instrument (the patient's or a rater's own), never for
     a prediction; and the kind of report, always."""
     ours = CodeableConcept(
-        coding=[Coding(system=code_system("report", base_url), code=kind,
+        coding=[Coding(system=code_system("report"), code=kind,
                        display=REPORT_KINDS[kind])],
         text=REPORT_KINDS[kind],
     )  # fmt: skip

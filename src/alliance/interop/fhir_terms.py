@@ -12,6 +12,12 @@ import re
 from alliance.instruments.model import Instrument
 
 DEFAULT_BASE_URL = "https://alliance.example/fhir"
+"""The file tools' FHIR base when none is given; a site's service uses its own address."""
+PROJECT_BASE = "https://alliance.example/fhir"
+"""The one fixed base of the project's own extensions and code systems, whatever the site's
+address (docs/fhir.md): ``.example`` is reserved (RFC 2606), so no one else can ever own
+these URLs, and the project has no address of its own to promise. Every site's FHIR
+interface serves their StructureDefinition and CodeSystem resources."""
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
 HL7_EXT = "http://hl7.org/fhir/StructureDefinition/"
@@ -51,13 +57,22 @@ def canonical(instrument: Instrument, base_url: str = DEFAULT_BASE_URL) -> str:
     return f"{questionnaire_url(instrument.id, base_url)}|{instrument.version}"
 
 
-def code_system(name: str, base_url: str = DEFAULT_BASE_URL) -> str:
-    """The project's code systems: ``answer-value``, ``scale``, ``band``."""
-    return f"{base_url.rstrip('/')}/CodeSystem/{name}"
+def code_system(name: str) -> str:
+    """The project's code systems (``answer-value``, ``scale``, ``band``, …), under
+    :data:`PROJECT_BASE`."""
+    return f"{PROJECT_BASE}/CodeSystem/{name}"
 
 
-def extension_url(name: str, base_url: str = DEFAULT_BASE_URL) -> str:
-    return f"{base_url.rstrip('/')}/StructureDefinition/{name}"
+def extension_url(name: str) -> str:
+    """The project's extensions, under :data:`PROJECT_BASE`."""
+    return f"{PROJECT_BASE}/StructureDefinition/{name}"
+
+
+def site_urls(kind: str, name: str, base_url: str) -> tuple[str, ...]:
+    """The URLs a project extension (``kind`` StructureDefinition) or code system
+    (CodeSystem) may have in a resource read back: the fixed one, and the one under the
+    site's base that exports before issue 18 wrote."""
+    return (f"{PROJECT_BASE}/{kind}/{name}", f"{base_url.rstrip('/')}/{kind}/{name}")
 
 
 def identifier_system(name: str, base_url: str = DEFAULT_BASE_URL) -> str:

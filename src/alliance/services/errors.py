@@ -56,6 +56,12 @@ class NotFound(ServiceError):
     status, code = 404, "not_found"
 
 
+class NotAcceptable(ServiceError):
+    """The answer cannot be given in the format asked for (a FHIR ``_format`` of XML)."""
+
+    status, code = 406, "not_acceptable"
+
+
 class Conflict(ServiceError):
     status, code = 409, "conflict"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -31,12 +32,14 @@ from alliance.web.api import (
     auth,
     clinical,
     exchange,
+    fhir_rest,
     goals,
     learning,
     links,
     meta,
     people,
 )
+from alliance.web.api.fhir_outcome import is_fhir, outcome
 from alliance.web.clinic import Clinic, catch_up
 from alliance.web.inputs import InputCheck
 from alliance.web.limits import BodyLimit
@@ -86,6 +89,13 @@ def create_app(
     (``worker_app``): at startup, what exists then is moved out of the cycle collector's sight."""
     settings = settings or Settings()
     clinic = Clinic.from_settings(settings, engine)
+    if not settings.base_url_given:
+        logging.getLogger("alliance.web").warning(
+            "ALLIANCE_BASE_URL is not set: FHIR resources, canonical URLs and identifier systems "
+            "are named by %s and change when the address does; set ALLIANCE_BASE_URL to the "
+            "service's public address",
+            settings.base_url,
+        )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -116,7 +126,10 @@ def create_app(
         redoc_url=None,
     )
     app.state.clinic = clinic
-    api_routers = (auth, people, clinical, goals, alerts, links, learning, meta, exchange, api_docs)
+    api_routers = (
+        *(auth, people, clinical, goals, alerts, links, learning, meta, exchange, api_docs),
+        fhir_rest,
+    )
     for module in api_routers:
         app.include_router(module.router, prefix=API_PREFIX)
     for page_module in (
@@ -233,6 +246,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 405:
         message = f"{request.method} is not possible at {request.url.path}"
     headers = dict(exc.headers or {})
+    if is_fhir(request):
+        return outcome(exc.status_code, {"code": code, "message": message}, headers)
     if _is_api(request):
         return JSONResponse(
             {"error": {"code": code, "message": message}},
@@ -259,6 +274,8 @@ async def _service_error(request: Request, exc: Exception) -> Response:
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
     if exc.status == 401:
         headers = {"WWW-Authenticate": "Bearer"}
+    if is_fhir(request):
+        return outcome(exc.status, exc.as_dict(), headers)
     if _is_api(request):
         return JSONResponse({"error": exc.as_dict()}, status_code=exc.status, headers=headers)
     return render(
@@ -335,4 +352,6 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         **first,
         "errors": problems,
     }
+    if is_fhir(request):
+        return outcome(422, body)
     return JSONResponse({"error": body}, status_code=422)

@@ -109,9 +109,7 @@ def client_bundle(
             )
         )
     for record in follow_ups:
-        observation = follow_up_observation(
-            record, patient=fhir.patient_id(client.code), base_url=fhir_base(base_url)
-        )
+        observation = follow_up_observation(record, patient=fhir.patient_id(client.code))
         resource.entry.append(
             BundleEntry(
                 fullUrl=f"{fhir_base(base_url)}/Observation/{observation.id}",

@@ -37,7 +37,7 @@ from alliance.instruments.registry import Registry
 from alliance.instruments.wording import WordingPack, resolve
 from alliance.interop import fhir
 from alliance.interop.fhir_import import parse_questionnaire_response
-from alliance.interop.fhir_terms import extension_url, identifier_system
+from alliance.interop.fhir_terms import identifier_system, site_urls
 from alliance.interop.keys import idempotency_key
 from alliance.interop.report import RejectedImportError
 from alliance.records import Administration as Record
@@ -146,7 +146,9 @@ def receive_response(
         )
         if not episodes:
             raise NotFound(f"client {code!r} has no episode", field="episode")
-        if episode is None and not _has_extension(data, extension_url("episode", base)):
+        if episode is None and not _has_extension(
+            data, site_urls("StructureDefinition", "episode", base)
+        ):
             episode = episode_label(len(episodes))
         record = _parse(
             data,
@@ -261,8 +263,8 @@ def _owner(
     )
 
 
-def _has_extension(data: Mapping[str, Any], url: str) -> bool:
-    return any(isinstance(e, dict) and e.get("url") == url for e in data.get("extension") or [])
+def _has_extension(data: Mapping[str, Any], urls: tuple[str, ...]) -> bool:
+    return any(isinstance(e, dict) and e.get("url") in urls for e in data.get("extension") or [])
 
 
 def _writable_client(db: Session, actor: Actor, code: str) -> Client:

@@ -9,24 +9,23 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, BackgroundTasks, Body, File, Query, UploadFile
+from fastapi import APIRouter, BackgroundTasks, Body, File, Header, Query, UploadFile
 from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import UploadFile as StarletteUpload
 
 from alliance.interop import fhir
 from alliance.records import LAST_SESSION
 from alliance.services.errors import Invalid
-from alliance.services.exchange import exports, imports, studies
+from alliance.services.exchange import exports, fhir_rest, imports, studies
 from alliance.services.exchange import fhir as fhir_service
+from alliance.services.exchange.tables import fhir_base
 from alliance.store.models import Study
-from alliance.web.api.clinical import _submission_out
 from alliance.web.api.deps import ActorDep, ClinicDep, DbDep
 from alliance.web.api.schemas import (
     ImportOut,
     ResearchExportIn,
     StudyIn,
     StudyPublic,
-    SubmissionOut,
 )
 from alliance.web.clinic import after_submission, analyse, send_alert_messages
 
@@ -203,7 +202,7 @@ def questionnaire(
     return JSONResponse(resource, media_type=FHIR_JSON)
 
 
-@router.post("/fhir/QuestionnaireResponse", response_model=SubmissionOut, status_code=201)
+@router.post("/fhir/QuestionnaireResponse", status_code=201, response_class=JSONResponse)
 def questionnaire_response(
     resource: Annotated[dict[str, Any], Body(description="A FHIR R4 QuestionnaireResponse.")],
     db: DbDep,
@@ -219,13 +218,23 @@ def questionnaire_response(
     identifier: Annotated[
         str | None, Query(description="<system>|<value>: an EHR identifier of the client.")
     ] = None,
-) -> SubmissionOut:
-    """Store a QuestionnaireResponse written by another system: matched to the instrument by
-    its canonical URL, validated, scored and stored for the session named by ``session_id``
-    (or an ``Encounter/<session id>`` reference), or by the client (``client``,
-    ``identifier`` — an EHR's identifier added to the client — or the subject's identifier)
-    and ``session`` number (docs/fhir.md). Posting the same response
-    again returns the stored one (``created: false``)."""
+    if_none_exist: Annotated[str | None, Header(alias="If-None-Exist")] = None,
+) -> Response:
+    """FHIR create: store a QuestionnaireResponse written by another system, matched to the
+    instrument by its canonical URL or LOINC form, validated, scored and stored for the
+    session named by ``session_id`` (or an ``Encounter/<session id>`` reference), or by the
+    client (``client``, ``identifier`` — an EHR's identifier added to the client — or the
+    subject's identifier) and ``session`` number (docs/fhir.md). Answers 201 with the stored
+    resource, ``Location`` and ``ETag``; the same response again, or one matching
+    ``If-None-Exist: identifier=<system>|<value>``, answers 200 with the stored one."""
+    base = fhir_base(clinic.settings.base_url)
+    if if_none_exist:
+        found = fhir_rest.existing_response(
+            db, actor, clinic.registry, clinic.settings.base_url, if_none_exist
+        )
+        if found is not None:
+            db.commit()
+            return _created(found, base, status=200)
     result = fhir_service.receive_response(
         db,
         actor,
@@ -240,7 +249,17 @@ def questionnaire_response(
         stance=stance,
         identifier=identifier,
     )
+    stored = fhir_rest.stored_response(
+        db, actor, clinic.registry, clinic.settings.base_url, result.administration.id
+    )
     db.commit()
     if result.created:
         background.add_task(after_submission, clinic, result.client_id)
-    return _submission_out(result)
+    return _created(stored, base, status=201 if result.created else 200)
+
+
+def _created(resource: dict[str, Any], base: str, *, status: int) -> Response:
+    headers = {"ETag": 'W/"1"'}
+    if status == 201:
+        headers["Location"] = f"{base}/QuestionnaireResponse/{resource['id']}/_history/1"
+    return JSONResponse(resource, status_code=status, headers=headers, media_type=FHIR_JSON)

@@ -50,7 +50,7 @@ def test_metadata_states_what_is_supported(api: TestClient) -> None:
     kinds = {r["type"]: r for r in rest["resource"]}
     assert set(kinds) == {
         "Patient", "Practitioner", "Questionnaire", "QuestionnaireResponse", "Observation",
-        "StructureDefinition", "CodeSystem",
+        "Provenance", "StructureDefinition", "CodeSystem",
     }  # fmt: skip
     params = {k: [p["name"] for p in r["searchParam"]] for k, r in kinds.items()}
     assert params["Observation"] == ["patient", "subject", "code", "date", "category"]
@@ -131,6 +131,15 @@ def test_search_and_read_by_every_parameter(
     report = "https://alliance.example/fhir/CodeSystem/report"
     assert ids(get("Observation", category=f"{report}|clinician-prediction")) == []
     assert get(f"Observation/{total}")["valueQuantity"]["value"] == 10
+    # Provenance: where each response another system sent came from (both came by the API)
+    sent = get("Provenance", patient="Patient/C1-01")
+    assert sent["total"] == 2
+    assert {e["resource"]["agent"][0]["who"]["reference"] for e in sent["entry"]} == {
+        "Practitioner/c1"
+    }
+    [origin] = get("Provenance", target=f"QuestionnaireResponse/{ids(phq)[0]}")["entry"]
+    assert origin["resource"]["target"] == [{"reference": f"QuestionnaireResponse/{ids(phq)[0]}"}]
+    assert get(f"Provenance/{origin['resource']['id']}")["recorded"]
     # paging
     first = get("QuestionnaireResponse", _count=1)
     assert (first["total"], len(first["entry"])) == (2, 1)

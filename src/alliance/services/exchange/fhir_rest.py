@@ -1,9 +1,10 @@
 """The resources the FHIR REST interface reads and searches, under the JSON API's rules.
 
-- Patient, QuestionnaireResponse and Observation: the record of the clients the actor may
-  see (clinicians and supervisors, as for the client's Bundle), built by the exporter, so
-  every resource is the one ``GET /clients/{id}/fhir`` would hold. Each client whose
-  resources a request reads gets an audit event (``read client``, ``via: fhir``).
+- Patient, QuestionnaireResponse, Observation and Provenance: the record of the clients
+  the actor may see (clinicians and supervisors, as for the client's Bundle), built by the
+  exporter, so every resource is the one ``GET /clients/{id}/fhir`` would hold; a Provenance
+  says where a response another system sent came from. Each client whose resources a
+  request reads gets an audit event (``read client``, ``via: fhir``).
 - Practitioner: the organization's clinicians and supervisors (username as identifier,
   display name as ``name.text``), for anyone logged in to it.
 - Questionnaire: the instruments (project labels), for anyone logged in.
@@ -14,6 +15,7 @@ Searching is done by :mod:`alliance.web.api.fhir_rest` on these plain dicts.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections import defaultdict
 from typing import Any
@@ -36,6 +38,7 @@ from alliance.store.models import Session as SessionRow
 
 Resource = dict[str, Any]
 CLINICAL_TYPES = ("Patient", "QuestionnaireResponse", "Observation")
+"""Built from the clients' records; Provenance of imported responses is added to them."""
 
 
 def _json(resource: Any) -> Resource:
@@ -77,7 +80,60 @@ def clinical(
         out += [e["resource"] for e in _json(bundle)["entry"]]
         audit.record(db, actor, "read", "client", client.id, via="fhir")
     # a Practitioner is its own resource type here, not part of a client's record
-    return [r for r in out if r["resourceType"] in CLINICAL_TYPES]
+    kept = [r for r in out if r["resourceType"] in CLINICAL_TYPES]
+    responses = {r["id"] for r in kept if r["resourceType"] == "QuestionnaireResponse"}
+    return kept + provenances(db, [c.id for c in chosen], responses)
+
+
+DATA_OPERATION = "http://terminology.hl7.org/CodeSystem/v3-DataOperation"
+PARTICIPANT = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
+IMPORTED = {
+    "api": "a QuestionnaireResponse sent to the FHIR API",
+    "import": "an imported file",
+}
+
+
+def provenances(db: Session, client_ids: list[str], responses: set[str]) -> list[Resource]:
+    """A Provenance for each current response that came from another system (the FHIR API,
+    an imported file): when it was stored, by whose account, from what."""
+    rows = db.execute(
+        select(Administration.id, Administration.source, Administration.entered_at, User.username)
+        .join(SessionRow, SessionRow.id == Administration.session_id)
+        .join(Episode, Episode.id == SessionRow.episode_id)
+        .outerjoin(User, User.id == Administration.entered_by)
+        .where(
+            Episode.client_id.in_(client_ids),
+            Administration.source.in_(sorted(IMPORTED)),
+            Administration.superseded_at.is_(None),
+        )
+        .order_by(Administration.entered_at, Administration.id)
+    ).all()
+    out: list[Resource] = []
+    for admin_id, source, entered_at, username in rows:
+        if admin_id not in responses:
+            continue
+        who = (
+            {"reference": f"Practitioner/{practitioner_id(username)}"}
+            if username
+            else {"display": "an integration of the service"}
+        )
+        out.append(
+            {
+                "resourceType": "Provenance",
+                "id": f"import-{admin_id}",
+                "target": [{"reference": f"QuestionnaireResponse/{admin_id}"}],
+                "recorded": entered_at.astimezone(dt.UTC).isoformat(),
+                "activity": {"coding": [{"system": DATA_OPERATION, "code": "CREATE"}]},
+                "agent": [
+                    {
+                        "type": {"coding": [{"system": PARTICIPANT, "code": "enterer"}]},
+                        "who": who,
+                    }
+                ],
+                "entity": [{"role": "source", "what": {"display": IMPORTED[source]}}],
+            }
+        )
+    return out
 
 
 def patients_with_identifier(db: Session, actor: Actor, system: str | None, value: str) -> set[str]:
@@ -102,9 +158,11 @@ def patients_with_identifier(db: Session, actor: Actor, system: str | None, valu
 
 
 def patients_of(db: Session, actor: Actor, resource_id: str) -> set[str]:
-    """The Patient id of the client whose QuestionnaireResponse (our administration id) or
-    score Observation (``<administration id>-<scale>``) this is, when the actor may see it."""
-    ids = {resource_id, resource_id[:36]}
+    """The Patient id of the client whose QuestionnaireResponse (our administration id),
+    score Observation (``<administration id>-<scale>``) or Provenance (``import-<id>``) this
+    is, when the actor may see it."""
+    plain = resource_id.removeprefix("import-")  # a Provenance names its response's id
+    ids = {plain, plain[:36]}
     codes = db.scalars(
         select(Client.code)
         .join(Episode, Episode.client_id == Client.id)

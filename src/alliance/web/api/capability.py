@@ -25,6 +25,7 @@ SEARCH: dict[str, dict[str, str]] = {
         "date": "date",
         "category": "token",
     },
+    "Provenance": {"target": "reference", "patient": "reference"},
     "StructureDefinition": {"url": "uri"},
     "CodeSystem": {"url": "uri"},
 }

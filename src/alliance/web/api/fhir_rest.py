@@ -110,6 +110,14 @@ def _check(kind: str, wanted: str) -> Callable[[Resource], bool]:
         return lambda r: True  # matched in the database, with the EHR's identifiers (kept apart)
     if name == "identifier":
         return lambda r: _matches_token(_identifiers(r), value)
+    if kind == "Provenance" and name == "patient":
+        return lambda r: True  # only the patient's record was built (see _resources)
+    if name == "target":
+        target = _reference_id(value, "QuestionnaireResponse")
+        return lambda r: any(
+            _reference_id(str(t.get("reference", "")), "QuestionnaireResponse") == target
+            for t in r.get("target") or []
+        )
     if name in reference:
         target = _reference_id(value, "Patient")
         return lambda r: _reference_id(_subject(r), "Patient") == target
@@ -218,6 +226,8 @@ def _resources(kind: str, wanted: list[str], db: Any, actor: Any, clinic: Any) -
             found = service.patients_with_identifier(db, actor, system, code)
         elif name == "_id":
             found = service.patients_of(db, actor, value)
+        elif name == "target":
+            found = service.patients_of(db, actor, _reference_id(value, "QuestionnaireResponse"))
         if found is not None:
             by_name[name] = by_name.get(name, set()) | found
     patients = set.intersection(*by_name.values()) if by_name else None
@@ -306,5 +316,12 @@ def _routes(kind: str) -> None:
 
 for _kind in PUBLIC:
     _public_routes(_kind)
-for _kind in ("Patient", "Practitioner", "Questionnaire", "QuestionnaireResponse", "Observation"):
+for _kind in (
+    "Patient",
+    "Practitioner",
+    "Questionnaire",
+    "QuestionnaireResponse",
+    "Observation",
+    "Provenance",
+):
     _routes(_kind)

@@ -32,6 +32,7 @@ from alliance.web.api import (
     auth,
     clinical,
     exchange,
+    fhir_bulk,
     fhir_rest,
     goals,
     learning,
@@ -128,7 +129,7 @@ def create_app(
     app.state.clinic = clinic
     api_routers = (
         *(auth, people, clinical, goals, alerts, links, learning, meta, exchange, api_docs),
-        fhir_rest,
+        *(fhir_bulk, fhir_rest),  # $export before the read of Patient/<id>
     )
     for module in api_routers:
         app.include_router(module.router, prefix=API_PREFIX)

@@ -167,10 +167,11 @@ def test_a_second_fhir_response_for_a_session_corrects_the_first(
     changed["item"][0]["answer"] = [{"valueCoding": {"code": "0"}}]
     second = post_fhir(api, world, "c1", changed, session_id=session)
     assert second.status_code == 201, second.text
-    assert second.json()["administration"]["supersedes_id"] == first.json()["administration"]["id"]
-    assert [a.id for a in current(database, instrument="gad-7")] == [
-        second.json()["administration"]["id"]
-    ]
+    assert second.json()["id"] != first.json()["id"]  # the stored QuestionnaireResponses
+    with database.session() as db:
+        corrected = db.get(Administration, second.json()["id"])
+        assert corrected is not None and corrected.supersedes_id == first.json()["id"]
+    assert [a.id for a in current(database, instrument="gad-7")] == [second.json()["id"]]
 
 
 def open_alerts(database: Database, client_id: str) -> dict[str, str]:

@@ -28,6 +28,7 @@ from alliance.interop.fhir_terms import (
     extension_url,
     fhir_id,
     identifier_system,
+    site_urls,
 )
 from alliance.records import Goal, GoalProgress
 
@@ -55,8 +56,8 @@ def achievement(goal: Goal) -> str:
     return "improving" if own[-1] > own[0] else "worsening" if own[-1] < own[0] else "no-change"
 
 
-def _ext(name: str, base_url: str, **value: Any) -> dict[str, Any]:
-    return {"url": extension_url(name, base_url), **value}
+def _ext(name: str, **value: Any) -> dict[str, Any]:
+    return {"url": extension_url(name), **value}
 
 
 def _patient(client: str, base_url: str) -> dict[str, Any]:
@@ -69,13 +70,13 @@ def _patient(client: str, base_url: str) -> dict[str, Any]:
 def goal_resource(goal: Goal, *, base_url: str = DEFAULT_BASE_URL) -> FhirGoal:
     patient = _patient(goal.client, base_url)
     extensions = [
-        _ext("goal-proposed-by", base_url, valueCode=goal.proposed_by),
-        _ext("episode", base_url, valueString=goal.episode),
-        _ext("goal-number", base_url, valueInteger=goal.number),
-        _ext("goal-status", base_url, valueCode=goal.status),
+        _ext("goal-proposed-by", valueCode=goal.proposed_by),
+        _ext("episode", valueString=goal.episode),
+        _ext("goal-number", valueInteger=goal.number),
+        _ext("goal-status", valueCode=goal.status),
     ]
     if goal.replaces:
-        extensions.append(_ext("goal-replaces", base_url, valueString=goal.replaces))
+        extensions.append(_ext("goal-replaces", valueString=goal.replaces))
     data: dict[str, Any] = {
         "resourceType": "Goal",
         "id": goal_id(goal),
@@ -95,7 +96,7 @@ def goal_resource(goal: Goal, *, base_url: str = DEFAULT_BASE_URL) -> FhirGoal:
                 "measure": {
                     "coding": [
                         {
-                            "system": code_system("goal", base_url),
+                            "system": code_system("goal"),
                             "code": PROGRESS_CODE,
                             "display": "Progress towards the goal, 0–10",
                         }
@@ -129,12 +130,12 @@ def progress_observation(
             "id": fhir_id(f"{goal_id(goal)}-{progress.session}-{progress.rater}", "goal-progress"),
             "status": "final",
             "code": {
-                "coding": [{"system": code_system("goal", base_url), "code": PROGRESS_CODE}],
+                "coding": [{"system": code_system("goal"), "code": PROGRESS_CODE}],
                 "text": "Goal progress (0–10)",
             },
             "extension": [
-                _ext("session", base_url, valueInteger=progress.session),
-                _ext("goal-rater", base_url, valueCode=progress.rater),
+                _ext("session", valueInteger=progress.session),
+                _ext("goal-rater", valueCode=progress.rater),
             ],
             "subject": patient,
             "focus": [{"reference": f"Goal/{goal_id(goal)}"}],
@@ -159,7 +160,7 @@ def goal_resources(goals: Iterable[Goal], *, base_url: str = DEFAULT_BASE_URL) -
 
 def _extension(resource: Any, name: str, base_url: str) -> Any:
     for ext in resource.extension or []:
-        if ext.url == extension_url(name, base_url):
+        if ext.url in site_urls("StructureDefinition", name, base_url):
             for field in ("valueCode", "valueString", "valueInteger"):
                 value = getattr(ext, field, None)
                 if value is not None:

@@ -19,6 +19,7 @@ from fhir.resources.R4B.structuredefinition import (
 
 from alliance.instruments.registry import Registry
 from alliance.interop.fhir_follow_up import OUTCOME_CODES
+from alliance.interop.fhir_goals import PROGRESS_CODE
 from alliance.interop.fhir_raters import REPORT_KINDS, REPORT_SUFFIXES
 from alliance.interop.fhir_terms import code_system, extension_url
 
@@ -37,6 +38,7 @@ class Ext:
 
 
 Q, QI, QR, OBS = "Questionnaire", "Questionnaire.item", "QuestionnaireResponse", "Observation"
+GOAL = "Goal"
 EXTENSIONS = (
     Ext("licence-status", (Q,), "code", "The instrument's licence status"),
     Ext("wording-source", (Q,), "string", "Whose wording the texts are"),
@@ -67,8 +69,8 @@ EXTENSIONS = (
     Ext("min-label", (QI,), "string", "The label of the line's low end"),
     Ext("max-label", (QI,), "string", "The label of the line's high end"),
     Ext("resolution", (QI,), "decimal", "The precision at which a mark is captured"),
-    Ext("episode", (QR,), "string", "The episode of care (E1, E2, …)"),
-    Ext("session", (QR,), "integer", "The session number in the episode"),
+    Ext("episode", (QR, GOAL), "string", "The episode of care (E1, E2, …)"),
+    Ext("session", (QR, OBS), "integer", "The session number in the episode"),
     Ext("perspective", (QR,), "code", "Who rated: client, clinician or observer"),
     Ext("stance", (QR,), "code", "self, or prediction (the clinician's guess)"),
     Ext("clinician", (QR,), "string", "The clinician's username"),
@@ -80,6 +82,11 @@ EXTENSIONS = (
         (("key", "string", "1"), ("value", "string", "1")),
     ),
     Ext("scoring-version", (OBS,), "string", "The scoring code's version"),
+    Ext("goal-proposed-by", (GOAL,), "code", "Who proposed the goal: client, clinician, both"),
+    Ext("goal-number", (GOAL,), "integer", "The goal's number in the episode"),
+    Ext("goal-status", (GOAL,), "code", "The goal's status in the project's terms"),
+    Ext("goal-replaces", (GOAL,), "string", "The goal this one replaced"),
+    Ext("goal-rater", (OBS,), "code", "Who rated the goal's progress"),
 )
 
 
@@ -189,4 +196,7 @@ def code_systems(registry: Registry) -> list[CodeSystem]:
         _code_system("report", "alliance kinds of report", list(REPORT_KINDS.items())),
         _code_system("band", "alliance score bands", sorted(bands.items()), complete=False),
         _code_system("risk-follow-up", "alliance follow-up of a risk answer", follow_up),
+        _code_system(
+            "goal", "alliance goals", [(PROGRESS_CODE, "Progress towards the goal, 0–10")]
+        ),
     ]

@@ -44,6 +44,7 @@ from alliance.store.models import (
     Administration,
     Client,
     ClientContact,
+    ClientIdentifier,
     Episode,
     Goal,
     GoalRating,
@@ -176,7 +177,14 @@ def _remove_identifying(db: Session, ids: dict[str, list[str]]) -> dict[str, int
 
 
 def _contact(db: Session, client_id: str) -> int:
-    return _count(db, delete(ClientContact).where(ClientContact.client_id == client_id))
+    """The contact details and other systems' identifiers (an EHR's MRN): identifying data
+    kept apart, counted together."""
+    identifiers = _count(
+        db, delete(ClientIdentifier).where(ClientIdentifier.client_id == client_id)
+    )
+    return identifiers + _count(
+        db, delete(ClientContact).where(ClientContact.client_id == client_id)
+    )
 
 
 def _remove_measurements(db: Session, client: Client, ids: dict[str, list[str]]) -> dict[str, int]:

@@ -52,6 +52,7 @@ COMMITS = {
     "0015": "6b12af3a8fee0bf6abe9b7c7a153883fccdf34b4",
     "0016": "76f855d74c8bf360c7b6454fac26ab98093ea554",
     "0017": "3a1329826ac3f370f12b62d16dac7b08f9fdecb1",
+    "0018": "72d20191eefbc2934b622f61d4e6a0ad4a9b1330",
 }
 
 # Runs under the old code: only the JSON API every revision has.

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from alliance.store.alerts import Alert
+from alliance.store.audit import AuditEvent
 from alliance.store.models import Administration, RuptureReport
 from alliance.web.pages.common import Terms
 from tests.fixtures.database import Database, World
@@ -451,3 +452,35 @@ def test_session_form_saves_the_clinicians_own_rating(
             "self",
         )
         assert admin.answers["item_3"] == 2 and admin.answers["item_12"] == 6
+
+
+def test_contact_details_are_added_after_registration_and_audited(
+    clinician: PageClient, world: World, database: Database
+) -> None:
+    client = world.clients["c1"]
+    view = clinician.get(f"/clients/{client}").text
+    assert '(no e-mail address: <a href="#contact">add one</a>; no mail server set up)' in view
+    assert 'action="/clients/' + client + '/contact"' in view
+    refused = clinician.post(f"/clients/{client}/contact", {"email": "not-an-address"})
+    assert clinician.notice(refused) == (
+        "Contact details not saved: not an e-mail address 'not-an-address'."
+    )
+    saved = clinician.post(
+        f"/clients/{client}/contact", {"name": "", "email": " robin@example.org ", "phone": ""}
+    )
+    assert saved.headers["location"].startswith(f"/clients/{client}?notice=saved")
+    assert clinician.notice(saved) == "Saved the contact details: e-mail address added."
+    view = clinician.get(f"/clients/{client}").text
+    assert 'value="robin@example.org"' in view and "(no e-mail address" not in view
+    with database.session() as db:
+        events = db.scalars(
+            select(AuditEvent).where(
+                AuditEvent.action == "update", AuditEvent.record_type == "client_contact"
+            )
+        ).all()
+        assert len(events) == 1  # the refused one stored nothing
+        assert "robin" not in str(events[0].detail)
+        assert events[0].detail["changed"] == ["email"]
+    # a colleague who may not change the client gets no form and cannot post one
+    other = clinician.post(f"/clients/{world.clients['c2']}/contact", {"email": "x@y.org"})
+    assert other.status_code in (403, 404)

@@ -50,6 +50,7 @@ from alliance.web.pages import alert_rules as page_alert_rules
 from alliance.web.pages import alerts as page_alerts
 from alliance.web.pages import auth as page_auth
 from alliance.web.pages import clinic as page_clinic
+from alliance.web.pages import contact as page_contact
 from alliance.web.pages import corrections as page_corrections
 from alliance.web.pages import exchange as page_exchange
 from alliance.web.pages import forms as page_forms
@@ -148,6 +149,7 @@ def create_app(
         page_learn,
         page_research,
         page_exchange,
+        page_contact,
     ):
         app.include_router(page_module.router)
     api_docs.mount_assets(app)

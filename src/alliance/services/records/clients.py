@@ -38,6 +38,8 @@ from alliance.store.base import utcnow
 from alliance.store.models import END_REASONS, Client, ClientContact, Episode, User
 
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_EMAIL = 320
 OWNER = "@"  # code@username names one of several clients that share a code
 
 
@@ -220,13 +222,33 @@ def set_contact(
     email: str | None,
     phone: str | None,
 ) -> ClientContact:
+    """Replace the client's contact details (the client's own clinicians); the audit event
+    names the fields that changed, never their values."""
     client = client_for(db, actor, client_id, write=True)
+    name, email, phone = (_blank_none(v) for v in (name, email, phone))
+    if email is not None and (len(email) > MAX_EMAIL or not EMAIL.match(email)):
+        raise Invalid("not an e-mail address", field="email", value=email,
+                      allowed="name@example.org, or empty")  # fmt: skip
     contact = db.get(ClientContact, client.id) or ClientContact(client_id=client.id)
+    changed = [
+        field
+        for field, old, new in (
+            ("name", contact.name, name),
+            ("email", contact.email, email),
+            ("phone", contact.phone, phone),
+        )
+        if old != new
+    ]
     contact.name, contact.email, contact.phone = name, email, phone
     contact.updated_at = utcnow()
     db.add(contact)
-    audit.record(db, actor, "update", "client_contact", client.id)
+    audit.record(db, actor, "update", "client_contact", client.id, changed=changed)
     return contact
+
+
+def _blank_none(value: str | None) -> str | None:
+    text = (value or "").strip()
+    return text or None
 
 
 def open_episode(

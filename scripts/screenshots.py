@@ -135,8 +135,10 @@ def shoot(base: str) -> None:
         team.screenshot(path=str(OUT / "team.png"), full_page=True)
         admin = browser.new_page(viewport={"width": 1280, "height": 900})
         login(admin, base, "admin")
-        admin.goto(f"{base}/admin")
+        admin.goto(f"{base}/admin")  # the overview, with the section menu
         admin.screenshot(path=str(OUT / "admin.png"), full_page=True)
+        admin.goto(f"{base}/admin/alert-rules")  # the first screen of the alert rules
+        admin.screenshot(path=str(OUT / "admin-alert-rules.png"))
         browser.close()
     for path in sorted(OUT.glob("*.png")):
         print(path.relative_to(ROOT))

@@ -236,6 +236,21 @@ def test_reminder_for_an_unused_link(
         assert len(list(db.scalars(select(ClientLink)))) == 2
 
 
+def test_a_link_of_several_measures_says_so_in_its_mail(
+    mailing: tuple[PageClient, Inbox, Settings], world: World
+) -> None:
+    page, inbox, _ = mailing
+    page.post(
+        f"/sessions/{world.sessions['c1']}/links",
+        {"instrument": "srs", "instrument_2": "phq-9", "how": "email",
+         "client_id": world.clients["c1"]},
+    )  # fmt: skip
+    [mail] = inbox.messages
+    text = mail.get_payload(decode=True).decode().replace("\r\n", "\n")  # type: ignore[union-attr]
+    assert "Please answer 2 short questionnaires (a few minutes)" in text
+    assert "about a minute" not in text
+
+
 def test_one_time_codes_at_login(
     admin: PageClient, settings: Settings, database: Database, world: World
 ) -> None:

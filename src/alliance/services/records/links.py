@@ -350,21 +350,26 @@ def _mail_text(
     expires: dt.datetime,
     clinician: str,
     *,
+    measures: int = 1,
     reminder: bool = False,
 ) -> str:
+    """The link mail; ``measures`` is the number of questionnaires the link still asks."""
+    how_long = "a minute" if measures == 1 else "a few minutes"
+    asked = "a few short questions" if measures == 1 else f"{measures} short questionnaires"
+    duration = "about a minute" if measures == 1 else "a few minutes"
     if reminder:
         opening = (
             f"Hello,\n\na reminder: {organization} asked a few days ago how your session with "
             f"{clinician} on {session_date:%d %B %Y} went, and the questions are still open. If "
-            f"you have a minute, you can answer them here:\n\n{url}\n\nThis link replaces the "
+            f"you have {how_long}, you can answer them here:\n\n{url}\n\nThis link replaces the "
             f"one in the earlier message, which no longer works; it works once, until "
             f"{expires:%d %B %Y %H:%M} UTC. This is the only reminder. "
         )
     else:
         opening = (
             f"Hello,\n\n{organization} would like to know how your session with {clinician} on "
-            f"{session_date:%d %B %Y} went. Please answer a few short questions (about a "
-            f"minute):\n\n{url}\n\nThe link works once, until {expires:%d %B %Y %H:%M} UTC. "
+            f"{session_date:%d %B %Y} went. Please answer {asked} ({duration}):\n\n"
+            f"{url}\n\nThe link works once, until {expires:%d %B %Y %H:%M} UTC. "
         )
     return (
         f"{opening}Your answers go to {clinician} and the people who supervise their work.\n\n"
@@ -442,6 +447,7 @@ def _mail_for_link(
             new.url,
             new.link.expires_at,
             clinician.display_name if clinician else "your clinician",
+            measures=len(instruments),
             reminder=reminder,
         ),
     )
